@@ -1,0 +1,121 @@
+//! Command-line flags (clap derive). Parsing only: [`crate::config::Config::resolve`] merges
+//! these with the config file and validates the result.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::mock::MockOptions;
+
+/// A fast, truthful load tester for HTTP streaming APIs (LLM chat, SSE, chunked).
+///
+/// Without a subcommand, streamperf behaves like `streamperf run` (the original tool's form:
+/// `streamperf -c config.json`, `streamperf -u URL -n 50 -p 10`).
+#[derive(Debug, Parser)]
+#[command(name = "streamperf", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; `run` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Flags of `run`, accepted without the subcommand.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a load test against a streaming endpoint.
+    Run(RunArgs),
+    /// Serve the built-in mock streaming API (OpenAI- and Dify-compatible).
+    Mock(MockOptions),
+    /// Start the mock in-process and run a short benchmark against it: no setup, no API key.
+    Demo(DemoArgs),
+}
+
+/// Output language of the terminal report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// English.
+    En,
+    /// Chinese (简体中文).
+    Zh,
+}
+
+/// Flags of `streamperf run`. Every flag overrides the same key of the config file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Config file (JSON, YAML or TOML, by extension) with the original tool's keys.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Endpoint URL.
+    #[arg(short = 'u', long = "url", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Total number of requests to send [default: 100].
+    #[arg(short = 'n', long = "requests", value_name = "N")]
+    pub requests: Option<u64>,
+
+    /// Requests in flight at all times [default: 10].
+    #[arg(short = 'p', long = "concurrency", value_name = "N")]
+    pub concurrency: Option<u64>,
+
+    /// Seconds one whole request may take before it fails as `timeout` [default: 300].
+    #[arg(long = "timeout", value_name = "SECS")]
+    pub timeout: Option<f64>,
+
+    /// HTTP method [default: POST].
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Request header 'Name: value' (repeatable; replaces a config header of the same name).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Request body as JSON, or @FILE to read it from a file.
+    #[arg(long = "body", value_name = "JSON|@FILE")]
+    pub body: Option<String>,
+
+    /// Result file (JSON) [default: test_results.json; an existing file is never overwritten].
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Report language [default: from the locale, else en].
+    #[arg(long = "lang", value_enum, value_name = "LANG")]
+    pub lang: Option<Lang>,
+
+    /// No per-request lines; only the progress line and the report.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+
+    /// Keep each response's extracted text in the result file (`output`, `reasoning`).
+    #[arg(long = "save-output")]
+    pub save_output: bool,
+}
+
+/// Flags of `streamperf demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Requests to send.
+    #[arg(short = 'n', long = "requests", value_name = "N", default_value_t = 200)]
+    pub requests: u64,
+
+    /// Requests in flight.
+    #[arg(short = 'p', long = "concurrency", value_name = "N", default_value_t = 20)]
+    pub concurrency: u64,
+
+    /// Result file (JSON); none is written when omitted.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Report language [default: from the locale, else en].
+    #[arg(long = "lang", value_enum, value_name = "LANG")]
+    pub lang: Option<Lang>,
+
+    /// Print per-request lines too.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+}

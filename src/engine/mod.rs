@@ -1,0 +1,3 @@
+//! The measuring engine: closed-loop load, sending, timing.
+
+pub mod client;

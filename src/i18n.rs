@@ -1,0 +1,1 @@
+//! User-facing words in English and Chinese.

@@ -1,0 +1,312 @@
+//! One request's measurements: the record every output consumes.
+//!
+//! The engine fills a [`Timeline`] with raw monotonic instants while the response streams in;
+//! [`Timeline::into_record`] turns it into a [`RequestRecord`]. Every derived metric (TTFT,
+//! TPOT, tokens/s, …) is defined here and only here (DESIGN §2), so a number in any report can
+//! be traced to one function.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+/// Why a request failed (DESIGN §2). Stable names: they appear in result files and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// TCP connect or DNS failure.
+    Connect,
+    /// TLS handshake or certificate failure.
+    Tls,
+    /// The request did not finish within `timeout`.
+    Timeout,
+    /// The server answered with a non-2xx status.
+    HttpStatus,
+    /// An error event inside a 200 stream.
+    StreamError,
+    /// The bytes do not parse as the declared format.
+    Malformed,
+    /// The stream ended (closed or reset) before its completion marker.
+    Incomplete,
+    /// The user interrupted the request.
+    Cancelled,
+}
+
+impl ErrorClass {
+    /// The stable name used in result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Connect => "connect",
+            ErrorClass::Tls => "tls",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::HttpStatus => "http_status",
+            ErrorClass::StreamError => "stream_error",
+            ErrorClass::Malformed => "malformed",
+            ErrorClass::Incomplete => "incomplete",
+            ErrorClass::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Where a timeout struck: the last phase the request had reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutPhase {
+    /// Waiting for the response head (includes connecting).
+    FirstByte,
+    /// Bytes arrived but no generated token yet.
+    FirstToken,
+    /// Tokens were streaming; the whole-request deadline passed.
+    Total,
+}
+
+/// Which source gave a record's `output_tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// The API's own usage report (e.g. `usage.completion_tokens`).
+    Usage,
+    /// The number of content-bearing events.
+    Events,
+    /// The number of body reads (raw-chunk mode: the seed's count).
+    #[default]
+    Chunks,
+}
+
+/// A failed request's cause, kept beside whatever timings it reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The class counted in reports.
+    pub class: ErrorClass,
+    /// A human message (HTTP body excerpt, provider message, …).
+    pub message: String,
+    /// Set for [`ErrorClass::Timeout`].
+    pub phase: Option<TimeoutPhase>,
+}
+
+impl Failure {
+    /// A failure of `class` with `message`.
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        Failure { class, message: message.into(), phase: None }
+    }
+}
+
+/// Raw instants of one request, on one monotonic clock (DESIGN §2).
+///
+/// The engine only stores `Instant::now()` values and counters here; all arithmetic happens in
+/// [`Timeline::into_record`], after the stream has ended.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    /// When the schedule wanted the request sent (closed loop: equals `send`).
+    pub sched: Instant,
+    /// When the request was handed to the HTTP client.
+    pub send: Instant,
+    /// Response head received.
+    pub headers: Option<Instant>,
+    /// First body bytes.
+    pub first_byte: Option<Instant>,
+    /// First framed event of any kind.
+    pub first_event: Option<Instant>,
+    /// First event carrying generated content (or the seed's `first_token_event`).
+    pub first_token: Option<Instant>,
+    /// First visible answer content.
+    pub first_answer: Option<Instant>,
+    /// Last content-bearing event.
+    pub last_token: Option<Instant>,
+    /// Stream terminator or EOF.
+    pub end: Option<Instant>,
+    /// Gaps between consecutive content-bearing events.
+    pub gaps: Vec<Duration>,
+    /// Body reads (raw mode) or dispatched events (framed modes): the seed's "chunks".
+    pub chunks: u64,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Content-bearing events.
+    pub content_events: u64,
+    /// Output tokens reported by the API, if it did.
+    pub usage_output_tokens: Option<u64>,
+    /// Reasoning tokens reported by the API, if it did.
+    pub usage_reasoning_tokens: Option<u64>,
+    /// Whether `chunks` counts body reads (raw mode) rather than events.
+    pub raw_mode: bool,
+}
+
+impl Timeline {
+    /// A timeline whose request was scheduled at `sched` and sent at `send`.
+    pub fn new(sched: Instant, send: Instant) -> Self {
+        Timeline {
+            sched,
+            send,
+            headers: None,
+            first_byte: None,
+            first_event: None,
+            first_token: None,
+            first_answer: None,
+            last_token: None,
+            end: None,
+            gaps: Vec::new(),
+            chunks: 0,
+            bytes: 0,
+            content_events: 0,
+            usage_output_tokens: None,
+            usage_reasoning_tokens: None,
+            raw_mode: false,
+        }
+    }
+
+    /// Records a content-bearing event that arrived at `at`.
+    pub fn content_at(&mut self, at: Instant) {
+        if let Some(prev) = self.last_token {
+            self.gaps.push(at.saturating_duration_since(prev));
+        }
+        self.first_token.get_or_insert(at);
+        self.last_token = Some(at);
+        self.content_events += 1;
+    }
+
+    /// Turns the instants into the metrics of DESIGN §2.
+    pub fn into_record(self, request_id: u64, failure: Option<Failure>) -> RequestRecord {
+        let start = self.sched;
+        let since = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(start));
+        let (output_tokens, token_source) = match self.usage_output_tokens {
+            Some(n) => (n, TokenSource::Usage),
+            None if self.raw_mode => (self.chunks, TokenSource::Chunks),
+            None => (self.content_events, TokenSource::Events),
+        };
+        let decode = match (self.first_token, self.last_token) {
+            (Some(a), Some(b)) if b > a => Some(b - a),
+            _ => None,
+        };
+        let tpot = decode.filter(|_| output_tokens >= 2).map(|d| d / (output_tokens - 1) as u32);
+        let tokens_per_second = decode
+            .filter(|_| output_tokens >= 2)
+            .map(|d| (output_tokens - 1) as f64 / d.as_secs_f64());
+        let total_time = since(self.end);
+        let chunks_per_second = total_time
+            .filter(|t| !t.is_zero())
+            .map(|t| self.chunks as f64 / t.as_secs_f64());
+        let max_gap = self.gaps.iter().max().copied();
+        let (error, error_class, timeout_phase) = match failure {
+            Some(f) => (Some(f.message), Some(f.class), f.phase),
+            None => (None, None, None),
+        };
+        RequestRecord {
+            request_id,
+            ttft: since(self.first_token),
+            total_time,
+            total_tokens: output_tokens,
+            tokens_per_second,
+            error,
+            ttfb: since(self.first_byte),
+            ttfat: since(self.first_answer),
+            queue_wait: Some(self.send.saturating_duration_since(self.sched)),
+            tpot,
+            max_gap,
+            chunks: self.chunks,
+            bytes: self.bytes,
+            chunks_per_second,
+            output_tokens: Some(output_tokens),
+            reasoning_tokens: self.usage_reasoning_tokens,
+            token_source,
+            status: None,
+            error_class,
+            timeout_phase,
+            finish_reason: None,
+            output: None,
+            reasoning: None,
+            itl: self.gaps,
+        }
+    }
+}
+
+/// One request's metrics: an element of the result file's `metrics[]` (DESIGN §7).
+///
+/// The first six fields are the seed's and keep its meaning; durations are seconds as floats,
+/// `null` where a value was not reached.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RequestRecord {
+    /// 1-based request number, in send order.
+    pub request_id: u64,
+    /// Time to first token.
+    #[serde(with = "secs")]
+    pub ttft: Option<Duration>,
+    /// End-to-end time (`e2e`).
+    #[serde(with = "secs")]
+    pub total_time: Option<Duration>,
+    /// The seed's token count: `output_tokens` (chunks only when nothing better exists).
+    pub total_tokens: u64,
+    /// Per-request decode rate: (output_tokens − 1) ÷ (last token − first token).
+    pub tokens_per_second: Option<f64>,
+    /// Human error message, `null` on success.
+    pub error: Option<String>,
+    /// Time to first byte.
+    #[serde(with = "secs")]
+    pub ttfb: Option<Duration>,
+    /// Time to first answer token.
+    #[serde(with = "secs")]
+    pub ttfat: Option<Duration>,
+    /// Time spent waiting for a free slot in the client.
+    #[serde(with = "secs")]
+    pub queue_wait: Option<Duration>,
+    /// Time per output token after the first.
+    #[serde(with = "secs")]
+    pub tpot: Option<Duration>,
+    /// Longest gap between consecutive content events (a stall).
+    #[serde(with = "secs")]
+    pub max_gap: Option<Duration>,
+    /// Body reads (raw) or events (framed).
+    pub chunks: u64,
+    /// Body bytes.
+    pub bytes: u64,
+    /// chunks ÷ e2e: the seed's "generation rate".
+    pub chunks_per_second: Option<f64>,
+    /// Output tokens (see `token_source`).
+    pub output_tokens: Option<u64>,
+    /// Reasoning tokens, when the API reports them.
+    pub reasoning_tokens: Option<u64>,
+    /// Where `output_tokens` came from.
+    pub token_source: TokenSource,
+    /// HTTP status code, when a response head arrived.
+    pub status: Option<u16>,
+    /// Failure class, `null` on success.
+    pub error_class: Option<ErrorClass>,
+    /// For timeouts: the phase reached.
+    pub timeout_phase: Option<TimeoutPhase>,
+    /// `stop`, `length`, `tool_calls`, … when the API says.
+    pub finish_reason: Option<String>,
+    /// Extracted answer text (only with `--save-output`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub output: Option<String>,
+    /// Extracted reasoning text (only with `--save-output`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reasoning: Option<String>,
+    /// Inter-token gaps, consumed by the aggregator and not written to the result file.
+    #[serde(skip)]
+    pub itl: Vec<Duration>,
+}
+
+impl RequestRecord {
+    /// Whether the request succeeded.
+    pub fn is_success(&self) -> bool {
+        self.error_class.is_none()
+    }
+}
+
+/// `Option<Duration>` as seconds (float) or `null`.
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let v: Option<f64> = Option::deserialize(d)?;
+        Ok(v.filter(|v| v.is_finite() && *v >= 0.0).map(Duration::from_secs_f64))
+    }
+}

@@ -1,0 +1,1 @@
+//! The JSON result file: written atomically, never overwriting an existing file.

@@ -1,0 +1,1 @@
+//! The terminal report, in the seed's layout, English or Chinese.
