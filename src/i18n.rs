@@ -1,1 +1,178 @@
 //! User-facing words in English and Chinese.
+//!
+//! Every word the terminal shows lives here, one [`Words`] table per language, so a
+//! translation is reviewed in one place. The Chinese wording of the seed's report is kept
+//! character for character (【总体统计】, 首Token时间, 吞吐量, …).
+
+use crate::cli::Lang;
+
+/// The words of one language.
+#[derive(Debug)]
+pub struct Words {
+    /// Brackets around a section title: `[`/`]` or `【`/`】`.
+    pub open: &'static str,
+    /// See [`Words::open`].
+    pub close: &'static str,
+    /// Report title.
+    pub title: &'static str,
+    /// Section: overall counts.
+    pub overall: &'static str,
+    /// Requests sent.
+    pub total_requests: &'static str,
+    /// Successful requests.
+    pub succeeded: &'static str,
+    /// Failed requests.
+    pub failed: &'static str,
+    /// Wall duration of the run.
+    pub duration: &'static str,
+    /// Requests per second.
+    pub throughput: &'static str,
+    /// Target URL.
+    pub url: &'static str,
+    /// Detected stream format.
+    pub stream_format: &'static str,
+    /// Section: time to first token.
+    pub ttft: &'static str,
+    /// Section: time to first byte.
+    pub ttfb: &'static str,
+    /// Section: time to first answer token.
+    pub ttfat: &'static str,
+    /// Section: end-to-end time.
+    pub total_time: &'static str,
+    /// Section: chunks per second.
+    pub generation_rate: &'static str,
+    /// Section: output tokens per request.
+    pub output_tokens: &'static str,
+    /// Section: per-request decode rate.
+    pub tokens_per_second: &'static str,
+    /// Section: inter-token latency.
+    pub itl: &'static str,
+    /// Section: time per output token.
+    pub tpot: &'static str,
+    /// Section: failures by class.
+    pub failures: &'static str,
+    /// Smallest value.
+    pub min: &'static str,
+    /// Largest value.
+    pub max: &'static str,
+    /// Mean.
+    pub mean: &'static str,
+    /// Median.
+    pub median: &'static str,
+    /// Standard deviation.
+    pub stddev: &'static str,
+    /// A sum.
+    pub total: &'static str,
+    /// Where token counts came from.
+    pub token_source: &'static str,
+    /// Output tokens of all requests per second of the run.
+    pub aggregate: &'static str,
+    /// Introduces a failure class's first message.
+    pub example: &'static str,
+    /// After a failure count (`3次`).
+    pub times: &'static str,
+    /// Final line: where the result file went.
+    pub saved_to: &'static str,
+    /// Per-request line: first token.
+    pub first_token: &'static str,
+    /// Per-request line: request finished.
+    pub done: &'static str,
+    /// Per-request line: request failed.
+    pub request_failed: &'static str,
+    /// Progress line: requests done.
+    pub progress: &'static str,
+    /// Progress line: time elapsed.
+    pub elapsed: &'static str,
+    /// Progress line: failed requests so far.
+    pub errors: &'static str,
+}
+
+const EN: Words = Words {
+    open: "[",
+    close: "]",
+    title: "Test report",
+    overall: "Overall",
+    total_requests: "Requests",
+    succeeded: "Succeeded",
+    failed: "Failed",
+    duration: "Duration",
+    throughput: "Throughput",
+    url: "URL",
+    stream_format: "Format",
+    ttft: "Time to first token (TTFT)",
+    ttfb: "Time to first byte (TTFB)",
+    ttfat: "Time to first answer token (TTFAT)",
+    total_time: "Total time",
+    generation_rate: "Generation rate",
+    output_tokens: "Output tokens",
+    tokens_per_second: "Decode rate (tokens/s per request)",
+    itl: "Inter-token latency (ITL)",
+    tpot: "Time per output token (TPOT)",
+    failures: "Failures",
+    min: "Min",
+    max: "Max",
+    mean: "Mean",
+    median: "Median",
+    stddev: "Std dev",
+    total: "Total",
+    token_source: "Source",
+    aggregate: "Aggregate",
+    example: "e.g.",
+    times: "",
+    saved_to: "Results saved to",
+    first_token: "first token",
+    done: "done",
+    request_failed: "failed",
+    progress: "progress",
+    elapsed: "elapsed",
+    errors: "errors",
+};
+
+const ZH: Words = Words {
+    open: "【",
+    close: "】",
+    title: "测试报告",
+    overall: "总体统计",
+    total_requests: "总请求数",
+    succeeded: "成功",
+    failed: "失败",
+    duration: "总耗时",
+    throughput: "吞吐量",
+    url: "URL",
+    stream_format: "流式格式",
+    ttft: "首Token时间 (TTFT)",
+    ttfb: "首字节时间 (TTFB)",
+    ttfat: "首个回答 token 时间 (TTFAT)",
+    total_time: "总耗时",
+    generation_rate: "生成速率",
+    output_tokens: "输出 token 数",
+    tokens_per_second: "解码速度 (每请求 tokens/s)",
+    itl: "token 间延迟 (ITL)",
+    tpot: "每个输出 token 时间 (TPOT)",
+    failures: "失败详情",
+    min: "最小值",
+    max: "最大值",
+    mean: "平均值",
+    median: "中位数",
+    stddev: "标准差",
+    total: "总计",
+    token_source: "计数来源",
+    aggregate: "总吞吐量",
+    example: "示例:",
+    times: "次",
+    saved_to: "结果已保存到",
+    first_token: "首token",
+    done: "完成",
+    request_failed: "失败",
+    progress: "进度",
+    elapsed: "已用时",
+    errors: "错误",
+};
+
+/// The words of `lang`.
+pub fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::En => &EN,
+        Lang::Zh => &ZH,
+    }
+}

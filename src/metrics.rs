@@ -1,12 +1,16 @@
 //! Aggregation: per-request records → the run's summary, by HDR histograms (3 significant
 //! digits, microseconds), with exact min/max/mean/stddev kept beside them.
+//!
+//! Percentiles come from the histograms (bounded memory, mergeable); min, max, mean and
+//! standard deviation are exact, so a report never shows a max that no request had.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{ErrorClass, RequestRecord};
+use crate::record::{ErrorClass, RequestRecord, TokenSource};
 
 /// Distribution statistics of one metric (seconds for times, per-second for rates).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -70,33 +74,358 @@ pub struct Summary {
     pub chunks_per_second: Option<Stats>,
     /// Output tokens per request.
     pub output_tokens: Option<Stats>,
+    /// Sum of the output tokens of successful requests.
+    #[serde(default)]
+    pub total_output_tokens: u64,
+    /// How many successful requests took their token count from each source (`usage`,
+    /// `events`, `chunks`).
+    #[serde(default)]
+    pub token_sources: BTreeMap<String, u64>,
+}
+
+/// Largest value put into a histogram: 2^53 keeps it exact as an `f64` (in µs: 285 years).
+const MAX_RECORDABLE: u64 = 1 << 53;
+
+/// One metric: an HDR histogram of scaled integers plus exact running moments.
+#[derive(Debug)]
+struct Series {
+    /// Histogram units per reported unit: 1e6 (µs per second), 1000 (fixed point) or 1.
+    scale: f64,
+    hist: Histogram<u64>,
+    count: u64,
+    min: f64,
+    max: f64,
+    /// Welford's running mean and sum of squared deviations: stable over millions of values.
+    mean: f64,
+    m2: f64,
+}
+
+impl Series {
+    fn new(scale: f64) -> Self {
+        // `new` auto-resizes, so no value is ever rejected for being too large.
+        let hist = Histogram::new(3).expect("3 significant digits is a valid HDR precision");
+        Series {
+            scale,
+            hist,
+            count: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            mean: 0.0,
+            m2: 0.0,
+        }
+    }
+
+    /// Records `value` (reported units). NaN and negative values cannot come from a record's
+    /// arithmetic; they are dropped rather than allowed to poison the moments.
+    fn record(&mut self, value: f64) {
+        if !value.is_finite() || value < 0.0 {
+            return;
+        }
+        let scaled = (value * self.scale).round().min(MAX_RECORDABLE as f64) as u64;
+        if self.hist.record(scaled).is_err() {
+            // Only a failed resize (a 32-bit usize) gets here: clamp to the current range.
+            self.hist.saturating_record(scaled);
+        }
+        self.count += 1;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        let delta = value - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (value - self.mean);
+    }
+
+    fn duration(&mut self, d: Duration) {
+        self.record(d.as_secs_f64());
+    }
+
+    /// The value at quantile `q`, in reported units. HDR answers with the upper edge of the
+    /// bucket (at most 0.1% above the true value), so "99% took at most P99" stays true; it is
+    /// kept inside the exact [min, max] so no percentile shows beyond the real maximum.
+    fn quantile(&self, q: f64) -> Option<f64> {
+        (self.count > 0)
+            .then(|| (self.hist.value_at_quantile(q) as f64 / self.scale).clamp(self.min, self.max))
+    }
+
+    fn stats(&self) -> Option<Stats> {
+        let q = |q| self.quantile(q).unwrap_or_default();
+        (self.count > 0).then(|| Stats {
+            min: self.min,
+            max: self.max,
+            mean: self.mean,
+            median: q(0.5),
+            stddev: (self.m2 / self.count as f64).max(0.0).sqrt(),
+            p50: q(0.5),
+            p90: q(0.9),
+            p95: q(0.95),
+            p99: q(0.99),
+            count: self.count,
+        })
+    }
 }
 
 /// Collects records into histograms.
 #[derive(Debug)]
-pub struct Aggregator {}
+pub struct Aggregator {
+    success: u64,
+    failed: u64,
+    failures: BTreeMap<ErrorClass, u64>,
+    failure_examples: BTreeMap<ErrorClass, String>,
+    total_output_tokens: u64,
+    /// A short list, not a map: `TokenSource` has no ordering, and there are three sources.
+    token_sources: Vec<(TokenSource, u64)>,
+    ttft: Series,
+    ttfb: Series,
+    ttfat: Series,
+    total_time: Series,
+    itl: Series,
+    tpot: Series,
+    tokens_per_second: Series,
+    chunks_per_second: Series,
+    output_tokens: Series,
+}
+
+/// Microseconds per second: durations are recorded in µs.
+const MICROS: f64 = 1e6;
+/// Fixed point for rates: three decimals survive the integer histogram.
+const MILLI: f64 = 1e3;
 
 impl Aggregator {
     /// An empty aggregator.
     pub fn new() -> Self {
-        todo!()
+        Aggregator {
+            success: 0,
+            failed: 0,
+            failures: BTreeMap::new(),
+            failure_examples: BTreeMap::new(),
+            total_output_tokens: 0,
+            token_sources: Vec::new(),
+            ttft: Series::new(MICROS),
+            ttfb: Series::new(MICROS),
+            ttfat: Series::new(MICROS),
+            total_time: Series::new(MICROS),
+            itl: Series::new(MICROS),
+            tpot: Series::new(MICROS),
+            tokens_per_second: Series::new(MILLI),
+            chunks_per_second: Series::new(MILLI),
+            // Token counts are integers: recorded as-is they are exact below 2048, where a
+            // ×1000 fixed point would show a median of 45 as 45.02.
+            output_tokens: Series::new(1.0),
+        }
     }
 
     /// Adds one finished request.
     pub fn add(&mut self, record: &RequestRecord) {
-        let _ = record;
-        todo!()
+        if let Some(class) = record.error_class {
+            self.failed += 1;
+            *self.failures.entry(class).or_insert(0) += 1;
+            self.failure_examples
+                .entry(class)
+                .or_insert_with(|| record.error.clone().unwrap_or_default());
+            return;
+        }
+        self.success += 1;
+        for (series, value) in [
+            (&mut self.ttft, record.ttft),
+            (&mut self.ttfb, record.ttfb),
+            (&mut self.ttfat, record.ttfat),
+            (&mut self.total_time, record.total_time),
+            (&mut self.tpot, record.tpot),
+        ] {
+            if let Some(d) = value {
+                series.duration(d);
+            }
+        }
+        for gap in &record.itl {
+            self.itl.duration(*gap);
+        }
+        if let Some(r) = record.tokens_per_second {
+            self.tokens_per_second.record(r);
+        }
+        if let Some(r) = record.chunks_per_second {
+            self.chunks_per_second.record(r);
+        }
+        let tokens = record.output_tokens.unwrap_or(record.total_tokens);
+        self.output_tokens.record(tokens as f64);
+        self.total_output_tokens = self.total_output_tokens.saturating_add(tokens);
+        match self.token_sources.iter_mut().find(|(s, _)| *s == record.token_source) {
+            Some((_, n)) => *n += 1,
+            None => self.token_sources.push((record.token_source, 1)),
+        }
+    }
+
+    /// Successful requests so far.
+    pub fn success_count(&self) -> u64 {
+        self.success
+    }
+
+    /// Failed requests so far.
+    pub fn failed_count(&self) -> u64 {
+        self.failed
+    }
+
+    /// TTFT (p50, p99) in seconds so far, for a live progress line; `None` before any success.
+    pub fn snapshot_ttft(&self) -> (Option<f64>, Option<f64>) {
+        (self.ttft.quantile(0.5), self.ttft.quantile(0.99))
     }
 
     /// The summary of everything added, over a run of wall time `duration`.
     pub fn summary(&self, duration: Duration) -> Summary {
-        let _ = duration;
-        todo!()
+        let secs = duration.as_secs_f64();
+        // A zero-length run has no rate; 0 keeps the JSON free of NaN/inf (which it cannot hold).
+        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let token_sources =
+            self.token_sources.iter().map(|(source, n)| (source_name(*source), *n)).collect();
+        Summary {
+            success_count: self.success,
+            failed_count: self.failed,
+            total_requests: self.success + self.failed,
+            duration: secs,
+            throughput: per_sec(self.success),
+            output_token_throughput: per_sec(self.total_output_tokens),
+            failures: self.failures.clone(),
+            failure_examples: self.failure_examples.clone(),
+            ttft: self.ttft.stats(),
+            ttfb: self.ttfb.stats(),
+            ttfat: self.ttfat.stats(),
+            total_time: self.total_time.stats(),
+            itl: self.itl.stats(),
+            tpot: self.tpot.stats(),
+            tokens_per_second: self.tokens_per_second.stats(),
+            chunks_per_second: self.chunks_per_second.stats(),
+            output_tokens: self.output_tokens.stats(),
+            total_output_tokens: self.total_output_tokens,
+            token_sources,
+        }
+    }
+}
+
+/// The result-file name of a token source (`usage`, `events`, …), taken from its serde name so
+/// a source added to [`TokenSource`] needs no change here.
+fn source_name(source: TokenSource) -> String {
+    match serde_json::to_value(source) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{source:?}").to_lowercase(),
     }
 }
 
 impl Default for Aggregator {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Failure;
+    use crate::report::test_support::{failed, ok};
+
+    /// The value at quantile `q` the way HDR defines it: rank ⌈q·n⌉ of the sorted values.
+    fn naive(sorted: &[f64], q: f64) -> f64 {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+        sorted[rank - 1]
+    }
+
+    fn close(got: f64, want: f64, rel: f64) -> bool {
+        (got - want).abs() <= want.abs() * rel + 1e-9
+    }
+
+    #[test]
+    fn percentiles_match_a_sorted_vector_within_hdr_precision() {
+        // A deterministic spread over four decades of whole microseconds (LCG, no rand crate).
+        let mut x: u64 = 42;
+        let mut values = Vec::new();
+        let mut agg = Aggregator::new();
+        for id in 0..5000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let micros = 1_000 + (x >> 33) % 9_999_000;
+            let d = Duration::from_micros(micros);
+            values.push(d.as_secs_f64());
+            agg.add(&ok(id, d, d * 3, 10));
+        }
+        let s = agg.summary(Duration::from_secs(10));
+        let ttft = s.ttft.expect("ttft stats");
+        values.sort_by(f64::total_cmp);
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        assert_eq!(ttft.count, 5000);
+        assert_eq!(ttft.min, values[0]);
+        assert_eq!(ttft.max, values[values.len() - 1]);
+        assert!(close(ttft.mean, mean, 1e-12), "{} vs {mean}", ttft.mean);
+        assert!(close(ttft.stddev, var.sqrt(), 1e-9), "{} vs {}", ttft.stddev, var.sqrt());
+        for (got, q) in [(ttft.p50, 0.5), (ttft.p90, 0.9), (ttft.p95, 0.95), (ttft.p99, 0.99)] {
+            let want = naive(&values, q);
+            assert!(close(got, want, 0.001), "p{}: {got} vs {want}", q * 100.0);
+        }
+        assert_eq!(ttft.median, ttft.p50);
+        assert_eq!(agg.snapshot_ttft(), (Some(ttft.p50), Some(ttft.p99)));
+    }
+
+    #[test]
+    fn rates_counts_and_itl_are_aggregated_over_successes_only() {
+        let mut agg = Aggregator::new();
+        let mut a = ok(1, Duration::from_millis(200), Duration::from_secs(2), 41);
+        a.itl = vec![Duration::from_millis(10), Duration::from_millis(30)];
+        a.tokens_per_second = Some(20.5);
+        let mut b = ok(2, Duration::from_millis(400), Duration::from_secs(4), 81);
+        b.itl = vec![Duration::from_millis(20)];
+        b.tokens_per_second = Some(20.0);
+        let mut c = failed(3, Failure::new(ErrorClass::Timeout, "too slow"));
+        c.itl = vec![Duration::from_secs(100)];
+        for r in [&a, &b, &c] {
+            agg.add(r);
+        }
+        let s = agg.summary(Duration::from_secs(4));
+        assert_eq!((s.success_count, s.failed_count, s.total_requests), (2, 1, 3));
+        assert_eq!(s.duration, 4.0);
+        assert_eq!(s.throughput, 0.5);
+        assert_eq!(s.total_output_tokens, 122);
+        assert_eq!(s.output_token_throughput, 30.5);
+        let itl = s.itl.expect("itl");
+        assert_eq!((itl.count, itl.min, itl.max), (3, 0.01, 0.03));
+        assert!(close(itl.mean, 0.02, 1e-12));
+        let tps = s.tokens_per_second.expect("tokens/s");
+        assert_eq!((tps.min, tps.max, tps.mean), (20.0, 20.5, 20.25));
+        let out = s.output_tokens.expect("output tokens");
+        assert_eq!((out.min, out.max, out.p50, out.p99), (41.0, 81.0, 41.0, 81.0));
+        assert_eq!(s.token_sources.get("usage"), Some(&2));
+        assert!(s.tpot.is_none() && s.ttfb.is_some());
+    }
+
+    #[test]
+    fn failures_are_counted_by_class_with_the_first_example() {
+        let mut agg = Aggregator::new();
+        agg.add(&failed(1, Failure::new(ErrorClass::Timeout, "first timeout")));
+        agg.add(&failed(2, Failure::new(ErrorClass::HttpStatus, "HTTP 429")));
+        agg.add(&failed(3, Failure::new(ErrorClass::Timeout, "second timeout")));
+        let s = agg.summary(Duration::ZERO);
+        assert_eq!(s.failures.get(&ErrorClass::Timeout), Some(&2));
+        assert_eq!(s.failures.get(&ErrorClass::HttpStatus), Some(&1));
+        assert_eq!(s.failure_examples[&ErrorClass::Timeout], "first timeout");
+        assert_eq!((s.success_count, s.failed_count, s.throughput), (0, 3, 0.0));
+        assert!(s.ttft.is_none() && s.total_time.is_none() && s.output_tokens.is_none());
+    }
+
+    #[test]
+    fn empty_aggregator_has_no_stats_and_finite_numbers() {
+        let agg = Aggregator::default();
+        let s = agg.summary(Duration::ZERO);
+        assert_eq!(s, Summary::default());
+        assert_eq!(agg.snapshot_ttft(), (None, None));
+    }
+
+    #[test]
+    fn extreme_values_are_clamped_not_rejected() {
+        let mut agg = Aggregator::new();
+        let mut r = ok(1, Duration::ZERO, Duration::from_secs(u64::MAX / 4), 0);
+        r.tokens_per_second = Some(f64::MAX);
+        r.chunks_per_second = Some(f64::NAN);
+        agg.add(&r);
+        let s = agg.summary(Duration::from_secs(1));
+        assert_eq!(s.ttft.expect("ttft").p99, 0.0);
+        assert!(s.total_time.expect("e2e").p50.is_finite());
+        assert_eq!(s.tokens_per_second.expect("tps").count, 1);
+        assert!(s.chunks_per_second.is_none());
     }
 }

@@ -3,19 +3,34 @@
 //! Precedence: command-line flag > config file > built-in default. `${NAME}` in url, headers
 //! and body is read from the environment here, and every value read that way is remembered as
 //! a secret so that [`crate::redact::Redactor`] can hide it from every output.
+//!
+//! The file is parsed by extension (`formats`) and read into the seed's keys with every key and
+//! type checked (`file`); `flags` checks what may come from either side; `env` reads `${NAME}`
+//! and the locale.
 
-use std::path::PathBuf;
+pub mod env;
+mod file;
+mod flags;
+mod formats;
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::bail;
 use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+pub use env::{Env, detect_lang, detect_lang_with, process_env};
 
 use crate::cli::{Lang, RunArgs};
 use crate::redact::Redactor;
+use flags::Origin;
 
 /// The seed's `stream_format` block, plus `type: auto` (the default when absent).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamFormat {
     /// `auto` (default), `sse`, `raw` or `openai` (forces the OpenAI chat adapter).
+    #[serde(rename = "type")]
     pub kind: FormatKind,
     /// Event name whose arrival is the first token (the seed's Dify behaviour).
     pub first_token_event: Option<String>,
@@ -88,16 +103,247 @@ pub struct Config {
     pub redactor: Redactor,
 }
 
+/// Default method.
+const DEFAULT_METHOD: &str = "POST";
+/// Default bound on one whole request, in seconds (the seed's).
+const DEFAULT_TIMEOUT_SECS: f64 = 300.0;
+/// Default requests in flight (the seed's).
+const DEFAULT_CONCURRENCY: u64 = 10;
+/// Default requests in all (the seed's).
+const DEFAULT_TOTAL_REQUESTS: u64 = 100;
+/// Default CSV encoding (the seed's).
+const DEFAULT_ENCODING: &str = "utf-8";
+
+/// The body sent when the method is POST and neither `--body` nor the config file gives one,
+/// so that `streamperf -u URL` works against any OpenAI-compatible endpoint:
+///
+/// ```json
+/// {"model":"default","messages":[{"role":"user","content":"Write a short essay about AI."}],"stream":true}
+/// ```
+pub fn default_body() -> Value {
+    json!({
+        "model": "default",
+        "messages": [{"role": "user", "content": "Write a short essay about AI."}],
+        "stream": true,
+    })
+}
+
 impl Config {
     /// Merges `args` over the config file named by `args.config` (if any) and validates.
+    /// `${NAME}` and the locale are read from the process environment.
     pub fn resolve(args: &RunArgs) -> anyhow::Result<Config> {
-        let _ = args;
-        anyhow::bail!("config resolution is not built yet")
+        Self::resolve_with(args, &process_env)
     }
 
-    /// The `config` section of the result file: the seed's keys plus the rest, secrets redacted.
-    pub fn result_view(&self, timestamp: &str) -> serde_json::Value {
-        let _ = timestamp;
-        serde_json::Value::Null
+    /// [`Config::resolve`] reading environment variables through `env` (for tests).
+    pub fn resolve_with(args: &RunArgs, env: Env<'_>) -> anyhow::Result<Config> {
+        let (file, file_origin) = match &args.config {
+            Some(path) => (file::read(path)?, Origin::File(path.clone())),
+            None => (file::FileConfig::default(), Origin::Default),
+        };
+        let mut redactor = Redactor::default();
+
+        let (url, url_origin) = match (&args.url, file.url) {
+            (Some(url), _) => (url.clone(), Origin::Flag("-u/--url")),
+            (None, Some(url)) => (url, file_origin.clone()),
+            (None, None) => bail!("no URL: pass -u URL or a config file with `url`"),
+        };
+        let url = env::substitute(url.trim(), env, &mut redactor, &|| url_origin.describe("url"))?;
+        redactor.add_url(&url);
+        flags::check_url(&url, &url_origin)
+            .map_err(|e| anyhow::anyhow!(redactor.redact(&e.to_string())))?;
+
+        let method = match (&args.method, &file.method) {
+            (Some(m), _) => flags::method(m, &Origin::Flag("-X/--method"))?,
+            (None, Some(m)) => flags::method(m, &file_origin)?,
+            (None, None) => DEFAULT_METHOD.to_string(),
+        };
+
+        let (mut headers, content_type_removed) =
+            merge_headers(file.headers, &file_origin, &args.headers, env, &mut redactor)?;
+        let body = resolve_body(args, file.body, &method, &file_origin, env, &mut redactor)?;
+        let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !has_content_type && !content_type_removed {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+
+        let timeout = match (args.timeout, file.timeout) {
+            (Some(secs), _) => seconds(secs, "`--timeout`")?,
+            (None, Some(secs)) => seconds(secs, &file_origin.describe("timeout"))?,
+            (None, None) => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
+        };
+        let concurrency = at_least_one(args.concurrency, "-p/--concurrency")?
+            .or(file.concurrency)
+            .unwrap_or(DEFAULT_CONCURRENCY);
+        let total_requests = at_least_one(args.requests, "-n/--requests")?
+            .or(file.total_requests)
+            .unwrap_or(DEFAULT_TOTAL_REQUESTS);
+
+        let data_source = match file.data_source {
+            Some(ds) => {
+                let encoding = ds.encoding.unwrap_or_else(|| DEFAULT_ENCODING.to_string());
+                crate::workload::csv::encoding_for_label(&encoding).map_err(|e| {
+                    anyhow::anyhow!("{}: {e}", file_origin.describe("data_source.encoding"))
+                })?;
+                Some(DataSource {
+                    file: resolve_data_path(&ds.file, args.config.as_deref()),
+                    column: ds.column,
+                    encoding,
+                })
+            }
+            None => None,
+        };
+
+        Ok(Config {
+            url,
+            method,
+            headers,
+            body,
+            timeout,
+            concurrency,
+            total_requests,
+            data_source,
+            stream_format: file.stream_format.unwrap_or_default(),
+            output: args.output.clone(),
+            write_result: true,
+            lang: args.lang.unwrap_or_else(|| detect_lang_with(env)),
+            quiet: args.quiet,
+            save_output: args.save_output,
+            config_path: args.config.clone(),
+            redactor,
+        })
+    }
+
+    /// The `config` section of the result file: the seed's keys (`url`, `method`,
+    /// `concurrency`, `total_requests`, `timestamp`) first, then `timeout`, `headers`, `body`,
+    /// `data_source`, `stream_format` and `config_file`. Secret headers show `"***"`; every
+    /// `${NAME}` value and credential is redacted.
+    pub fn result_view(&self, timestamp: &str) -> Value {
+        let r = &self.redactor;
+        let headers: Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = match Redactor::is_secret_header(name) {
+                    true => "***".to_string(),
+                    false => r.redact(value),
+                };
+                (name.clone(), Value::String(shown))
+            })
+            .collect();
+        let data_source = self.data_source.as_ref().map(|ds| {
+            json!({
+                "type": "csv",
+                "file": r.redact(&ds.file.display().to_string()),
+                "column": ds.column,
+                "encoding": ds.encoding,
+            })
+        });
+        let sf = &self.stream_format;
+        json!({
+            "url": r.redact(&self.url),
+            "method": self.method,
+            "concurrency": self.concurrency,
+            "total_requests": self.total_requests,
+            "timestamp": timestamp,
+            "timeout": self.timeout.as_secs_f64(),
+            "headers": headers,
+            "body": self.body.as_ref().map(|b| r.redact_json(b)),
+            "data_source": data_source,
+            "stream_format": {
+                "type": sf.kind,
+                "first_token_event": sf.first_token_event,
+                "completion_event": sf.completion_event,
+                "output_path": sf.output_path,
+            },
+            "config_file": self.config_path.as_ref().map(|p| p.display().to_string()),
+        })
+    }
+}
+
+/// The file's headers, then each `-H` flag applied over them; `${NAME}` substituted in values.
+/// Also says whether `-H 'Content-Type:'` removed the content type on purpose.
+fn merge_headers(
+    file_headers: Vec<(String, String)>,
+    file_origin: &Origin,
+    header_flags: &[String],
+    env: Env<'_>,
+    redactor: &mut Redactor,
+) -> anyhow::Result<(Vec<(String, String)>, bool)> {
+    let mut headers = Vec::with_capacity(file_headers.len() + header_flags.len() + 1);
+    for (name, value) in file_headers {
+        flags::check_header_name(&name, file_origin)?;
+        let at = || file_origin.describe(&format!("headers.{name}"));
+        let value = env::substitute(&value, env, redactor, &at)?;
+        flags::set_header(&mut headers, name, Some(value));
+    }
+    let mut content_type_removed = false;
+    for flag in header_flags {
+        let (name, value) = flags::parse_header_flag(flag)?;
+        let value = match value {
+            Some(v) => {
+                Some(env::substitute(&v, env, redactor, &|| format!("`-H/--header` {name}"))?)
+            }
+            None => {
+                content_type_removed |= name.eq_ignore_ascii_case("content-type");
+                None
+            }
+        };
+        flags::set_header(&mut headers, name, value);
+    }
+    for (name, value) in &headers {
+        redactor.add_header(name, value);
+        if reqwest::header::HeaderValue::from_str(value).is_err() {
+            bail!(
+                "header `{name}` has a value that is not allowed in HTTP (a control character or newline?)"
+            );
+        }
+    }
+    Ok((headers, content_type_removed))
+}
+
+/// `--body`, else the file's body, else [`default_body`] for POST; `${NAME}` substituted.
+fn resolve_body(
+    args: &RunArgs,
+    file_body: Option<Value>,
+    method: &str,
+    file_origin: &Origin,
+    env: Env<'_>,
+    redactor: &mut Redactor,
+) -> anyhow::Result<Option<Value>> {
+    let (mut body, origin) = match (&args.body, file_body) {
+        (Some(flag), _) => (flags::parse_body_flag(flag)?, Origin::Flag("--body")),
+        (None, Some(body)) => (body, file_origin.clone()),
+        (None, None) if method == "POST" => (default_body(), Origin::Default),
+        (None, None) => return Ok(None),
+    };
+    let at = |path: &str| match &origin {
+        Origin::Flag(flag) => format!("`{flag}` at `{path}`"),
+        other => other.describe(path),
+    };
+    env::substitute_json(&mut body, "body", env, redactor, &at)?;
+    Ok(Some(body))
+}
+
+/// A relative data path is relative to the config file's folder (the seed's rule), else to the
+/// current directory.
+fn resolve_data_path(file: &Path, config: Option<&Path>) -> PathBuf {
+    match config.and_then(Path::parent) {
+        Some(dir) if file.is_relative() => dir.join(file),
+        _ => file.to_path_buf(),
+    }
+}
+
+fn seconds(secs: f64, what: &str) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if secs > 0.0 => Ok(d),
+        _ => bail!("{what} must be a positive number of seconds, got {secs}"),
+    }
+}
+
+fn at_least_one(value: Option<u64>, flag: &str) -> anyhow::Result<Option<u64>> {
+    match value {
+        Some(0) => bail!("`{flag}` must be at least 1, got 0"),
+        other => Ok(other),
     }
 }

@@ -1,13 +1,39 @@
 //! The built-in mock streaming API, used by `streamperf mock`, `streamperf demo` and the tests.
 //!
 //! Routes: OpenAI-compatible `POST /v1/chat/completions` (streaming and not), Dify-style
-//! `POST /v1/chat-messages` and `POST /v1/workflows/run`. It records what it received (count,
-//! peak requests in flight, bodies, server-side time to first content) for tests and benchmarks.
+//! `POST /v1/chat-messages` and `POST /v1/workflows/run` (`?framing=event-lines` for the
+//! original README's `event:`/`data:` style), plain chunked text on `GET|POST /v1/stream`,
+//! and `GET /mock/stats`, `POST /mock/reset`. It records what it received (count, peak requests
+//! in flight, bodies, server-side time to first content) for tests and benchmarks.
+//!
+//! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`, `jitter_ms`
+//! and `fail=status:<code>|close:<k>|stall:<k>|error:<k>`, so one mock serves many test cases.
+//!
+//! Layout: `routes` parses requests, `driver` runs the one timed streaming loop,
+//! `openai`/`dify`/`plain` only frame bytes, `plan` holds the schedule and faults, `stats`
+//! the recording.
 
+mod dify;
+mod driver;
+mod openai;
+mod plain;
+mod plan;
+mod routes;
+mod stats;
+
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use plan::mock_text;
+pub use stats::{LatencySummary, MAX_BODIES, MockSnapshot, MockStats};
 
 /// Timing of the mock's streams.
 #[derive(Debug, Clone, Args)]
@@ -32,23 +58,117 @@ pub struct MockOptions {
     pub jitter_ms: u64,
 }
 
-/// What the mock has seen.
-#[derive(Debug, Default)]
-pub struct MockStats {}
+impl Default for MockOptions {
+    /// The CLI defaults (port 8000; use `port: 0` in tests).
+    fn default() -> Self {
+        MockOptions {
+            port: 8000,
+            host: "127.0.0.1".into(),
+            ttft_ms: 200,
+            itl_ms: 20,
+            tokens: 64,
+            jitter_ms: 0,
+        }
+    }
+}
 
-/// A running mock server.
+/// A running mock server. It serves until [`MockServer::shutdown`] or until its runtime ends;
+/// dropping the handle does *not* stop it (so `MockServer::start(o).await?.addr` is safe).
 #[derive(Debug)]
 pub struct MockServer {
     /// Where it listens.
     pub addr: SocketAddr,
     /// What it recorded.
     pub stats: Arc<MockStats>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+/// Accept-queue length. tokio's default (1,024) makes thousands of simultaneous connects
+/// overflow the queue, and each dropped SYN comes back a second later as a fake TTFT outlier.
+const LISTEN_BACKLOG: u32 = 8192;
+
+async fn bind(host: &str, port: u16) -> io::Result<tokio::net::TcpListener> {
+    let addr = tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}")))?;
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 impl MockServer {
     /// Binds `options.host:options.port` and serves in the background on the current runtime.
     pub async fn start(options: MockOptions) -> anyhow::Result<MockServer> {
-        let _ = options;
-        anyhow::bail!("mock is not built yet")
+        let listener = match bind(&options.host, options.port).await {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                anyhow::bail!("port {} is in use: pick another with --port", options.port)
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot listen on {}:{}", options.host, options.port)
+                });
+            }
+        };
+        let addr = listener.local_addr().context("reading the mock's address")?;
+        let stats = Arc::new(MockStats::default());
+        let (stop, stopped) = watch::channel(false);
+        let app = Arc::new(routes::App {
+            options,
+            stats: stats.clone(),
+            next_id: AtomicU64::new(0),
+            shutdown: stopped.clone(),
+        });
+        let mut signal = stopped;
+        let serve = axum::serve(listener, routes::router(app)).with_graceful_shutdown(async move {
+            // Err: the handle was dropped without `shutdown()`; keep serving (see `MockServer`).
+            if signal.wait_for(|stop| *stop).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        });
+        let task = tokio::spawn(async move { serve.await });
+        Ok(MockServer { addr, stats, stop, task })
+    }
+
+    /// `http://<addr><path>`, e.g. `mock.url("/v1/chat/completions")`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops accepting connections, aborts stalled streams, lets the other streams finish and
+    /// waits for the server to end.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop.send_replace(true);
+        self.task.await.context("the mock server task panicked")?.context("the mock server failed")
+    }
+}
+
+/// `streamperf mock`: serve until Ctrl-C, then print a one-line summary.
+pub async fn run_mock_command(options: MockOptions) -> anyhow::Result<()> {
+    let server = MockServer::start(options).await?;
+    println!(
+        "streamperf mock listening on http://{} — POST /v1/chat/completions, /v1/chat-messages, \
+         /v1/workflows/run, /v1/stream; GET /mock/stats",
+        server.addr
+    );
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    let s = server.stats.snapshot();
+    println!(
+        "streamperf mock: {} requests, peak {} in flight, first content p50 {:.1} ms, p99 {:.1} ms",
+        s.requests,
+        s.max_in_flight,
+        s.first_content_us.p50 as f64 / 1000.0,
+        s.first_content_us.p99 as f64 / 1000.0,
+    );
+    // Streams still running get a moment to finish; a user who pressed Ctrl-C won't wait long.
+    match tokio::time::timeout(Duration::from_secs(2), server.shutdown()).await {
+        Ok(result) => result,
+        Err(_) => Ok(()),
     }
 }

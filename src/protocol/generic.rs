@@ -1,5 +1,196 @@
 //! The seed's generic SSE rules: `first_token_event`, `completion_event`, `output_path`.
+//!
+//! An event's name is its SSE `event:` type, or, when that is the default `message`, the
+//! top-level `"event"` string of its JSON payload: real Dify sends `data: {"event": …}`
+//! lines without `event:` fields. With no `output_path`, every event's data is content
+//! (DESIGN §7); with one, only the completion event's value at that path is.
+
+use serde_json::Value;
+
+use super::Interpretation;
+use super::path::{extract_text, resolve_str};
+use crate::config::StreamFormat;
+use crate::stream::Event;
+
+/// Names recognised as completion when `completion_event` is not configured: the seed
+/// auto-recognises `workflow_finished`; `message_end` ends Dify chat apps.
+const AUTO_COMPLETION: [&str; 2] = ["workflow_finished", "message_end"];
 
 /// Per-request state of the generic adapter.
 #[derive(Debug, Default)]
-pub struct Generic {}
+pub struct Generic {
+    first_token_event: Option<String>,
+    completion_event: Option<String>,
+    output_path: Option<String>,
+    /// An event with a name has been seen (the seed's fallback first-token rule).
+    named_seen: bool,
+}
+
+impl Generic {
+    /// The adapter for the rules in `format`.
+    pub fn new(format: &StreamFormat) -> Self {
+        Generic {
+            first_token_event: format.first_token_event.clone(),
+            completion_event: format.completion_event.clone(),
+            output_path: format.output_path.clone(),
+            named_seen: false,
+        }
+    }
+
+    /// Whether a clean EOF completes: not when a completion event was configured.
+    pub fn eof_completes(&self) -> bool {
+        self.completion_event.is_none()
+    }
+
+    /// Interprets one event.
+    pub fn interpret(&mut self, event: &Event) -> Interpretation {
+        let data = event.data.as_str();
+        if data.trim() == "[DONE]" {
+            return Interpretation { done: true, ..Interpretation::default() };
+        }
+        let payload = parse_object(data);
+        let name = event_name(event, payload.as_ref());
+        let completion = match (&self.completion_event, name) {
+            (Some(wanted), Some(name)) => wanted == name,
+            (None, Some(name)) => AUTO_COMPLETION.contains(&name),
+            (_, None) => false,
+        };
+        let token_marker = match &self.first_token_event {
+            Some(wanted) => name == Some(wanted.as_str()),
+            // The seed: "otherwise the first event with an event type".
+            None => self.output_path.is_some() && !self.named_seen && name.is_some(),
+        };
+        self.named_seen |= name.is_some();
+        let answer = match &self.output_path {
+            Some(path) if completion => extract_text(path, data, payload.as_ref()),
+            Some(_) => None,
+            None => (!data.is_empty()).then(|| data.to_owned()),
+        };
+        Interpretation {
+            answer,
+            token_marker,
+            done: completion,
+            error: payload.as_ref().and_then(|p| dify_error(name, p)),
+            ..Interpretation::default()
+        }
+    }
+}
+
+/// The payload as JSON, when it is a JSON object (other data is fine: it is just text).
+fn parse_object(data: &str) -> Option<Value> {
+    if !data.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(data).ok()
+}
+
+/// The SSE type unless it is the default, else the payload's `"event"` string.
+fn event_name<'a>(event: &'a Event, payload: Option<&'a Value>) -> Option<&'a str> {
+    if !event.name.is_empty() && event.name != "message" {
+        return Some(&event.name);
+    }
+    payload.and_then(|p| p.get("event")).and_then(Value::as_str)
+}
+
+/// Dify's in-stream errors: an `error` event, or a workflow that finished unsuccessfully.
+fn dify_error(name: Option<&str>, payload: &Value) -> Option<String> {
+    match name? {
+        "error" => {
+            let message = resolve_str(payload, "message").unwrap_or("error event");
+            Some(match resolve_str(payload, "code") {
+                Some(code) => format!("{code}: {message}"),
+                None => message.to_owned(),
+            })
+        }
+        "workflow_finished" => {
+            let status = resolve_str(payload, "data.status")?;
+            if status != "nope" {
+                return None;
+            }
+            let message = resolve_str(payload, "data.error").filter(|m| !m.is_empty());
+            Some(message.map_or_else(|| format!("workflow {status}"), str::to_owned))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, data: &str) -> Event {
+        Event { name: name.into(), data: data.into(), id: None }
+    }
+
+    fn seed_format() -> StreamFormat {
+        StreamFormat {
+            first_token_event: Some("workflow_started".into()),
+            completion_event: Some("workflow_finished".into()),
+            output_path: Some("data.outputs.result".into()),
+            ..StreamFormat::default()
+        }
+    }
+
+    #[test]
+    fn seed_example_with_sse_event_lines() {
+        let mut g = Generic::new(&seed_format());
+        let started = g.interpret(&event("workflow_started", r#"{"workflow_id": "123"}"#));
+        assert!(started.token_marker && started.answer.is_none() && !started.done);
+        let node = g.interpret(&event("node_finished", r#"{"outputs": {"result": "中间"}}"#));
+        assert_eq!(node, Interpretation::default());
+        let done =
+            g.interpret(&event("workflow_finished", r#"{"outputs": {"result": "最终结果"}}"#));
+        assert!(done.done);
+        assert_eq!(done.answer.as_deref(), Some("最终结果"));
+        assert!(!g.eof_completes());
+    }
+
+    #[test]
+    fn real_dify_names_come_from_the_json_event_field() {
+        let mut g = Generic::new(&seed_format());
+        let data = r#"{"event":"workflow_finished","data":{"status":"succeeded","outputs":{"result":"ok"}}}"#;
+        let done = g.interpret(&event("message", data));
+        assert!(done.done && done.error.is_none());
+        assert_eq!(done.answer.as_deref(), Some("ok"));
+    }
+
+    #[test]
+    fn first_named_event_is_the_token_when_only_output_path_is_set() {
+        let format =
+            StreamFormat { output_path: Some("data.text".into()), ..StreamFormat::default() };
+        let mut g = Generic::new(&format);
+        assert!(!g.interpret(&event("message", "plain")).token_marker);
+        assert!(g.interpret(&event("message", r#"{"event":"a"}"#)).token_marker);
+        assert!(!g.interpret(&event("b", "x")).token_marker);
+        // Auto-recognised completion still gets the output.
+        let done = g.interpret(&event("workflow_finished", r#"{"text":"t"}"#));
+        assert!(done.done);
+        assert_eq!(done.answer.as_deref(), Some("t"));
+        assert!(g.eof_completes());
+    }
+
+    #[test]
+    fn without_output_path_all_data_is_content_except_done() {
+        let mut g = Generic::new(&StreamFormat::default());
+        assert_eq!(g.interpret(&event("message", "hello")).answer.as_deref(), Some("hello"));
+        let done = g.interpret(&event("message", "[DONE]"));
+        assert!(done.done && done.answer.is_none());
+        assert!(g.interpret(&event("message_end", "{}")).done);
+    }
+
+    #[test]
+    fn dify_errors() {
+        let mut g = Generic::new(&StreamFormat::default());
+        let e = g.interpret(&event(
+            "message",
+            r#"{"event":"error","code":"invalid_param","message":"bad"}"#,
+        ));
+        assert_eq!(e.error.as_deref(), Some("invalid_param: bad"));
+        let data = r#"{"event":"workflow_finished","data":{"status":"failed","error":"429"}}"#;
+        let f = g.interpret(&event("message", data));
+        assert!(f.done);
+        assert_eq!(f.error.as_deref(), Some("429"));
+        let data = r#"{"event":"workflow_finished","data":{"status":"stopped"}}"#;
+        assert_eq!(g.interpret(&event("message", data)).error.as_deref(), Some("workflow stopped"));
+    }
+}

@@ -3,9 +3,11 @@
 //! rules (Dify and any other SSE API); `raw` treats every chunk as content.
 
 pub mod generic;
+mod lenient;
 pub mod openai;
+mod path;
 
-use crate::config::StreamFormat;
+use crate::config::{FormatKind, StreamFormat};
 use crate::stream::{Event, Framing};
 
 /// What one event means. Empty strings are never content.
@@ -53,24 +55,137 @@ pub struct AutoState {
 
 impl Adapter {
     /// The adapter for a response with `framing`, as configured by `format`.
+    ///
+    /// Raw framing or `type: raw` → raw; `openai` → OpenAI; `sse`, or `auto` with any of the
+    /// seed's event rules set → generic; otherwise `auto` decides at the first payload.
     pub fn new(format: &StreamFormat, framing: Framing) -> Self {
-        let _ = (format, framing);
-        todo!()
+        if framing == Framing::Raw || format.kind == FormatKind::Raw {
+            return Adapter::Raw;
+        }
+        let has_generic_rules = format.first_token_event.is_some()
+            || format.completion_event.is_some()
+            || format.output_path.is_some();
+        match format.kind {
+            FormatKind::Openai => Adapter::OpenAi(openai::OpenAiChat::new()),
+            FormatKind::Sse => Adapter::Generic(generic::Generic::new(format)),
+            _ if has_generic_rules => Adapter::Generic(generic::Generic::new(format)),
+            _ => Adapter::Auto(AutoState { format: format.clone() }),
+        }
     }
 
     /// Interprets one event.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let _ = event;
-        todo!()
+        match self {
+            Adapter::Auto(state) => {
+                if event.data.trim().is_empty() {
+                    // Nothing to decide on yet; only a completion name could matter.
+                    return generic::Generic::new(&state.format).interpret(event);
+                }
+                let decided = state.decide(event);
+                *self = decided;
+                self.interpret(event)
+            }
+            Adapter::OpenAi(adapter) => adapter.interpret(event),
+            Adapter::Generic(adapter) => adapter.interpret(event),
+            Adapter::Raw => Interpretation {
+                answer: (!event.data.is_empty()).then(|| event.data.clone()),
+                ..Interpretation::default()
+            },
+        }
     }
 
     /// Whether a clean end of body without a completion marker counts as complete.
     pub fn eof_completes(&self) -> bool {
-        todo!()
+        match self {
+            Adapter::Auto(_) | Adapter::Raw => true,
+            Adapter::OpenAi(_) => false,
+            Adapter::Generic(adapter) => adapter.eof_completes(),
+        }
     }
 
     /// The adapter's name for reports: `openai-chat`, `sse`, `raw`, …
     pub fn name(&self) -> &'static str {
-        todo!()
+        match self {
+            Adapter::Auto(_) => "auto",
+            Adapter::OpenAi(_) => "openai-chat",
+            Adapter::Generic(_) => "sse",
+            Adapter::Raw => "raw",
+        }
+    }
+}
+
+impl AutoState {
+    /// The adapter for a stream whose first payload is `event`'s data: OpenAI when it looks
+    /// like a chat-completions chunk (or an OpenAI error), else the generic rules.
+    fn decide(&self, event: &Event) -> Adapter {
+        let data = event.data.trim_start();
+        let openai = data.starts_with('{')
+            && serde_json::from_str::<serde_json::Value>(data)
+                .is_ok_and(|payload| openai::looks_like_openai(&payload));
+        if openai {
+            Adapter::OpenAi(openai::OpenAiChat::new())
+        } else {
+            Adapter::Generic(generic::Generic::new(&self.format))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(data: &str) -> Event {
+        Event { name: "message".into(), data: data.into(), id: None }
+    }
+
+    fn format(kind: FormatKind) -> StreamFormat {
+        StreamFormat { kind, ..StreamFormat::default() }
+    }
+
+    #[test]
+    fn new_picks_by_kind_and_framing() {
+        let name = |f: &StreamFormat, framing| Adapter::new(f, framing).name();
+        assert_eq!(name(&format(FormatKind::Auto), Framing::Sse), "auto");
+        assert_eq!(name(&format(FormatKind::Auto), Framing::Raw), "raw");
+        assert_eq!(name(&format(FormatKind::Openai), Framing::Sse), "openai-chat");
+        assert_eq!(name(&format(FormatKind::Openai), Framing::Raw), "raw");
+        assert_eq!(name(&format(FormatKind::Sse), Framing::Sse), "sse");
+        assert_eq!(name(&format(FormatKind::Raw), Framing::Sse), "raw");
+        let rules =
+            StreamFormat { completion_event: Some("end".into()), ..StreamFormat::default() };
+        assert_eq!(name(&rules, Framing::Sse), "sse");
+        assert!(Adapter::new(&format(FormatKind::Auto), Framing::Sse).eof_completes());
+        assert!(!Adapter::new(&format(FormatKind::Openai), Framing::Sse).eof_completes());
+        assert!(!Adapter::new(&rules, Framing::Sse).eof_completes());
+    }
+
+    #[test]
+    fn auto_decides_at_first_data_and_interprets_it() {
+        let mut a = Adapter::new(&StreamFormat::default(), Framing::Sse);
+        assert_eq!(a.interpret(&event("")), Interpretation::default());
+        assert_eq!(a.name(), "auto");
+        let first = a.interpret(&event(
+            r#"{"object":"chat.completion.chunk","choices":[{"delta":{"content":"Hi"}}]}"#,
+        ));
+        assert_eq!(first.answer.as_deref(), Some("Hi"));
+        assert_eq!(a.name(), "openai-chat");
+        assert!(!a.eof_completes());
+
+        let mut a = Adapter::new(&StreamFormat::default(), Framing::Sse);
+        assert_eq!(a.interpret(&event("hello")).answer.as_deref(), Some("hello"));
+        assert_eq!(a.name(), "sse");
+
+        let mut a = Adapter::new(&StreamFormat::default(), Framing::Sse);
+        let error = a.interpret(&event(r#"{"error":{"type":"server_error","message":"x"}}"#));
+        assert_eq!(error.error.as_deref(), Some("server_error: x"));
+        assert_eq!(a.name(), "openai-chat");
+    }
+
+    #[test]
+    fn raw_adapter_passes_text_through() {
+        let mut a = Adapter::new(&StreamFormat::default(), Framing::Raw);
+        let chunk = Event { data: "abc".into(), ..Event::default() };
+        assert_eq!(a.interpret(&chunk).answer.as_deref(), Some("abc"));
+        assert_eq!(a.interpret(&Event::default()).answer, None);
     }
 }

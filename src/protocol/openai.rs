@@ -1,5 +1,258 @@
-//! OpenAI chat completions: `choices[0].delta.content`, `usage`, `[DONE]`.
+//! OpenAI chat completions: `choices[*].delta.content`, reasoning, tool calls, `usage`,
+//! `[DONE]`. Also reads the legacy completions endpoint (`choices[*].text`), which every
+//! OpenAI-compatible server streams the same way.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Interpretation;
+use super::lenient::{Count, Present, Text};
+use crate::stream::Event;
+
+/// How much of a payload a `malformed` message quotes.
+const PREVIEW_CHARS: usize = 80;
 
 /// Per-request state of the OpenAI adapter.
 #[derive(Debug, Default)]
 pub struct OpenAiChat {}
+
+impl OpenAiChat {
+    /// A fresh adapter.
+    pub fn new() -> Self {
+        OpenAiChat::default()
+    }
+
+    /// Interprets one chunk: `[DONE]` completes, anything else must be a JSON object.
+    pub fn interpret(&mut self, event: &Event) -> Interpretation {
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            return Interpretation { done: true, ..Interpretation::default() };
+        }
+        if data.is_empty() {
+            // An empty `data:` line carries nothing; not worth failing a request over.
+            return Interpretation::default();
+        }
+        if !data.starts_with('{') {
+            return malformed(format!("chunk is not a JSON object: {}", preview(data)));
+        }
+        match serde_json::from_str::<Chunk>(data) {
+            Ok(chunk) => interpret_chunk(&chunk),
+            Err(e) => malformed(format!("chunk is not valid JSON ({e}): {}", preview(data))),
+        }
+    }
+}
+
+/// The fields of a chunk that matter; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    /// Legacy completions.
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    #[serde(default, borrow)]
+    finish_reason: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Text<'a>,
+    /// DeepSeek, Qwen, vLLM.
+    #[serde(default, borrow)]
+    reasoning_content: Text<'a>,
+    /// OpenRouter, newer vLLM.
+    #[serde(default, borrow)]
+    reasoning: Text<'a>,
+    #[serde(default)]
+    tool_calls: Present,
+    /// The pre-tools function calling API.
+    #[serde(default)]
+    function_call: Present,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    #[serde(default)]
+    completion_tokens: Count,
+    #[serde(default)]
+    completion_tokens_details: Option<UsageDetails>,
+}
+
+#[derive(Deserialize)]
+struct UsageDetails {
+    #[serde(default)]
+    reasoning_tokens: Count,
+}
+
+/// Whether a first payload looks like OpenAI chat/completions (used by `auto`).
+pub(crate) fn looks_like_openai(payload: &Value) -> bool {
+    let Some(obj) = payload.as_object() else { return false };
+    obj.get("choices").is_some_and(Value::is_array)
+        || obj
+            .get("object")
+            .and_then(Value::as_str)
+            .is_some_and(|o| o.starts_with("chat.completion"))
+        || obj.get("error").is_some_and(Value::is_object)
+}
+
+fn interpret_chunk(chunk: &Chunk) -> Interpretation {
+    let mut out = Interpretation::default();
+    if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
+        out.error = Some(describe_error(error));
+    }
+    for choice in chunk.choices.iter().flatten() {
+        if let Some(delta) = &choice.delta {
+            push_text(&mut out.answer, &delta.content);
+            // Some servers send both names with the same text; count it once.
+            let reasoning = delta.reasoning_content.non_empty().or(delta.reasoning.non_empty());
+            if let Some(text) = reasoning {
+                out.reasoning.get_or_insert_with(String::new).push_str(text);
+            }
+            // Tool-call arguments are generated output even though no text is visible.
+            if delta.tool_calls.0 || delta.function_call.0 {
+                out.token_marker = true;
+            }
+        }
+        push_text(&mut out.answer, &choice.text);
+        if let Some(reason) = &choice.finish_reason.0 {
+            out.finish_reason = Some(reason.to_string());
+        }
+    }
+    if let Some(usage) = &chunk.usage {
+        out.output_tokens = usage.completion_tokens.0;
+        out.reasoning_tokens =
+            usage.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens.0);
+    }
+    out
+}
+
+/// `"<type or code>: <message>"` for an in-stream `{"error": …}`.
+fn describe_error(error: &Value) -> String {
+    let kind = ["type", "code"].iter().find_map(|key| match error.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    });
+    let message = match error {
+        Value::String(s) => Some(s.as_str()),
+        _ => non_empty_str(error.get("message")),
+    };
+    match (kind, message) {
+        (Some(kind), Some(message)) => format!("{kind}: {message}"),
+        (Some(kind), None) => kind,
+        (None, Some(message)) => message.to_owned(),
+        (None, None) => preview(&error.to_string()),
+    }
+}
+
+fn non_empty_str(value: Option<&Value>) -> Option<&str> {
+    value.and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn push_text(slot: &mut Option<String>, text: &Text) {
+    if let Some(text) = text.non_empty() {
+        slot.get_or_insert_with(String::new).push_str(text);
+    }
+}
+
+fn malformed(message: String) -> Interpretation {
+    Interpretation { malformed: Some(message), ..Interpretation::default() }
+}
+
+/// The start of a payload, for error messages.
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(data: &str) -> Interpretation {
+        let event = Event { name: "message".into(), data: data.into(), id: None };
+        OpenAiChat::new().interpret(&event)
+    }
+
+    #[test]
+    fn role_only_first_chunk_is_not_content() {
+        let i = run(
+            r#"{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"finish_reason":null}],"usage":null}"#,
+        );
+        assert_eq!(i, Interpretation::default());
+    }
+
+    #[test]
+    fn usage_chunk_with_empty_choices() {
+        let i = run(
+            r#"{"choices":[],"usage":{"prompt_tokens":19,"completion_tokens":10,"completion_tokens_details":{"reasoning_tokens":4}}}"#,
+        );
+        assert_eq!(i.output_tokens, Some(10));
+        assert_eq!(i.reasoning_tokens, Some(4));
+        assert_eq!(i.answer, None);
+    }
+
+    #[test]
+    fn content_reasoning_finish_and_usage_on_one_chunk() {
+        let i = run(
+            r#"{"choices":[{"delta":{"content":"Hi","reasoning_content":"hm","reasoning":"hm"},"finish_reason":"stop"}],"usage":{"completion_tokens":3}}"#,
+        );
+        assert_eq!(i.answer.as_deref(), Some("Hi"));
+        assert_eq!(i.reasoning.as_deref(), Some("hm"));
+        assert_eq!(i.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(i.output_tokens, Some(3));
+        let i = run(r#"{"choices":[{"delta":{"reasoning":"r"}}]}"#);
+        assert_eq!(i.reasoning.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn tool_calls_are_a_token_marker() {
+        let i = run(
+            r#"{"choices":[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"arguments":"{"}}]}}]}"#,
+        );
+        assert!(i.token_marker);
+        assert_eq!(i.answer, None);
+        assert!(!run(r#"{"choices":[{"delta":{"tool_calls":[]}}]}"#).token_marker);
+    }
+
+    #[test]
+    fn unexpected_field_types_read_as_absent() {
+        let i = run(
+            r#"{"choices":[{"delta":{"content":[{"type":"text","text":"x"}],"tool_calls":null},"finish_reason":7}],"usage":{"completion_tokens":12.0,"completion_tokens_details":null}}"#,
+        );
+        assert_eq!(i.answer, None);
+        assert!(!i.token_marker);
+        assert_eq!(i.finish_reason, None);
+        assert_eq!(i.output_tokens, Some(12));
+        let i = run(r#"{"choices":null,"usage":null,"error":null}"#);
+        assert_eq!(i, Interpretation::default());
+        let i = run(r#"{"choices":[{"delta":{"content":"caf\u00e9 \"q\""}}]}"#);
+        assert_eq!(i.answer.as_deref(), Some("café \"q\""));
+        assert!(run(r#"{"choices":[{"delta":{"content":"x"}}"#).malformed.is_some());
+    }
+
+    #[test]
+    fn legacy_text_done_error_and_garbage() {
+        assert_eq!(run(r#"{"choices":[{"text":"\n\n"}]}"#).answer.as_deref(), Some("\n\n"));
+        assert!(run("[DONE]").done);
+        let e = run(r#"{"error":{"message":"Rate limit","type":"rate_limit_error","code":null}}"#);
+        assert_eq!(e.error.as_deref(), Some("rate_limit_error: Rate limit"));
+        let e = run(r#"{"error":{"message":"boom","code":500}}"#);
+        assert_eq!(e.error.as_deref(), Some("500: boom"));
+        assert!(run("<html>").malformed.is_some());
+        assert!(run("[1,2]").malformed.is_some());
+    }
+}

@@ -1,1 +1,98 @@
 //! The JSON result file: written atomically, never overwriting an existing file.
+//!
+//! The bytes go to a temporary file in the target's directory first and are then linked into
+//! place with `persist_noclobber`: a reader never sees half a file, and a file that exists (or
+//! appears while we write, from a racing run) is never replaced. When the name is taken, the
+//! result goes beside it as `test_results_20261127-213000.json`, then `…_2.json`, `…_3.json`.
+
+use std::fs;
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use crate::report::RunResult;
+
+/// The seed's result file name, in the current directory.
+pub const DEFAULT_RESULT_FILE: &str = "test_results.json";
+
+/// Alternative names tried before giving up (a directory holding thousands of results from the
+/// same second is a bug somewhere else).
+const MAX_ATTEMPTS: u32 = 1000;
+
+/// Writes `result` as pretty JSON to `requested` (default [`DEFAULT_RESULT_FILE`]), or beside
+/// it under a timestamped name when that file exists. Returns the path written.
+pub fn write_result(result: &RunResult, requested: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let path = requested.unwrap_or(Path::new(DEFAULT_RESULT_FILE));
+    let mut json = serde_json::to_vec_pretty(result).context("cannot serialize the result")?;
+    json.push(b'\n');
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".streamperf-").suffix(".json.tmp");
+    // Temporary files are owner-only by default; a result file is an ordinary document.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir).with_context(|| {
+        format!("cannot write {}: cannot create a file in {}", path.display(), dir.display())
+    })?;
+    tmp.write_all(&json)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+
+    let stamp = jiff::ZonedDateTime::now().strftime("%Y%m%d-%H%M%S").to_string();
+    let mut candidate = path.to_path_buf();
+    for attempt in 1..=MAX_ATTEMPTS {
+        match tmp.persist_noclobber(&candidate) {
+            Ok(_) => return Ok(candidate),
+            Err(e) if e.error.kind() == ErrorKind::AlreadyExists => {
+                tmp = e.file;
+                candidate = alternative(path, &stamp, attempt);
+            }
+            Err(e) => {
+                return Err(e.error)
+                    .with_context(|| format!("cannot write {}", candidate.display()));
+            }
+        }
+    }
+    bail!("cannot write {}: it and {MAX_ATTEMPTS} alternative names exist", path.display())
+}
+
+/// `dir/stem_<stamp>.ext` for attempt 1, `dir/stem_<stamp>_<n>.ext` after.
+fn alternative(path: &Path, stamp: &str, attempt: u32) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let suffix = if attempt <= 1 { String::new() } else { format!("_{attempt}") };
+    path.with_file_name(format!("{stem}_{stamp}{suffix}{ext}"))
+}
+
+/// Reads a result file written by [`write_result`].
+pub fn read_result(path: &Path) -> anyhow::Result<RunResult> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a streamperf result file", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternative_names_keep_directory_and_extension() {
+        let p = Path::new("out/test_results.json");
+        assert_eq!(
+            alternative(p, "20261127-213000", 1),
+            Path::new("out/test_results_20261127-213000.json")
+        );
+        assert_eq!(
+            alternative(p, "20261127-213000", 3),
+            Path::new("out/test_results_20261127-213000_3.json")
+        );
+        assert_eq!(alternative(Path::new("run"), "S", 2), Path::new("run_S_2"));
+    }
+}

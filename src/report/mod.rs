@@ -2,6 +2,11 @@
 
 pub mod json;
 pub mod terminal;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+pub use json::{read_result, write_result};
+pub use terminal::{ReportInfo, render};
 
 use serde::{Deserialize, Serialize};
 

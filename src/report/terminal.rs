@@ -1,1 +1,222 @@
 //! The terminal report, in the seed's layout, English or Chinese.
+//!
+//! The seed's sections come first and keep its wording and alignment (values start at display
+//! column 15, CJK characters counting two); the new metrics follow. A section with no data is
+//! left out, so a run where every request failed shows only the overall counts and failures.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::cli::Lang;
+use crate::i18n::{Words, words};
+use crate::metrics::{Stats, Summary};
+use crate::report::RunResult;
+
+/// What the report needs beyond the [`RunResult`].
+#[derive(Debug, Clone, Default)]
+pub struct ReportInfo {
+    /// The target URL, secrets already redacted.
+    pub url: String,
+    /// The stream format the responses were read with (`openai-chat`, `sse/dify`, `raw`, …),
+    /// when known.
+    pub detected_format: Option<String>,
+    /// Where the result file was written, when it was.
+    pub result_path: Option<PathBuf>,
+}
+
+/// Width of the seed's `=` rules.
+const RULE_WIDTH: usize = 60;
+/// Display columns of a label and its padding, after the two-space indent (the seed's).
+const LABEL_WIDTH: usize = 13;
+/// Longest failure example shown, in characters.
+const EXAMPLE_CHARS: usize = 200;
+
+/// Renders the final report of `result`.
+pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
+    let w = words(lang);
+    let s = &result.summary;
+    let mut out = Report { out: String::new(), w };
+    let rule = "=".repeat(RULE_WIDTH);
+    out.line(&rule);
+    out.line(w.title);
+    out.line(&rule);
+
+    out.section(w.overall);
+    out.row(w.total_requests, s.total_requests.to_string());
+    out.row(w.succeeded, format!("{} ({:.1}%)", s.success_count, percent(s.success_count, s)));
+    out.row(w.failed, format!("{} ({:.1}%)", s.failed_count, percent(s.failed_count, s)));
+    out.row(w.duration, format!("{:.2}s", s.duration));
+    out.row(w.throughput, format!("{:.2} req/s", s.throughput));
+    if !info.url.is_empty() {
+        out.row(w.url, info.url.clone());
+    }
+    if let Some(format) = &info.detected_format {
+        out.row(w.stream_format, format.clone());
+    }
+
+    if let Some(t) = &s.ttft {
+        out.section(w.ttft);
+        out.full_secs(t);
+    }
+    if let Some(t) = &s.total_time {
+        out.section(w.total_time);
+        out.full_secs(t);
+    }
+    if let Some(r) = &s.chunks_per_second {
+        out.section(w.generation_rate);
+        out.row(w.mean, format!("{:.2} chunks/s", r.mean));
+        out.row(w.median, format!("{:.2} chunks/s", r.median));
+        out.row(w.max, format!("{:.2} chunks/s", r.max));
+    }
+
+    if let Some(t) = &s.ttfb {
+        out.section(w.ttfb);
+        out.brief(t, |v| format!("{v:.3}s"));
+    }
+    // For models without a reasoning phase the first answer token is the first token: the
+    // section would only repeat TTFT.
+    if let Some(t) = s.ttfat.as_ref().filter(|t| !s.ttft.as_ref().is_some_and(|f| same(f, t))) {
+        out.section(w.ttfat);
+        out.brief(t, |v| format!("{v:.3}s"));
+    }
+    if let Some(n) = &s.output_tokens {
+        out.section(w.output_tokens);
+        out.row(w.mean, format!("{:.1}", n.mean));
+        out.row(w.median, format!("{:.0}", n.median));
+        out.row(w.total, s.total_output_tokens.to_string());
+        if !s.token_sources.is_empty() {
+            out.row(w.token_source, sources(s));
+        }
+    }
+    if s.tokens_per_second.is_some() || s.output_token_throughput > 0.0 {
+        out.section(w.tokens_per_second);
+        if let Some(r) = &s.tokens_per_second {
+            out.row(w.mean, format!("{:.2} tokens/s", r.mean));
+            out.row(w.median, format!("{:.2} tokens/s", r.median));
+            out.row("P50", format!("{:.2} tokens/s", r.p50));
+            out.row("P99", format!("{:.2} tokens/s", r.p99));
+        }
+        out.row(w.aggregate, format!("{:.2} tokens/s", s.output_token_throughput));
+    }
+    for (title, stats) in [(w.itl, &s.itl), (w.tpot, &s.tpot)] {
+        if let Some(t) = stats {
+            out.section(title);
+            out.brief(t, |v| format!("{:.2}ms", v * 1000.0));
+        }
+    }
+
+    if !s.failures.is_empty() {
+        out.section(w.failures);
+        // Most frequent first: the class to fix first leads.
+        let mut classes: Vec<_> = s.failures.iter().collect();
+        classes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (class, count) in classes {
+            out.row(class.as_str(), format!("{count}{}", w.times));
+            if let Some(example) = s.failure_examples.get(class).filter(|e| !e.is_empty()) {
+                out.line(&format!("    {} {}", w.example, one_line(example, EXAMPLE_CHARS)));
+            }
+        }
+    }
+
+    out.line("");
+    out.line(&rule);
+    if let Some(path) = &info.result_path {
+        out.line(&format!("{}: {}", w.saved_to, path.display()));
+    }
+    out.out
+}
+
+/// The report being written, with its language's words.
+struct Report {
+    out: String,
+    w: &'static Words,
+}
+
+impl Report {
+    fn line(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn section(&mut self, title: &str) {
+        let _ = write!(self.out, "\n{}{title}{}\n", self.w.open, self.w.close);
+    }
+
+    /// `  label:      value`, the value at the seed's column.
+    fn row(&mut self, label: &str, value: String) {
+        let pad = LABEL_WIDTH.saturating_sub(display_width(label) + 1).max(1);
+        let _ = writeln!(self.out, "  {label}:{}{value}", " ".repeat(pad));
+    }
+
+    /// The seed's TTFT block: min, max, mean, median, stddev (from two values on, as the seed),
+    /// P50, P90, P95, P99, in seconds.
+    fn full_secs(&mut self, t: &Stats) {
+        let secs = |v: f64| format!("{v:.3}s");
+        self.row(self.w.min, secs(t.min));
+        self.row(self.w.max, secs(t.max));
+        self.row(self.w.mean, secs(t.mean));
+        self.row(self.w.median, secs(t.median));
+        if t.count > 1 {
+            self.row(self.w.stddev, secs(t.stddev));
+        }
+        for (name, v) in [("P50", t.p50), ("P90", t.p90), ("P95", t.p95), ("P99", t.p99)] {
+            self.row(name, secs(v));
+        }
+    }
+
+    /// Mean, P50, P90, P99: the short block of the new latency metrics.
+    fn brief(&mut self, t: &Stats, unit: impl Fn(f64) -> String) {
+        self.row(self.w.mean, unit(t.mean));
+        for (name, v) in [("P50", t.p50), ("P90", t.p90), ("P99", t.p99)] {
+            self.row(name, unit(v));
+        }
+    }
+}
+
+fn percent(n: u64, s: &Summary) -> f64 {
+    if s.total_requests == 0 { 0.0 } else { n as f64 * 100.0 / s.total_requests as f64 }
+}
+
+/// Whether two distributions would print the same (to the microsecond).
+fn same(a: &Stats, b: &Stats) -> bool {
+    let fields = |s: &Stats| [s.min, s.max, s.mean, s.p50, s.p90, s.p99];
+    a.count == b.count && fields(a).iter().zip(fields(b)).all(|(x, y)| (x - y).abs() < 1e-6)
+}
+
+/// `usage` when every request counted the same way, else `usage 90, events 10`.
+fn sources(s: &Summary) -> String {
+    if s.token_sources.len() == 1 {
+        return s.token_sources.keys().cloned().collect();
+    }
+    let parts: Vec<String> = s.token_sources.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    parts.join(", ")
+}
+
+/// `text` on one line (an HTTP body may hold newlines), cut to `max` characters.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let flat: String =
+        text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(max + 1).collect();
+    if flat.chars().count() > max {
+        let mut cut: String = flat.chars().take(max).collect();
+        cut.push('…');
+        cut
+    } else {
+        flat
+    }
+}
+
+/// Terminal columns of `s`: East Asian wide characters take two.
+fn display_width(s: &str) -> usize {
+    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+}
+
+fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6)
+}
+
+#[cfg(test)]
+#[path = "terminal_tests.rs"]
+mod tests;

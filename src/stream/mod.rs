@@ -15,9 +15,15 @@ pub enum Framing {
 
 impl Framing {
     /// `sse` for `text/event-stream`, otherwise `raw`.
+    ///
+    /// Only the media type counts: case and parameters (`; charset=…`) are ignored, because
+    /// SSE is always UTF-8 whatever the header says.
     pub fn from_content_type(content_type: Option<&str>) -> Framing {
-        let _ = content_type;
-        todo!()
+        let media_type = content_type.and_then(|ct| ct.split(';').next()).map(str::trim);
+        match media_type {
+            Some(mt) if mt.eq_ignore_ascii_case("text/event-stream") => Framing::Sse,
+            _ => Framing::Raw,
+        }
     }
 }
 
@@ -28,6 +34,8 @@ pub struct Event {
     pub name: String,
     /// Event data (SSE: data lines joined by LF) or the decoded text of one read.
     pub data: String,
+    /// SSE last event ID at dispatch (sticky across events); `None` when empty or in raw mode.
+    pub id: Option<String>,
 }
 
 /// A framer of either kind, fed the body one read at a time.
@@ -62,5 +70,22 @@ impl Framer {
             Framer::Sse(p) => p.finish(out),
             Framer::Raw(r) => r.finish(out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Framing;
+
+    #[test]
+    fn framing_from_content_type() {
+        assert_eq!(Framing::from_content_type(Some("text/event-stream")), Framing::Sse);
+        assert_eq!(
+            Framing::from_content_type(Some(" Text/Event-Stream ; charset=utf-8")),
+            Framing::Sse
+        );
+        assert_eq!(Framing::from_content_type(Some("text/plain")), Framing::Raw);
+        assert_eq!(Framing::from_content_type(Some("application/x-ndjson")), Framing::Raw);
+        assert_eq!(Framing::from_content_type(None), Framing::Raw);
     }
 }

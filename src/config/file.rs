@@ -1,0 +1,302 @@
+//! Reading a config file (JSON, YAML or TOML, by extension) and checking its keys and types.
+//!
+//! Every format is first parsed into a `serde_json::Value` and then checked by hand, rather
+//! than with `#[serde(deny_unknown_fields)]`, because the messages are the product here: an
+//! unknown key gets the closest known key as a suggestion, and a wrong type names the key and
+//! shows the value that was given.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use serde_json::{Map, Value};
+
+use super::formats;
+use super::{FormatKind, StreamFormat};
+
+/// The seed's top-level keys, in the seed's order.
+const TOP_KEYS: &[&str] = &[
+    "url",
+    "method",
+    "headers",
+    "body",
+    "timeout",
+    "concurrency",
+    "total_requests",
+    "data_source",
+    "stream_format",
+];
+const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
+const STREAM_FORMAT_KEYS: &[&str] =
+    &["type", "first_token_event", "completion_event", "output_path"];
+/// Keys that belong inside `body`; found at the top level they get a pointed hint.
+const BODY_KEYS: &[&str] = &[
+    "model",
+    "messages",
+    "prompt",
+    "stream",
+    "max_tokens",
+    "temperature",
+    "inputs",
+    "query",
+    "response_mode",
+];
+
+/// A config file's content, checked key by key; `None` where a key is absent (or `null`).
+#[derive(Debug, Default)]
+pub(crate) struct FileConfig {
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+    pub timeout: Option<f64>,
+    pub concurrency: Option<u64>,
+    pub total_requests: Option<u64>,
+    pub data_source: Option<FileDataSource>,
+    pub stream_format: Option<StreamFormat>,
+}
+
+/// The `data_source` block as written (the path is not resolved yet).
+#[derive(Debug)]
+pub(crate) struct FileDataSource {
+    pub file: PathBuf,
+    pub column: Option<String>,
+    pub encoding: Option<String>,
+}
+
+/// Reads and checks `path`. Every error names the file.
+pub(crate) fn read(path: &Path) -> anyhow::Result<FileConfig> {
+    let shown = path.display();
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read config file {shown}: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("{shown}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to())
+    })?;
+    // Windows editors like to start files with a BOM; no parser below wants it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let value = formats::parse(path, text)?;
+    check(value).map_err(|e| anyhow::anyhow!("{shown}: {e}"))
+}
+
+/// Checks the parsed document; errors are relative (the caller prefixes the file name).
+fn check(value: Value) -> anyhow::Result<FileConfig> {
+    let Value::Object(map) = value else {
+        bail!("the config must be an object of keys (url, headers, body, …), got {}", kind(&value));
+    };
+    check_keys(&map, TOP_KEYS, "")?;
+    let mut cfg = FileConfig {
+        url: string(&map, "url", "url")?,
+        method: string(&map, "method", "method")?,
+        body: map.get("body").filter(|v| !v.is_null()).cloned(),
+        timeout: seconds(&map, "timeout")?,
+        concurrency: positive_int(&map, "concurrency")?,
+        total_requests: positive_int(&map, "total_requests")?,
+        ..FileConfig::default()
+    };
+    match map.get("headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(headers)) => {
+            for (name, value) in headers {
+                let value = match value {
+                    Value::String(s) => s.clone(),
+                    // Lenient: a number or boolean is sent as its text.
+                    Value::Number(_) | Value::Bool(_) => value.to_string(),
+                    other => bail!("`headers.{name}` must be a string, got {}", show(other)),
+                };
+                cfg.headers.push((name.clone(), value));
+            }
+        }
+        Some(other) => bail!("`headers` must be an object of name: value, got {}", show(other)),
+    }
+    cfg.data_source = match map.get("data_source") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(ds)) => Some(data_source(ds)?),
+        Some(other) => bail!("`data_source` must be an object, got {}", show(other)),
+    };
+    cfg.stream_format = match map.get("stream_format") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(sf)) => Some(stream_format(sf)?),
+        Some(other) => bail!("`stream_format` must be an object, got {}", show(other)),
+    };
+    Ok(cfg)
+}
+
+fn data_source(map: &Map<String, Value>) -> anyhow::Result<FileDataSource> {
+    check_keys(map, DATA_SOURCE_KEYS, "data_source.")?;
+    // The seed marks `type` required but knows only `csv`, so a missing type means csv.
+    if let Some(kind) = string(map, "type", "data_source.type")?
+        && !kind.eq_ignore_ascii_case("csv")
+    {
+        bail!("`data_source.type` must be \"csv\" (the only data source type), got {kind:?}");
+    }
+    let Some(file) = string(map, "file", "data_source.file")? else {
+        bail!("`data_source.file` is required: the path of the CSV file");
+    };
+    Ok(FileDataSource {
+        file: PathBuf::from(file),
+        column: string(map, "column", "data_source.column")?,
+        encoding: string(map, "encoding", "data_source.encoding")?,
+    })
+}
+
+fn stream_format(map: &Map<String, Value>) -> anyhow::Result<StreamFormat> {
+    check_keys(map, STREAM_FORMAT_KEYS, "stream_format.")?;
+    let kind = match string(map, "type", "stream_format.type")? {
+        None => FormatKind::Auto,
+        Some(t) => match t.to_ascii_lowercase().as_str() {
+            "auto" => FormatKind::Auto,
+            "sse" => FormatKind::Sse,
+            "raw" => FormatKind::Raw,
+            "openai" => FormatKind::Openai,
+            _ => bail!("`stream_format.type` must be one of sse, auto, raw, openai; got {t:?}"),
+        },
+    };
+    Ok(StreamFormat {
+        kind,
+        first_token_event: string(map, "first_token_event", "stream_format.first_token_event")?,
+        completion_event: string(map, "completion_event", "stream_format.completion_event")?,
+        output_path: string(map, "output_path", "stream_format.output_path")?,
+    })
+}
+
+/// Fails on the first key of `map` not in `known`, suggesting the closest known key. Keys
+/// starting with `_` are comments (JSON has no other way to write one) and are skipped.
+fn check_keys(map: &Map<String, Value>, known: &[&str], prefix: &str) -> anyhow::Result<()> {
+    for key in map.keys() {
+        if known.contains(&key.as_str()) || key.starts_with('_') {
+            continue;
+        }
+        let closest = known
+            .iter()
+            .map(|k| (strsim::jaro_winkler(&key.to_ascii_lowercase(), k), *k))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let hint = match closest {
+            Some((score, k)) if score >= 0.8 => format!(" — did you mean `{prefix}{k}`?"),
+            _ if prefix.is_empty() && BODY_KEYS.contains(&key.as_str()) => {
+                format!(" — `{key}` belongs inside `body`")
+            }
+            _ => format!(" (known keys: {})", known.join(", ")),
+        };
+        bail!("unknown key `{prefix}{key}`{hint}");
+    }
+    Ok(())
+}
+
+fn string(map: &Map<String, Value>, key: &str, path: &str) -> anyhow::Result<Option<String>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => bail!("`{path}` must be a string, got {}", show(other)),
+    }
+}
+
+fn positive_int(map: &Map<String, Value>, key: &str) -> anyhow::Result<Option<u64>> {
+    let value = match map.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    // `10.0` (what some YAML and JSON writers emit) is accepted as 10.
+    let n = value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f as u64)
+    });
+    match n {
+        Some(n) if n >= 1 => Ok(Some(n)),
+        _ => bail!("`{key}` must be a positive integer, got {}", show(value)),
+    }
+}
+
+fn seconds(map: &Map<String, Value>, key: &str) -> anyhow::Result<Option<f64>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(s) if s > 0.0 && s.is_finite() => Ok(Some(s)),
+            _ => bail!("`{key}` must be a positive number of seconds, got {}", show(v)),
+        },
+    }
+}
+
+/// A value as the user wrote it, shortened for an error message.
+fn show(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: Value) -> String {
+        check(v).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_keys_get_suggestions() {
+        assert_eq!(
+            err(json!({"concurency": 1})),
+            "unknown key `concurency` — did you mean `concurrency`?"
+        );
+        assert_eq!(
+            err(json!({"data_source": {"file": "a", "colum": "x"}})),
+            "unknown key `data_source.colum` — did you mean `data_source.column`?"
+        );
+        assert_eq!(
+            err(json!({"stream_format": {"type": "sse", "output": "x"}})),
+            "unknown key `stream_format.output` — did you mean `stream_format.output_path`?"
+        );
+        assert_eq!(
+            err(json!({"model": "x"})),
+            "unknown key `model` — `model` belongs inside `body`"
+        );
+        assert!(check(json!({"_comment": "ok"})).is_ok());
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        assert_eq!(
+            err(json!({"concurrency": "ten"})),
+            "`concurrency` must be a positive integer, got \"ten\""
+        );
+        assert_eq!(
+            err(json!({"total_requests": 0})),
+            "`total_requests` must be a positive integer, got 0"
+        );
+        assert_eq!(
+            err(json!({"timeout": -1})),
+            "`timeout` must be a positive number of seconds, got -1"
+        );
+        assert!(
+            err(json!({"stream_format": {"type": "ws"}}))
+                .contains("`stream_format.type` must be one of")
+        );
+        assert!(
+            err(json!({"data_source": {"type": "jsonl", "file": "a"}})).contains("must be \"csv\"")
+        );
+        assert!(err(json!({"headers": {"X": [1]}})).contains("`headers.X` must be a string"));
+    }
+
+    #[test]
+    fn numbers_are_lenient_where_harmless() {
+        let cfg =
+            check(json!({"timeout": 2.5, "concurrency": 4.0, "headers": {"X-N": 3}})).unwrap();
+        assert_eq!(cfg.timeout, Some(2.5));
+        assert_eq!(cfg.concurrency, Some(4));
+        assert_eq!(cfg.headers, vec![("X-N".to_string(), "3".to_string())]);
+    }
+}

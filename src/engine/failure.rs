@@ -1,0 +1,96 @@
+//! Classifying what went wrong with a request into the stable failure classes of DESIGN §2.
+
+use std::error::Error as _;
+
+use crate::record::{ErrorClass, Failure, TimeoutPhase};
+
+/// Longest HTTP error body excerpt kept (DESIGN §2: the first KiB).
+pub const BODY_EXCERPT: usize = 1024;
+
+/// A failure from sending the request or waiting for its response head.
+pub fn from_send_error(err: &reqwest::Error) -> Failure {
+    let message = chain(err);
+    if err.is_timeout() {
+        return Failure {
+            class: ErrorClass::Timeout,
+            message,
+            phase: Some(TimeoutPhase::FirstByte),
+        };
+    }
+    if is_tls(err) {
+        return Failure::new(ErrorClass::Tls, message);
+    }
+    if err.is_connect() {
+        return Failure::new(ErrorClass::Connect, message);
+    }
+    Failure::new(
+        ErrorClass::Incomplete,
+        format!("connection closed before the response head: {message}"),
+    )
+}
+
+/// A failure while reading the body before the completion marker arrived.
+pub fn from_body_error(err: &reqwest::Error) -> Failure {
+    Failure::new(ErrorClass::Incomplete, format!("stream broke off: {}", chain(err)))
+}
+
+/// A non-2xx response: the status, `Retry-After` when given, and a body excerpt.
+pub fn from_status(status: reqwest::StatusCode, retry_after: Option<&str>, body: &[u8]) -> Failure {
+    let mut message = format!("HTTP {status}");
+    if let Some(retry) = retry_after {
+        message.push_str(&format!(" (Retry-After: {retry})"));
+    }
+    let excerpt = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]);
+    let excerpt = excerpt.trim();
+    if !excerpt.is_empty() {
+        message.push_str(": ");
+        message.push_str(excerpt);
+    }
+    Failure::new(ErrorClass::HttpStatus, message)
+}
+
+/// The whole-request deadline passed in `phase`.
+pub fn timeout(phase: TimeoutPhase, limit: std::time::Duration) -> Failure {
+    let during = match phase {
+        TimeoutPhase::FirstByte => "waiting for the response",
+        TimeoutPhase::FirstToken => "waiting for the first token",
+        TimeoutPhase::Total => "while streaming",
+    };
+    Failure {
+        class: ErrorClass::Timeout,
+        message: format!("timed out after {:.3}s {during}", limit.as_secs_f64()),
+        phase: Some(phase),
+    }
+}
+
+/// An error's message with its causes, `outer: inner: root`, since reqwest's own Display
+/// hides the cause that says what actually happened.
+fn chain(err: &reqwest::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn is_tls(err: &reqwest::Error) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if cause.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
+}

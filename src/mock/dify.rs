@@ -1,0 +1,309 @@
+//! Dify chat (`POST /v1/chat-messages`) and workflow (`POST /v1/workflows/run`) streams.
+//!
+//! Real Dify puts the event name inside the JSON (`data: {"event":"message",…}`); the original
+//! tool's README shows the other style, `event: <name>` plus a bare inner payload, which the
+//! workflow route emits with `?framing=event-lines` so that both kinds of config can be tested.
+
+use bytes::BytesMut;
+
+use super::driver::Framer;
+use super::plan::mock_text;
+
+/// What a Dify response needs to know about its request.
+#[derive(Debug, Clone)]
+pub(crate) struct DifyRequest {
+    /// Sequence number, spread into the UUID-shaped ids.
+    pub id: u64,
+    /// Unix seconds.
+    pub created: i64,
+    /// The request's `conversation_id` when non-empty, else a new one.
+    pub conversation_id: Option<String>,
+    /// Estimated from the request body.
+    pub prompt_tokens: u64,
+    /// Content tokens in the answer.
+    pub tokens: u64,
+}
+
+/// A UUID-shaped id, distinct per request and per `kind`.
+fn uuid(kind: u16, id: u64) -> String {
+    format!("00000000-{kind:04x}-4000-8000-{:012x}", id & 0xFFFF_FFFF_FFFF)
+}
+
+/// A string as a JSON literal (quotes included).
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serializes")
+}
+
+/// Frames a Dify chat answer: one `ping`, `message` events, `message_end`.
+pub(crate) struct DifyChat {
+    req: DifyRequest,
+    /// `data: {"event":"message",<ids>,"answer":"` before each token.
+    head: String,
+    /// `","created_at":…}\n\n` after each token.
+    tail: String,
+    /// `"task_id":…,"id":…,"message_id":…,"conversation_id":…` shared by every event.
+    ids: String,
+}
+
+impl DifyChat {
+    pub(crate) fn new(req: DifyRequest) -> DifyChat {
+        let message_id = uuid(2, req.id);
+        let conversation = req.conversation_id.clone().unwrap_or_else(|| uuid(3, req.id));
+        let ids = format!(
+            "\"task_id\":\"{}\",\"id\":\"{message_id}\",\"message_id\":\"{message_id}\",\
+             \"conversation_id\":{}",
+            uuid(1, req.id),
+            json_str(&conversation)
+        );
+        let head = format!("data: {{\"event\":\"message\",{ids},\"answer\":\"");
+        let tail = format!("\",\"created_at\":{}}}\n\n", req.created);
+        DifyChat { req, head, tail, ids }
+    }
+}
+
+impl Framer for DifyChat {
+    fn preamble(&mut self, buf: &mut BytesMut) {
+        // Dify sends a ping first; it is an SSE event of type "ping" with no data, which a
+        // conforming parser does not dispatch.
+        buf.extend_from_slice(b"event: ping\n\n");
+    }
+
+    fn token(&mut self, token: &str, buf: &mut BytesMut) {
+        buf.extend_from_slice(self.head.as_bytes());
+        buf.extend_from_slice(token.as_bytes());
+        buf.extend_from_slice(self.tail.as_bytes());
+    }
+
+    fn finish(&mut self, buf: &mut BytesMut) {
+        let r = &self.req;
+        let end = format!(
+            "data: {{\"event\":\"message_end\",{},\"metadata\":{{\"usage\":{{\
+             \"prompt_tokens\":{},\"completion_tokens\":{},\"total_tokens\":{}}}}},\
+             \"created_at\":{}}}\n\n",
+            self.ids,
+            r.prompt_tokens,
+            r.tokens,
+            r.prompt_tokens + r.tokens,
+            r.created
+        );
+        buf.extend_from_slice(end.as_bytes());
+    }
+
+    fn error(&mut self, buf: &mut BytesMut) {
+        let ev = format!(
+            "data: {{\"event\":\"error\",{},\"status\":500,\"code\":\"internal_server_error\",\
+             \"message\":\"mock in-stream error\"}}\n\n",
+            self.ids
+        );
+        buf.extend_from_slice(ev.as_bytes());
+    }
+}
+
+/// Which way the workflow route frames its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Real Dify: `data: {"event":…,"task_id":…,"workflow_run_id":…,"data":{…}}`.
+    Dify,
+    /// The original README: `event: <name>` then `data: <inner payload>`.
+    EventLines,
+}
+
+impl Framing {
+    /// Parses the `framing` query parameter.
+    pub(crate) fn parse(s: Option<&str>) -> Result<Framing, String> {
+        match s {
+            None | Some("dify") => Ok(Framing::Dify),
+            Some("event-lines") => Ok(Framing::EventLines),
+            Some(other) => Err(format!("invalid framing={other:?}: expected dify or event-lines")),
+        }
+    }
+}
+
+/// Frames a Dify workflow run: `workflow_started`, `node_started`, `text_chunk` per token,
+/// `node_finished`, `workflow_finished`.
+pub(crate) struct DifyWorkflow {
+    req: DifyRequest,
+    framing: Framing,
+    /// `"task_id":…,"workflow_run_id":…` (Dify framing).
+    ids: String,
+    run_id: String,
+}
+
+/// The workflow's one node, an LLM node as in Dify's default template.
+const NODE_ID: &str = "llm";
+
+impl DifyWorkflow {
+    pub(crate) fn new(req: DifyRequest, framing: Framing) -> DifyWorkflow {
+        let run_id = uuid(4, req.id);
+        let ids = format!("\"task_id\":\"{}\",\"workflow_run_id\":\"{run_id}\"", uuid(1, req.id));
+        DifyWorkflow { req, framing, ids, run_id }
+    }
+
+    /// Writes one event; `outer` is Dify's `data` object, `inner` the README-style payload.
+    fn event(&self, buf: &mut BytesMut, name: &str, outer: &str, inner: &str) {
+        let ev = match self.framing {
+            Framing::Dify => {
+                format!("data: {{\"event\":\"{name}\",{},\"data\":{outer}}}\n\n", self.ids)
+            }
+            Framing::EventLines => format!("event: {name}\ndata: {inner}\n\n"),
+        };
+        buf.extend_from_slice(ev.as_bytes());
+    }
+}
+
+impl Framer for DifyWorkflow {
+    fn preamble(&mut self, buf: &mut BytesMut) {
+        let (id, created) = (self.req.id, self.req.created);
+        let workflow_id = uuid(5, 0);
+        let outer = format!(
+            "{{\"id\":\"{}\",\"workflow_id\":\"{workflow_id}\",\"sequence_number\":{id},\
+             \"created_at\":{created}}}",
+            self.run_id
+        );
+        let inner = format!(
+            "{{\"workflow_id\":\"{workflow_id}\",\"workflow_run_id\":\"{}\"}}",
+            self.run_id
+        );
+        self.event(buf, "workflow_started", &outer, &inner);
+        let outer = format!(
+            "{{\"id\":\"{}\",\"node_id\":\"{NODE_ID}\",\"node_type\":\"llm\",\"title\":\"LLM\",\
+             \"index\":1,\"created_at\":{created}}}",
+            uuid(6, id)
+        );
+        let inner = format!("{{\"node_id\":\"{NODE_ID}\"}}");
+        self.event(buf, "node_started", &outer, &inner);
+    }
+
+    fn token(&mut self, token: &str, buf: &mut BytesMut) {
+        match self.framing {
+            Framing::Dify => {
+                buf.extend_from_slice(b"data: {\"event\":\"text_chunk\",");
+                buf.extend_from_slice(self.ids.as_bytes());
+                buf.extend_from_slice(b",\"data\":{\"text\":\"");
+                buf.extend_from_slice(token.as_bytes());
+                buf.extend_from_slice(b"\",\"from_variable_selector\":[\"llm\",\"text\"]}}\n\n");
+            }
+            Framing::EventLines => {
+                buf.extend_from_slice(b"event: text_chunk\ndata: {\"text\":\"");
+                buf.extend_from_slice(token.as_bytes());
+                buf.extend_from_slice(b"\"}\n\n");
+            }
+        }
+    }
+
+    fn finish(&mut self, buf: &mut BytesMut) {
+        let r = &self.req;
+        let text = json_str(&mock_text(r.tokens));
+        let outer = format!(
+            "{{\"id\":\"{}\",\"node_id\":\"{NODE_ID}\",\"node_type\":\"llm\",\"title\":\"LLM\",\
+             \"index\":1,\"status\":\"succeeded\",\"outputs\":{{\"text\":{text}}},\
+             \"created_at\":{}}}",
+            uuid(6, r.id),
+            r.created
+        );
+        let inner = format!("{{\"node_id\":\"{NODE_ID}\",\"outputs\":{{\"text\":{text}}}}}");
+        self.event(buf, "node_finished", &outer, &inner);
+        let outer = format!(
+            "{{\"id\":\"{}\",\"workflow_id\":\"{}\",\"status\":\"succeeded\",\
+             \"outputs\":{{\"result\":{text}}},\"error\":null,\"total_tokens\":{},\
+             \"total_steps\":2,\"created_at\":{},\"finished_at\":{}}}",
+            self.run_id,
+            uuid(5, 0),
+            r.prompt_tokens + r.tokens,
+            r.created,
+            r.created
+        );
+        let inner = format!("{{\"node_id\":\"{NODE_ID}\",\"outputs\":{{\"result\":{text}}}}}");
+        self.event(buf, "workflow_finished", &outer, &inner);
+    }
+
+    fn error(&mut self, buf: &mut BytesMut) {
+        match self.framing {
+            Framing::Dify => {
+                let ev = format!(
+                    "data: {{\"event\":\"error\",{},\"status\":500,\
+                     \"code\":\"internal_server_error\",\"message\":\"mock in-stream error\"}}\n\n",
+                    self.ids
+                );
+                buf.extend_from_slice(ev.as_bytes());
+            }
+            Framing::EventLines => {
+                buf.extend_from_slice(
+                    b"event: error\ndata: {\"message\":\"mock in-stream error\"}\n\n",
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::driver::collect;
+    use serde_json::Value;
+
+    fn request() -> DifyRequest {
+        DifyRequest {
+            id: 3,
+            created: 1,
+            conversation_id: Some("c\"1".into()),
+            prompt_tokens: 5,
+            tokens: 2,
+        }
+    }
+
+    /// Parses `[event: name\n]data: json` blocks into (SSE event name, payload).
+    fn events(text: &str) -> Vec<(Option<String>, Value)> {
+        text.split("\n\n")
+            .filter(|e| !e.is_empty())
+            .map(|block| {
+                let mut name = None;
+                let mut data = Value::Null;
+                for line in block.lines() {
+                    if let Some(n) = line.strip_prefix("event: ") {
+                        name = Some(n.to_owned());
+                    } else if let Some(d) = line.strip_prefix("data: ") {
+                        data = serde_json::from_str(d).expect("valid JSON payload");
+                    }
+                }
+                (name, data)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn chat_events() {
+        let ev = events(&collect(DifyChat::new(request()), 2, None).await);
+        assert_eq!(ev.len(), 4);
+        assert_eq!(ev[0].0.as_deref(), Some("ping"));
+        assert_eq!(ev[1].1["answer"], "Hello");
+        assert_eq!(ev[1].1["conversation_id"], "c\"1");
+        assert_eq!(ev[3].1["event"], "message_end");
+        assert_eq!(ev[3].1["metadata"]["usage"]["total_tokens"], 7);
+    }
+
+    #[tokio::test]
+    async fn workflow_events_both_framings() {
+        let ev = events(&collect(DifyWorkflow::new(request(), Framing::Dify), 2, None).await);
+        let names: Vec<_> = ev.iter().map(|e| e.1["event"].clone()).collect();
+        assert_eq!(
+            names,
+            [
+                "workflow_started",
+                "node_started",
+                "text_chunk",
+                "text_chunk",
+                "node_finished",
+                "workflow_finished"
+            ]
+        );
+        assert_eq!(ev[3].1["data"]["text"], " world");
+        assert_eq!(ev[5].1["data"]["outputs"]["result"], "Hello world");
+
+        let w = DifyWorkflow::new(request(), Framing::EventLines);
+        let ev = events(&collect(w, 2, None).await);
+        assert_eq!(ev[5].0.as_deref(), Some("workflow_finished"));
+        assert_eq!(ev[5].1["outputs"]["result"], "Hello world");
+        assert_eq!(ev[2].1["text"], "Hello");
+    }
+}

@@ -1,0 +1,231 @@
+//! What the mock recorded: request counts, requests in flight, bodies and server-side time to
+//! first content.
+//!
+//! The hot path touches only atomics; the bodies list and the histogram sit behind a `Mutex`
+//! that each request locks at most once per list (when its body is parsed, when its first
+//! content leaves).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// How many request bodies are kept; later ones are only counted.
+pub const MAX_BODIES: usize = 10_000;
+
+/// What the mock has seen. Shared as `Arc<MockStats>` by the server and its owner.
+#[derive(Debug)]
+pub struct MockStats {
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    bodies_seen: AtomicU64,
+    bodies: Mutex<Vec<serde_json::Value>>,
+    /// Microseconds from handler entry to the first content chunk handed to hyper.
+    first_content_us: Mutex<Histogram<u64>>,
+}
+
+impl Default for MockStats {
+    fn default() -> Self {
+        MockStats {
+            requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            bodies_seen: AtomicU64::new(0),
+            bodies: Mutex::new(Vec::new()),
+            // Fixed bounds: an auto-resizing histogram would *clamp* in `saturating_record`
+            // rather than grow. One hour is far beyond any stream the mock serves.
+            first_content_us: Mutex::new(
+                Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                    .expect("1 µs..1 h at 3 significant digits are valid bounds"),
+            ),
+        }
+    }
+}
+
+/// A point-in-time copy of [`MockStats`], as served by `GET /mock/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MockSnapshot {
+    /// Requests received on the streaming routes (including rejected and failed ones).
+    pub requests: u64,
+    /// Requests whose response has not produced its final chunk yet.
+    pub in_flight: u64,
+    /// Peak of `in_flight` since start or the last reset.
+    pub max_in_flight: u64,
+    /// Request bodies parsed as JSON (all of them, also those beyond the kept 10,000).
+    pub bodies_seen: u64,
+    /// Server-side time to first content, microseconds.
+    pub first_content_us: LatencySummary,
+    /// The kept bodies, only when asked for (`GET /mock/stats?bodies=1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bodies: Option<Vec<serde_json::Value>>,
+}
+
+/// Distribution summary of one latency, in microseconds (all zero when `count` is 0).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Number of samples.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest sample.
+    pub max: u64,
+    /// Arithmetic mean.
+    pub mean: f64,
+}
+
+impl MockStats {
+    /// A copy of the counters and the latency summary (without bodies).
+    pub fn snapshot(&self) -> MockSnapshot {
+        let first_content_us = {
+            let h = lock(&self.first_content_us);
+            if h.is_empty() {
+                LatencySummary::default()
+            } else {
+                LatencySummary {
+                    count: h.len(),
+                    p50: h.value_at_quantile(0.50),
+                    p90: h.value_at_quantile(0.90),
+                    p99: h.value_at_quantile(0.99),
+                    max: h.max(),
+                    mean: h.mean(),
+                }
+            }
+        };
+        MockSnapshot {
+            requests: self.requests.load(Ordering::SeqCst),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+            bodies_seen: self.bodies_seen.load(Ordering::SeqCst),
+            first_content_us,
+            bodies: None,
+        }
+    }
+
+    /// The kept request bodies (at most 10,000), in arrival order.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        lock(&self.bodies).clone()
+    }
+
+    /// Forgets everything recorded so far. Requests still streaming stay counted in
+    /// `in_flight`, so the peak restarts from the current value rather than from 0.
+    pub fn reset(&self) {
+        self.requests.store(0, Ordering::SeqCst);
+        self.bodies_seen.store(0, Ordering::SeqCst);
+        self.max_in_flight.store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+        lock(&self.bodies).clear();
+        lock(&self.first_content_us).reset();
+    }
+
+    /// Keeps `body` if fewer than [`MAX_BODIES`] are kept; counts it either way.
+    pub(crate) fn record_body(&self, body: &serde_json::Value) {
+        let seen = self.bodies_seen.fetch_add(1, Ordering::SeqCst);
+        // Cheap pre-check so that a long run stops cloning and locking once the list is full.
+        if seen < MAX_BODIES as u64 {
+            let mut bodies = lock(&self.bodies);
+            if bodies.len() < MAX_BODIES {
+                bodies.push(body.clone());
+            }
+        }
+    }
+
+    /// Records one server-side time to first content.
+    pub(crate) fn record_first_content(&self, elapsed: Duration) {
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        lock(&self.first_content_us).saturating_record(us.max(1));
+    }
+}
+
+/// A poisoned lock only means another request panicked mid-record; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One request counted in flight, from handler entry until its final chunk is produced.
+///
+/// [`InFlight::finish`] is called just *before* the last chunk is handed to hyper, so that a
+/// client which sends its next request the instant it reads the terminator never sees the
+/// mock report one request too many. `Drop` covers every other way out (error responses,
+/// aborted or cancelled bodies), decrementing exactly once.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    stats: Arc<MockStats>,
+    done: bool,
+}
+
+impl InFlight {
+    /// Counts a new request and raises the peak if needed.
+    pub(crate) fn enter(stats: Arc<MockStats>) -> InFlight {
+        stats.requests.fetch_add(1, Ordering::SeqCst);
+        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight { stats, done: false }
+    }
+
+    /// The shared stats.
+    pub(crate) fn stats(&self) -> &MockStats {
+        &self.stats
+    }
+
+    /// Stops counting this request as in flight (idempotent).
+    pub(crate) fn finish(&mut self) {
+        if !self.done {
+            self.done = true;
+            self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_flight_decrements_once_and_keeps_peak() {
+        let stats = Arc::new(MockStats::default());
+        let mut a = InFlight::enter(stats.clone());
+        let b = InFlight::enter(stats.clone());
+        a.finish();
+        a.finish();
+        drop(a);
+        assert_eq!(stats.snapshot().in_flight, 1);
+        drop(b);
+        let s = stats.snapshot();
+        assert_eq!((s.requests, s.in_flight, s.max_in_flight), (2, 0, 2));
+    }
+
+    #[test]
+    fn reset_keeps_live_requests() {
+        let stats = Arc::new(MockStats::default());
+        let live = InFlight::enter(stats.clone());
+        stats.record_body(&serde_json::json!({"a": 1}));
+        stats.record_first_content(Duration::from_millis(3));
+        stats.reset();
+        let s = stats.snapshot();
+        assert_eq!((s.requests, s.in_flight, s.max_in_flight), (0, 1, 1));
+        assert_eq!((s.bodies_seen, s.first_content_us.count), (0, 0));
+        assert!(stats.bodies().is_empty());
+        drop(live);
+    }
+
+    #[test]
+    fn latency_summary_in_microseconds() {
+        let stats = MockStats::default();
+        stats.record_first_content(Duration::from_millis(10));
+        let s = stats.snapshot().first_content_us;
+        assert_eq!(s.count, 1);
+        assert!((9_990..=10_010).contains(&s.p50), "{s:?}");
+    }
+}

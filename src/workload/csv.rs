@@ -1,0 +1,187 @@
+//! The seed's CSV data source: bytes → text in the configured encoding → header + rows.
+//!
+//! The whole file is decoded up front (data files are small next to a load test's traffic),
+//! so a file in the wrong encoding fails before the first request, with the line at fault.
+
+use std::path::Path;
+
+use anyhow::bail;
+use csv::StringRecord;
+use encoding_rs::{DecoderResult, Encoding};
+
+/// The labels named in the error for an unknown encoding; any WHATWG label is accepted too.
+const COMMON_LABELS: &str = "utf-8, utf-8-sig, gbk, gb18030, gb2312, big5, shift_jis, euc-kr, \
+                             utf-16, utf-16le, utf-16be, latin1";
+
+/// A parsed CSV file: header names (trimmed) and data rows (each knows its line).
+#[derive(Debug)]
+pub(crate) struct Table {
+    /// Column names from the header row.
+    pub headers: Vec<String>,
+    /// Data rows, all as wide as the header.
+    pub rows: Vec<Row>,
+}
+
+/// One data row.
+#[derive(Debug)]
+pub(crate) struct Row {
+    /// 1-based line of the file where the row starts.
+    pub line: usize,
+    /// The row's fields.
+    pub fields: StringRecord,
+}
+
+/// The encoding for `label`: WHATWG labels (as in browsers: `utf-8`, `gbk`, `gb18030`,
+/// `gb2312`, `utf-16`, `utf-16le`, `utf-16be`, `big5`, …) plus the Python spellings a seed
+/// config may carry (`utf_8`, `utf-8-sig`, `cp936`).
+pub(crate) fn encoding_for_label(label: &str) -> anyhow::Result<&'static Encoding> {
+    let normalized = label.trim().to_ascii_lowercase().replace('_', "-");
+    let encoding = match normalized.as_str() {
+        // The BOM is stripped whatever the label says, so utf-8-sig is plain UTF-8 here.
+        "utf-8-sig" | "utf8-sig" | "utf8" => Some(encoding_rs::UTF_8),
+        "cp936" | "ms936" => Some(encoding_rs::GBK),
+        other => Encoding::for_label(other.as_bytes()),
+    };
+    match encoding {
+        // `replacement` is a WHATWG label that decodes everything to one U+FFFD: never useful.
+        Some(e) if e != encoding_rs::REPLACEMENT => Ok(e),
+        _ => bail!("unknown encoding {label:?}; supported: {COMMON_LABELS} (any WHATWG label)"),
+    }
+}
+
+/// Reads, decodes and parses the CSV file at `path`. Errors name the file (and line).
+pub(crate) fn read_table(path: &Path, label: &str) -> anyhow::Result<Table> {
+    let shown = path.display();
+    let encoding = encoding_for_label(label).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read data file {shown}: {e}"))?;
+    let text = decode(&bytes, encoding).map_err(|line| {
+        anyhow::anyhow!(
+            "{shown}:{line}: not valid {label} text; set `data_source.encoding` to the file's \
+             encoding (e.g. \"gbk\", \"gb18030\" or \"utf-16\")"
+        )
+    })?;
+    parse(&text).map_err(|e| anyhow::anyhow!("{shown}{e}"))
+}
+
+/// Decodes `bytes`; a byte-order mark wins over the label (as in browsers), so UTF-8 and
+/// UTF-16 files with a BOM always decode, and the BOM never reaches the first column's name.
+/// On failure, the 1-based line of the first undecodable byte.
+fn decode(bytes: &[u8], encoding: &'static Encoding) -> Result<String, usize> {
+    let (encoding, bytes) = match Encoding::for_bom(bytes) {
+        Some((bom_encoding, len)) => (bom_encoding, &bytes[len..]),
+        None => (encoding, bytes),
+    };
+    let line_of = |decoded: &str| decoded.matches('\n').count() + 1;
+    if encoding == encoding_rs::UTF_8 {
+        return match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(text.to_string()),
+            Err(e) => Err(bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1),
+        };
+    }
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let capacity = decoder.max_utf8_buffer_length_without_replacement(bytes.len()).ok_or(1usize)?;
+    let mut text = String::with_capacity(capacity);
+    match decoder.decode_to_string_without_replacement(bytes, &mut text, true) {
+        (DecoderResult::InputEmpty, _) => Ok(text),
+        _ => Err(line_of(&text)),
+    }
+}
+
+/// Parses CSV text with a header row. Errors start with `:line: ` or `: ` (after the file name).
+fn parse(text: &str) -> anyhow::Result<Table> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| anyhow::anyhow!(": {e}"))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if headers.iter().all(String::is_empty) {
+        bail!(": the CSV file is empty; it needs a header row (column names) and data rows");
+    }
+    // The csv crate does not count skipped blank lines in its line numbers, so lines are
+    // counted here from byte offsets, incrementally (rows come in order).
+    let (mut counted_to, mut line) = (0usize, 1usize);
+    let mut line_at = |byte: u64| {
+        // A record's position is where the previous one ended: skip the blank lines between.
+        let mut byte = (byte as usize).min(text.len());
+        while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
+            byte += 1;
+        }
+        if byte >= counted_to {
+            line += text.as_bytes()[counted_to..byte].iter().filter(|&&b| b == b'\n').count();
+            counted_to = byte;
+        }
+        line
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(fields) => {
+                let line = fields.position().map_or(0, |p| line_at(p.byte()));
+                rows.push(Row { line, fields });
+            }
+            Err(e) => match e.kind() {
+                csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
+                    let line = pos.as_ref().map_or(0, |p| line_at(p.byte()));
+                    bail!(
+                        ":{line}: this row has {len} fields but the header has {expected_len} \
+                         ({}); quote fields that contain commas",
+                        headers.join(", ")
+                    );
+                }
+                _ => bail!(": {e}"),
+            },
+        }
+    }
+    if rows.is_empty() {
+        bail!(": no data rows after the header ({})", headers.join(", "));
+    }
+    Ok(Table { headers, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(encoding_for_label("UTF_8").unwrap(), encoding_rs::UTF_8);
+        assert_eq!(encoding_for_label("utf-8-sig").unwrap(), encoding_rs::UTF_8);
+        assert_eq!(encoding_for_label("gb2312").unwrap(), encoding_rs::GBK);
+        assert_eq!(encoding_for_label("cp936").unwrap(), encoding_rs::GBK);
+        assert_eq!(encoding_for_label("utf-16").unwrap(), encoding_rs::UTF_16LE);
+        assert_eq!(encoding_for_label("utf-16be").unwrap(), encoding_rs::UTF_16BE);
+        let err = encoding_for_label("utf8mb4").unwrap_err().to_string();
+        assert!(err.contains("unknown encoding \"utf8mb4\"; supported: utf-8"), "{err}");
+        assert!(encoding_for_label("replacement").is_err());
+    }
+
+    #[test]
+    fn decoding() {
+        assert_eq!(decode(b"\xEF\xBB\xBFa,b\n", encoding_rs::UTF_8).unwrap(), "a,b\n");
+        // GBK for 中文
+        assert_eq!(decode(b"\xD6\xD0\xCE\xC4", encoding_rs::GBK).unwrap(), "中文");
+        // A UTF-16BE BOM wins over a utf-8 label.
+        assert_eq!(decode(b"\xFE\xFF\x00a", encoding_rs::UTF_8).unwrap(), "a");
+        assert_eq!(decode(b"a\nb\n\xD6\xD0", encoding_rs::UTF_8), Err(3));
+        assert_eq!(decode(b"a\n\xFF", encoding_rs::GBK), Err(2));
+    }
+
+    #[test]
+    fn parsing() {
+        let t = parse(" a ,b\n1,\"x,\"\"y\"\"\nz\"\n\n2,3\n").unwrap();
+        assert_eq!(t.headers, vec!["a", "b"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(&t.rows[0].fields[1], "x,\"y\"\nz");
+        assert_eq!((t.rows[0].line, t.rows[1].line), (2, 5));
+        assert_eq!(
+            parse("").unwrap_err().to_string().split(';').next(),
+            Some(": the CSV file is empty")
+        );
+        assert!(parse("a,b\n").unwrap_err().to_string().contains("no data rows"));
+        let err = parse("a,b\n\n1,2\n3\n").unwrap_err().to_string();
+        assert!(err.starts_with(":4: this row has 1 fields but the header has 2"), "{err}");
+    }
+}

@@ -1,0 +1,273 @@
+//! End to end: streamperf against the built-in mock on 127.0.0.1, asserting on what the mock
+//! recorded and on the result file. Each test is bounded in requests and seconds.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use streamperf::cli::RunArgs;
+use streamperf::config::Config;
+use streamperf::mock::{MockOptions, MockServer};
+use streamperf::record::{ErrorClass, TimeoutPhase};
+use streamperf::report::json::read_result;
+use streamperf::run::{self, RunOutput};
+
+fn mock_options(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockOptions {
+    MockOptions { port: 0, host: "127.0.0.1".into(), ttft_ms, itl_ms, tokens, jitter_ms: 0 }
+}
+
+async fn start_mock(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockServer {
+    MockServer::start(mock_options(ttft_ms, itl_ms, tokens)).await.expect("mock starts")
+}
+
+fn chat_url(mock: &MockServer, query: &str) -> String {
+    format!("http://{}/v1/chat/completions{query}", mock.addr)
+}
+
+const CHAT_BODY: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
+
+/// Flags as a user would pass them, quiet, writing into `dir`.
+fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs {
+    RunArgs {
+        url: Some(url),
+        requests: Some(requests),
+        concurrency: Some(concurrency),
+        body: Some(CHAT_BODY.into()),
+        output: Some(dir.join("result.json")),
+        quiet: true,
+        ..RunArgs::default()
+    }
+}
+
+async fn run_args(args: &RunArgs) -> RunOutput {
+    let config = Config::resolve(args).expect("valid flags");
+    run::execute(&config).await.expect("run completes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttft_matches_the_mock_and_concurrency_is_exact() {
+    let mock = start_mock(300, 2, 8).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_args(&args(chat_url(&mock, ""), 24, 8, dir.path())).await;
+
+    let summary = &out.result.summary;
+    assert_eq!(summary.success_count, 24, "{:?}", summary.failure_examples);
+    let ttft = summary.ttft.as_ref().expect("ttft measured");
+    assert!((0.300..=0.310).contains(&ttft.p50), "TTFT p50 {} not in [0.300, 0.310]", ttft.p50);
+    // The role-only first chunk arrives at once: it is TTFB, not TTFT.
+    assert!(summary.ttfb.as_ref().unwrap().p50 < 0.1);
+    let snap = mock.stats.snapshot();
+    assert_eq!(snap.requests, 24);
+    assert_eq!(snap.max_in_flight, 8, "closed loop keeps exactly 8 in flight at the peak");
+    let first = &out.result.metrics[0];
+    assert_eq!(first.output_tokens, Some(8));
+    assert_eq!(first.token_source, streamperf::record::TokenSource::Usage);
+    assert_eq!(out.detected_format.as_deref(), Some("sse/openai-chat"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_rows_reach_the_mock_as_valid_json_and_cycle() {
+    let mock = start_mock(1, 1, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = ["say \"hi\", please", "line one\nline two", "写一个关于人工智能的短文", "back\\slash"];
+    let mut csv = String::from("content,topic\n");
+    for row in rows {
+        csv.push_str(&format!("\"{}\",t\n", row.replace('"', "\"\"")));
+    }
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/rows.csv"), &csv).unwrap();
+    let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+    std::fs::write(dir.path().join("data/rows-gbk.csv"), &gbk).unwrap();
+
+    for (file, encoding) in [("data/rows.csv", "utf-8"), ("data/rows-gbk.csv", "gbk")] {
+        mock.stats.reset();
+        let config = serde_json::json!({
+            "url": chat_url(&mock, ""),
+            "body": {"messages": [{"role": "user", "content": "Q: {{content}}"}], "stream": true},
+            "data_source": {"type": "csv", "file": file, "column": "content", "encoding": encoding},
+            "concurrency": 1,
+            "total_requests": 6
+        });
+        let path = dir.path().join(format!("config-{encoding}.json"));
+        std::fs::write(&path, config.to_string()).unwrap();
+        let args = RunArgs {
+            config: Some(path),
+            output: Some(dir.path().join("r.json")),
+            quiet: true,
+            ..RunArgs::default()
+        };
+        let out = run_args(&args).await;
+        assert_eq!(out.result.summary.success_count, 6);
+        let seen: Vec<String> = mock
+            .stats
+            .bodies()
+            .iter()
+            .map(|b| b["messages"][0]["content"].as_str().expect("valid JSON string").to_owned())
+            .collect();
+        let expected: Vec<String> = (0..6).map(|i| format!("Q: {}", rows[i % rows.len()])).collect();
+        assert_eq!(seen, expected, "{encoding}: rows in order, cycled");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_classified_and_the_result_stays_valid() {
+    let mock = start_mock(5, 5, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("?fail=status:500", ErrorClass::HttpStatus),
+        ("?fail=close:3", ErrorClass::Incomplete),
+        ("?fail=stall:2", ErrorClass::Timeout),
+        ("?fail=error:2", ErrorClass::StreamError),
+    ];
+    for (query, class) in cases {
+        let mut args = args(chat_url(&mock, query), 3, 3, dir.path());
+        args.timeout = Some(0.5);
+        let out = run_args(&args).await;
+        let summary = &out.result.summary;
+        assert_eq!(summary.failed_count, 3, "{query}");
+        assert_eq!(summary.failures.get(&class), Some(&3), "{query}: {:?}", summary.failures);
+        let record = &out.result.metrics[0];
+        assert_eq!(record.error_class, Some(class));
+        assert!(record.error.as_deref().is_some_and(|e| !e.is_empty()));
+        if class == ErrorClass::Timeout {
+            assert_eq!(record.timeout_phase, Some(TimeoutPhase::Total));
+            assert!(record.ttft.is_some(), "a failed request keeps the timings it reached");
+        }
+        if class == ErrorClass::HttpStatus {
+            assert_eq!(record.status, Some(500));
+            assert!(record.error.as_deref().unwrap().contains("500"));
+        }
+        let path = out.result_path.expect("result written");
+        assert_eq!(read_result(&path).expect("valid result file").summary.failed_count, 3);
+    }
+    let snap = mock.stats.snapshot();
+    assert_eq!(snap.in_flight, 0, "stalled streams were abandoned, not leaked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_a_connect_failure() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }; // dropped: nothing listens there now
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_args(&args(format!("http://127.0.0.1:{port}/v1/chat/completions"), 2, 2, dir.path())).await;
+    assert_eq!(out.result.summary.failures.get(&ErrorClass::Connect), Some(&2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_never_overwrites_the_first_result() {
+    let mock = start_mock(1, 1, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = run_args(&args(chat_url(&mock, ""), 2, 1, dir.path())).await;
+    let first_path = first.result_path.unwrap();
+    let before = std::fs::read(&first_path).unwrap();
+    let second = run_args(&args(chat_url(&mock, ""), 3, 1, dir.path())).await;
+    let second_path = second.result_path.unwrap();
+    assert_ne!(first_path, second_path);
+    assert_eq!(std::fs::read(&first_path).unwrap(), before, "first result untouched");
+    assert!(second.report.contains(&second_path.file_name().unwrap().to_string_lossy().to_string()));
+    assert_eq!(read_result(&second_path).unwrap().summary.total_requests, 3);
+}
+
+/// The shipped example configs (the original tool's) run unchanged apart from the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_example_configs_run_against_the_mock() {
+    let mock = start_mock(5, 1, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    for (file, route) in [
+        ("config.json", "/v1/chat/completions"),
+        ("config_csv_example.json", "/v1/chat/completions"),
+        ("config_dify_sse.json", "/v1/workflows/run"),
+        ("config.yaml", "/v1/chat/completions"),
+        ("config.toml", "/v1/chat/completions"),
+    ] {
+        let args = RunArgs {
+            config: Some(configs.join(file)),
+            url: Some(format!("http://{}{route}", mock.addr)),
+            requests: Some(6),
+            concurrency: Some(3),
+            output: Some(dir.path().join("r.json")),
+            quiet: true,
+            ..RunArgs::default()
+        };
+        let out = run_args(&args).await;
+        let summary = &out.result.summary;
+        assert_eq!(summary.success_count, 6, "{file}: {:?}", summary.failure_examples);
+        assert!(summary.ttft.is_some(), "{file}");
+    }
+}
+
+fn streamperf(args: &[&str], dir: &Path) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+        .args(args)
+        .current_dir(dir)
+        .env("LANG", "C")
+        .output()
+        .expect("binary runs")
+}
+
+async fn streamperf_async(args: Vec<String>, dir: PathBuf) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        streamperf(&args, &dir)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_command_line_works_without_a_subcommand() {
+    let mock = start_mock(2, 1, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = chat_url(&mock, "");
+    let args = ["-u", &url, "-n", "50", "-p", "10", "--body", CHAT_BODY];
+    let out = streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("[001] first token:"), "per-request lines as in the seed");
+    assert!(stdout.contains("done:"));
+    assert!(stdout.contains("TTFT"));
+    assert_eq!(mock.stats.snapshot().requests, 50);
+    assert!(dir.path().join("test_results.json").exists(), "the seed's default result path");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chinese_report_with_lang_zh() {
+    let mock = start_mock(2, 1, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = chat_url(&mock, "");
+    let args = ["run", "-u", &url, "-n", "4", "-p", "2", "--lang", "zh", "--body", CHAT_BODY];
+    let out = streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.contains("首token:"), "{stdout}");
+    assert!(stdout.contains("测试报告"), "{stdout}");
+    assert!(stdout.contains("【总体统计】"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_config_exits_2_with_one_message_and_sends_nothing() {
+    let mock = start_mock(1, 1, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(r#"{{"url": "{}", "concurency": 5}}"#, chat_url(&mock, ""));
+    std::fs::write(dir.path().join("bad.json"), config).unwrap();
+    let out = streamperf_async(vec!["-c".into(), "bad.json".into()], dir.path().into()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("concurency") && stderr.contains("concurrency"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear message: {stderr}");
+    assert_eq!(mock.stats.snapshot().requests, 0);
+}
+
+#[test]
+fn demo_prints_the_full_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = streamperf(&["demo", "-n", "30", "-p", "10"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("TTFT"), "{stdout}");
+    assert!(!stdout.contains("Success: 0 "), "{stdout}");
+    let _ = Duration::ZERO;
+}

@@ -1,0 +1,343 @@
+//! Provider transcripts (`fixtures/providers/`) through framing + protocol adapter, fed
+//! whole, in the fixture's own reads, and split in two at every byte.
+//!
+//! Covered: OpenAI chat completions (and compatible servers), legacy completions, plain
+//! text, and Dify through the generic `stream_format` rules. Dify assertions stop at what
+//! those rules define (completion, error, first-token event, workflow output); extracting
+//! Dify chat text is a later issue. Set `STREAMPERF_FIXTURES` when the repository is
+//! cloned away from `../shared/fixtures`.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::Value;
+use streamperf::config::{FormatKind, StreamFormat};
+use streamperf::protocol::Adapter;
+use streamperf::stream::{Event, Framer, Framing};
+
+/// Formats whose adapters belong to a later issue; skipped explicitly, not silently.
+const LATER_FORMATS: [&str; 6] = [
+    "anthropic-messages",
+    "gemini-generate-content",
+    "ollama-chat",
+    "ollama-generate",
+    "tgi-generate-stream",
+    "openai-responses",
+];
+
+fn fixtures_dir(sub: &str) -> PathBuf {
+    let root = match std::env::var_os("STREAMPERF_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+    };
+    let dir = root.join(sub);
+    assert!(
+        dir.is_dir(),
+        "fixture folder {} not found; set STREAMPERF_FIXTURES to the folder that holds \
+         sse-conformance/ and providers/",
+        dir.display()
+    );
+    dir
+}
+
+/// What one run of a body produced, in the terms of the fixtures' `expected`.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    text: String,
+    reasoning: Option<String>,
+    output_tokens: Option<u64>,
+    reasoning_tokens: Option<u64>,
+    first_content: Option<usize>,
+    first_reasoning: Option<usize>,
+    first_token_marker: Option<usize>,
+    completion: bool,
+    error: Option<String>,
+    events: usize,
+    adapter: &'static str,
+}
+
+fn run(body: &[u8], cuts: &[usize], content_type: &str, format: &StreamFormat) -> Outcome {
+    let framing = Framing::from_content_type(Some(content_type));
+    let mut framer = Framer::new(framing);
+    let mut adapter = Adapter::new(format, framing);
+    let mut o = Outcome {
+        text: String::new(),
+        reasoning: None,
+        output_tokens: None,
+        reasoning_tokens: None,
+        first_content: None,
+        first_reasoning: None,
+        first_token_marker: None,
+        completion: false,
+        error: None,
+        events: 0,
+        adapter: "",
+    };
+    let mut batch: Vec<Event> = Vec::new();
+    let bounds: Vec<usize> =
+        std::iter::once(0).chain(cuts.iter().copied()).chain([body.len()]).collect();
+    let mut done = false;
+    let mut apply = |batch: &mut Vec<Event>, adapter: &mut Adapter, o: &mut Outcome| {
+        for event in batch.drain(..) {
+            let index = o.events;
+            o.events += 1;
+            let meaning = adapter.interpret(&event);
+            assert!(meaning.malformed.is_none(), "malformed at event {index}: {meaning:?}");
+            if let Some(answer) = meaning.answer.filter(|a| !a.is_empty()) {
+                o.first_content.get_or_insert(index);
+                o.text.push_str(&answer);
+            }
+            if let Some(reasoning) = meaning.reasoning.filter(|r| !r.is_empty()) {
+                o.first_reasoning.get_or_insert(index);
+                o.reasoning.get_or_insert_with(String::new).push_str(&reasoning);
+            }
+            if meaning.token_marker {
+                o.first_token_marker.get_or_insert(index);
+            }
+            o.output_tokens = meaning.output_tokens.or(o.output_tokens);
+            o.reasoning_tokens = meaning.reasoning_tokens.or(o.reasoning_tokens);
+            done |= meaning.done;
+            if meaning.error.is_some() {
+                o.error = meaning.error;
+            }
+        }
+    };
+    for pair in bounds.windows(2) {
+        framer.feed(&body[pair[0]..pair[1]], &mut batch);
+        apply(&mut batch, &mut adapter, &mut o);
+    }
+    framer.finish(&mut batch);
+    apply(&mut batch, &mut adapter, &mut o);
+    // The README: an in-band error means the stream did not complete cleanly, unless the
+    // documented end marker itself arrived (a Dify workflow that finished as failed).
+    o.completion = done || (adapter.eof_completes() && o.error.is_none());
+    o.adapter = adapter.name();
+    o
+}
+
+/// How one fixture is run and which `expected` keys are asserted.
+struct Plan {
+    format: StreamFormat,
+    adapter: &'static str,
+    /// Compare `text` (and `reasoning_text`, usage, first content/reasoning indices).
+    content: bool,
+    /// Compare `first_content_event_index` with the first `token_marker` instead.
+    marker_is_first_content: bool,
+}
+
+fn plan(format: &str) -> Option<Plan> {
+    let generic = |first: &str, completion: &str, output: Option<&str>| StreamFormat {
+        kind: FormatKind::Sse,
+        first_token_event: Some(first.into()),
+        completion_event: Some(completion.into()),
+        output_path: output.map(Into::into),
+    };
+    Some(match format {
+        "openai-chat-completions" | "openai-completions" => Plan {
+            format: StreamFormat::default(),
+            adapter: "openai-chat",
+            content: true,
+            marker_is_first_content: false,
+        },
+        "plain-text" => Plan {
+            format: StreamFormat::default(),
+            adapter: "raw",
+            content: true,
+            marker_is_first_content: false,
+        },
+        // Chat text rides in `answer`, which no generic rule extracts (a later issue).
+        "dify-chat-messages" => Plan {
+            format: generic("message", "message_end", None),
+            adapter: "sse",
+            content: false,
+            marker_is_first_content: true,
+        },
+        // The streamed text equals the final `outputs.text`, which `output_path` extracts.
+        "dify-workflow" => Plan {
+            format: generic("text_chunk", "workflow_finished", Some("data.outputs.text")),
+            adapter: "sse",
+            content: false,
+            marker_is_first_content: true,
+        },
+        _ => return None,
+    })
+}
+
+fn compare(
+    name: &str,
+    mode: &str,
+    plan: &Plan,
+    got: &Outcome,
+    want: &Value,
+    problems: &mut Vec<String>,
+) {
+    let mut fail = |what: &str, got: &dyn std::fmt::Debug, want: &dyn std::fmt::Debug| {
+        problems.push(format!("{name} [{mode}]: {what} = {got:?}, expected {want:?}"));
+    };
+    let index = |key: &str| want[key].as_u64().map(|n| n as usize);
+    if got.adapter != plan.adapter {
+        fail("adapter", &got.adapter, &plan.adapter);
+    }
+    if got.completion != want["completion_seen"].as_bool().unwrap_or(false) {
+        fail("completion_seen", &got.completion, &want["completion_seen"]);
+    }
+    match (&got.error, want["error"].as_str()) {
+        (None, None) => {}
+        // "Compare by containment of the type or code": the part before the first ': '.
+        (Some(g), Some(w)) if g.contains(w.split(": ").next().unwrap_or(w)) => {}
+        (g, w) => fail("error", g, &w),
+    }
+    if let Some(count) = want["dispatched_event_count"].as_u64() {
+        if got.events as u64 != count {
+            fail("dispatched events", &got.events, &count);
+        }
+    }
+    if plan.marker_is_first_content {
+        if got.first_token_marker != index("first_content_event_index") {
+            fail(
+                "first token-marker event",
+                &got.first_token_marker,
+                &want["first_content_event_index"],
+            );
+        }
+    } else if got.first_content != index("first_content_event_index") {
+        fail("first content event", &got.first_content, &want["first_content_event_index"]);
+    }
+    let text_defined = want.get("workflow_outputs").is_some() || plan.content;
+    if text_defined && got.text != want["text"].as_str().unwrap_or_default() {
+        fail("text", &got.text, &want["text"]);
+    }
+    if !plan.content {
+        return;
+    }
+    if got.reasoning.as_deref() != want["reasoning_text"].as_str() {
+        fail("reasoning", &got.reasoning, &want["reasoning_text"]);
+    }
+    if got.first_reasoning != index("first_reasoning_event_index") {
+        fail("first reasoning event", &got.first_reasoning, &want["first_reasoning_event_index"]);
+    }
+    if got.output_tokens != want["output_tokens_reported"].as_u64() {
+        fail("output tokens", &got.output_tokens, &want["output_tokens_reported"]);
+    }
+    if let Some(n) = want.get("reasoning_tokens_reported") {
+        if got.reasoning_tokens != n.as_u64() {
+            fail("reasoning tokens", &got.reasoning_tokens, n);
+        }
+    }
+    let tool_calls =
+        want.get("tool_calls").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    if tool_calls && got.first_token_marker.is_none() {
+        fail("tool-call token marker", &got.first_token_marker, &"some event");
+    }
+}
+
+fn check_fixture(
+    path: &Path,
+    problems: &mut Vec<String>,
+    ran: &mut Vec<String>,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let name = v["name"].as_str().ok_or("no name")?;
+    let format = v["format"].as_str().ok_or("no format")?;
+    let Some(plan) = plan(format) else {
+        if LATER_FORMATS.iter().any(|f| format.starts_with(f)) {
+            return Ok(()); // a later issue's adapter
+        }
+        return Err(format!(
+            "{name}: unknown format {format:?}: add it to plan() or LATER_FORMATS"
+        ));
+    };
+    let content_type = v["content_type"].as_str().ok_or("no content_type")?;
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(v["body_b64"].as_str().ok_or("no body_b64")?)
+        .map_err(|e| e.to_string())?;
+    let want = &v["expected"];
+    let whole = run(&body, &[], content_type, &plan.format);
+    compare(name, "whole", &plan, &whole, want, problems);
+    if let Some(chunks) = v["chunks"].as_array() {
+        let cuts: Vec<usize> =
+            chunks.iter().filter_map(Value::as_u64).map(|n| n as usize).collect();
+        let got = run(&body, &cuts, content_type, &plan.format);
+        compare(name, &format!("chunks {cuts:?}"), &plan, &got, want, problems);
+    }
+    // Empty reads never happen on the wire (a zero-length read is EOF), so split at 1..len.
+    for at in 1..body.len() {
+        let mut got = run(&body, &[at], content_type, &plan.format);
+        if plan.adapter == "raw" {
+            // Raw events are the reads themselves, so their count follows the split.
+            got.events = whole.events;
+        }
+        if got != whole {
+            compare(name, &format!("split at {at}"), &plan, &got, want, problems);
+            problems.push(format!("{name} [split at {at}]: differs from the whole-body run"));
+            break;
+        }
+    }
+    if format.starts_with("dify") {
+        // With no rules configured, `auto` falls back to the generic adapter, which
+        // recognises Dify's completion names and its errors.
+        let auto = run(&body, &[], content_type, &StreamFormat::default());
+        if auto.adapter != "sse"
+            || auto.completion != want["completion_seen"].as_bool().unwrap_or(false)
+        {
+            problems.push(format!(
+                "{name} [auto]: adapter {}, completion {}",
+                auto.adapter, auto.completion
+            ));
+        }
+        if auto.error.is_some() != want["error"].is_string() {
+            problems
+                .push(format!("{name} [auto]: error {:?}, expected {}", auto.error, want["error"]));
+        }
+    }
+    ran.push(name.to_owned());
+    Ok(())
+}
+
+#[test]
+fn provider_fixtures_through_framer_and_adapter() {
+    let dir = fixtures_dir("providers");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut problems = Vec::new();
+    let mut ran = Vec::new();
+    for path in &files {
+        if let Err(e) = check_fixture(path, &mut problems, &mut ran) {
+            problems.push(format!("{}: {e}", path.display()));
+        }
+    }
+    assert!(!ran.is_empty(), "no provider fixture was run from {}", dir.display());
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+    println!("ran {} provider fixtures: {}", ran.len(), ran.join(", "));
+}
+
+/// Framer + OpenAI adapter throughput on a typical stream in 16 KiB reads. Run with
+/// `cargo test --release --test provider_fixtures -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run in release"]
+fn openai_pipeline_throughput() {
+    let chunk = r#"data: {"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_eb9dce56a8","choices":[{"index":0,"delta":{"content":" today"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+    let mut body = Vec::new();
+    while body.len() < 16 << 20 {
+        body.extend_from_slice(chunk.as_bytes());
+        body.extend_from_slice(b"\n\n");
+    }
+    let start = std::time::Instant::now();
+    let mut framer = Framer::new(Framing::Sse);
+    let mut adapter = Adapter::new(&StreamFormat::default(), Framing::Sse);
+    let mut batch = Vec::new();
+    let mut chars = 0;
+    for read in body.chunks(16 * 1024) {
+        framer.feed(read, &mut batch);
+        for event in batch.drain(..) {
+            chars += adapter.interpret(&event).answer.map_or(0, |a| a.len());
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("{chars} answer bytes, {:.0} MB/s", body.len() as f64 / secs / 1e6);
+}
