@@ -109,7 +109,10 @@ async fn consume(
         match event {
             EngineEvent::FirstToken { request_id, ttft } => {
                 if !config.quiet {
-                    println!("{}", ui::first_token_line(config.lang, request_id, ttft.as_secs_f64()));
+                    println!(
+                        "{}",
+                        ui::first_token_line(config.lang, request_id, ttft.as_secs_f64())
+                    );
                 }
             }
             EngineEvent::Finished(record) => {
@@ -127,22 +130,25 @@ async fn consume(
                 let mut record = *record;
                 record.itl = Vec::new(); // consumed by the aggregator; not kept per request
                 records.push(record);
-                progress.tick(|| {
-                    let (p50, _) = aggregator.snapshot_ttft();
-                    ui::progress_line(
-                        config.lang,
-                        records.len() as u64,
-                        config.total_requests,
-                        started.elapsed().as_secs_f64(),
-                        p50,
-                        errors,
-                    )
-                });
+                let line = || progress_line(config, &aggregator, records.len(), started, errors);
+                progress.tick(line);
             }
         }
     }
-    progress.finish();
+    progress.finish(|| progress_line(config, &aggregator, records.len(), started, errors));
     (aggregator, records)
+}
+
+fn progress_line(
+    config: &Config,
+    aggregator: &Aggregator,
+    done: usize,
+    started: Instant,
+    errors: u64,
+) -> String {
+    let (p50, _) = aggregator.snapshot_ttft();
+    let elapsed = started.elapsed().as_secs_f64();
+    ui::progress_line(config.lang, done as u64, config.total_requests, elapsed, p50, errors)
 }
 
 /// The progress line: after every request in verbose mode (the seed's behaviour); in quiet
@@ -151,12 +157,11 @@ struct Progress {
     verbose: bool,
     tty: bool,
     last: Option<Instant>,
-    drawn: bool,
 }
 
 impl Progress {
     fn new(quiet: bool) -> Self {
-        Progress { verbose: !quiet, tty: std::io::stderr().is_terminal(), last: None, drawn: false }
+        Progress { verbose: !quiet, tty: std::io::stderr().is_terminal(), last: None }
     }
 
     fn tick(&mut self, line: impl FnOnce() -> String) {
@@ -174,12 +179,14 @@ impl Progress {
             true => write!(err, "\r\x1b[2K{}", line()),
             false => writeln!(err, "{}", line()),
         };
-        self.drawn = true;
     }
 
-    fn finish(&mut self) {
-        if self.drawn && self.tty && !self.verbose {
-            eprintln!();
+    /// Shows the final count: ends the redrawn line, or prints it once more in plain mode.
+    fn finish(&mut self, line: impl FnOnce() -> String) {
+        match (self.verbose, self.tty) {
+            (true, _) => {}
+            (false, true) => eprintln!("\r\x1b[2K{}", line()),
+            (false, false) => eprintln!("{}", line()),
         }
     }
 }

@@ -104,7 +104,7 @@ fn dify_error(name: Option<&str>, payload: &Value) -> Option<String> {
         }
         "workflow_finished" => {
             let status = resolve_str(payload, "data.status")?;
-            if status != "nope" {
+            if status == "succeeded" {
                 return None;
             }
             let message = resolve_str(payload, "data.error").filter(|m| !m.is_empty());

@@ -60,7 +60,7 @@ fn decode<'b>(bytes: &'b [u8], out: &mut String) -> &'b [u8] {
         // may complete, as opposed to bytes that can never become valid.
         let incomplete =
             std::str::from_utf8(invalid).err().is_some_and(|e| e.error_len().is_none());
-        if at_end && incomplete && false {
+        if at_end && incomplete {
             return invalid;
         }
         out.push(char::REPLACEMENT_CHARACTER);
