@@ -34,7 +34,9 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => run_command(&cli.run).await,
         Some(Command::Run(args)) => run_command(&args).await,
-        Some(Command::Mock(options)) => mock::run_mock_command(options).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Mock(options)) => {
+            mock::run_mock_command(options).await.map(|()| ExitCode::SUCCESS)
+        }
         Some(Command::Demo(args)) => demo::run(&args).await.map(|_| ExitCode::SUCCESS),
     }
 }

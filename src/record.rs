@@ -129,6 +129,8 @@ pub struct Timeline {
     pub usage_reasoning_tokens: Option<u64>,
     /// Whether `chunks` counts body reads (raw mode) rather than events.
     pub raw_mode: bool,
+    /// Whether only a marker event (the seed's `first_token_event`) sets `first_token`.
+    pub first_token_by_marker: bool,
 }
 
 impl Timeline {
@@ -151,6 +153,7 @@ impl Timeline {
             usage_output_tokens: None,
             usage_reasoning_tokens: None,
             raw_mode: false,
+            first_token_by_marker: false,
         }
     }
 
@@ -159,7 +162,9 @@ impl Timeline {
         if let Some(prev) = self.last_token {
             self.gaps.push(at.saturating_duration_since(prev));
         }
-        self.first_token.get_or_insert(at);
+        if !self.first_token_by_marker {
+            self.first_token.get_or_insert(at);
+        }
         self.last_token = Some(at);
         self.content_events += 1;
     }
@@ -182,9 +187,8 @@ impl Timeline {
             .filter(|_| output_tokens >= 2)
             .map(|d| (output_tokens - 1) as f64 / d.as_secs_f64());
         let total_time = since(self.end);
-        let chunks_per_second = total_time
-            .filter(|t| !t.is_zero())
-            .map(|t| self.chunks as f64 / t.as_secs_f64());
+        let chunks_per_second =
+            total_time.filter(|t| !t.is_zero()).map(|t| self.chunks as f64 / t.as_secs_f64());
         let max_gap = self.gaps.iter().max().copied();
         let (error, error_class, timeout_phase) = match failure {
             Some(f) => (Some(f.message), Some(f.class), f.phase),
@@ -222,8 +226,10 @@ impl Timeline {
 /// One request's metrics: an element of the result file's `metrics[]` (DESIGN §7).
 ///
 /// The first six fields are the seed's and keep its meaning; durations are seconds as floats,
-/// `null` where a value was not reached.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// `null` where a value was not reached. Missing keys read as empty, so the original tool's
+/// result files load too.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct RequestRecord {
     /// 1-based request number, in send order.
     pub request_id: u64,
@@ -308,5 +314,87 @@ mod secs {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let v: Option<f64> = Option::deserialize(d)?;
         Ok(v.filter(|v| v.is_finite() && *v >= 0.0).map(Duration::from_secs_f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// A stream sent at t0: first byte at 5 ms, tokens at 100, 110, 130 ms, end at 140 ms.
+    fn timeline() -> (Timeline, Instant) {
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, t0);
+        tl.first_byte = Some(t0 + 5 * MS);
+        for at in [100, 110, 130] {
+            tl.content_at(t0 + at * MS);
+        }
+        tl.first_answer = Some(t0 + 100 * MS);
+        tl.end = Some(t0 + 140 * MS);
+        tl.chunks = 7;
+        (tl, t0)
+    }
+
+    #[test]
+    fn derived_metrics_follow_design_section_2() {
+        let (tl, _) = timeline();
+        let r = tl.into_record(1, None);
+        assert_eq!(r.ttfb, Some(5 * MS));
+        assert_eq!(r.ttft, Some(100 * MS));
+        assert_eq!(r.total_time, Some(140 * MS));
+        assert_eq!(r.output_tokens, Some(3));
+        assert_eq!(r.token_source, TokenSource::Events);
+        assert_eq!(r.tpot, Some(15 * MS), "(130 - 100) / (3 - 1)");
+        assert!((r.tokens_per_second.unwrap() - 2.0 / 0.030).abs() < 1e-9);
+        assert!((r.chunks_per_second.unwrap() - 7.0 / 0.140).abs() < 1e-9);
+        assert_eq!(r.itl, vec![10 * MS, 20 * MS]);
+        assert_eq!(r.max_gap, Some(20 * MS));
+        assert!(r.is_success());
+    }
+
+    #[test]
+    fn usage_beats_counting() {
+        let (mut tl, _) = timeline();
+        tl.usage_output_tokens = Some(31);
+        let r = tl.into_record(1, None);
+        assert_eq!(
+            (r.output_tokens, r.total_tokens, r.token_source),
+            (Some(31), 31, TokenSource::Usage)
+        );
+        assert_eq!(r.tpot, Some(Duration::from_micros(1000)), "30 ms / 30");
+    }
+
+    #[test]
+    fn a_marker_defines_the_first_token_when_configured() {
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, t0);
+        tl.first_token_by_marker = true;
+        tl.content_at(t0 + 10 * MS);
+        assert_eq!(tl.first_token, None, "content before the marker is not the first token");
+        tl.first_token.get_or_insert(t0 + 20 * MS);
+        assert_eq!(tl.into_record(1, None).ttft, Some(20 * MS));
+    }
+
+    #[test]
+    fn a_failure_keeps_its_timings() {
+        let (mut tl, _) = timeline();
+        tl.end = None;
+        let f = Failure::new(ErrorClass::Incomplete, "closed");
+        let r = tl.into_record(2, Some(f));
+        assert_eq!(r.error_class, Some(ErrorClass::Incomplete));
+        assert_eq!(r.error.as_deref(), Some("closed"));
+        assert_eq!(r.ttft, Some(100 * MS));
+        assert_eq!(r.total_time, None);
+    }
+
+    #[test]
+    fn the_original_tools_records_still_read() {
+        let seed = r#"{"request_id": 1, "ttft": 0.234, "total_time": 2.456, "total_tokens": 45,
+                       "tokens_per_second": 18.32, "error": null}"#;
+        let r: RequestRecord = serde_json::from_str(seed).unwrap();
+        assert_eq!(r.ttft, Some(Duration::from_secs_f64(0.234)));
+        assert_eq!(r.total_tokens, 45);
     }
 }

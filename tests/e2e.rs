@@ -69,7 +69,8 @@ async fn ttft_matches_the_mock_and_concurrency_is_exact() {
 async fn csv_rows_reach_the_mock_as_valid_json_and_cycle() {
     let mock = start_mock(1, 1, 2).await;
     let dir = tempfile::tempdir().unwrap();
-    let rows = ["say \"hi\", please", "line one\nline two", "写一个关于人工智能的短文", "back\\slash"];
+    let rows =
+        ["say \"hi\", please", "line one\nline two", "写一个关于人工智能的短文", "back\\slash"];
     let mut csv = String::from("content,topic\n");
     for row in rows {
         csv.push_str(&format!("\"{}\",t\n", row.replace('"', "\"\"")));
@@ -104,7 +105,8 @@ async fn csv_rows_reach_the_mock_as_valid_json_and_cycle() {
             .iter()
             .map(|b| b["messages"][0]["content"].as_str().expect("valid JSON string").to_owned())
             .collect();
-        let expected: Vec<String> = (0..6).map(|i| format!("Q: {}", rows[i % rows.len()])).collect();
+        let expected: Vec<String> =
+            (0..6).map(|i| format!("Q: {}", rows[i % rows.len()])).collect();
         assert_eq!(seen, expected, "{encoding}: rows in order, cycled");
     }
 }
@@ -151,7 +153,9 @@ async fn unreachable_server_is_a_connect_failure() {
         listener.local_addr().unwrap().port()
     }; // dropped: nothing listens there now
     let dir = tempfile::tempdir().unwrap();
-    let out = run_args(&args(format!("http://127.0.0.1:{port}/v1/chat/completions"), 2, 2, dir.path())).await;
+    let out =
+        run_args(&args(format!("http://127.0.0.1:{port}/v1/chat/completions"), 2, 2, dir.path()))
+            .await;
     assert_eq!(out.result.summary.failures.get(&ErrorClass::Connect), Some(&2));
 }
 
@@ -166,7 +170,9 @@ async fn a_second_run_never_overwrites_the_first_result() {
     let second_path = second.result_path.unwrap();
     assert_ne!(first_path, second_path);
     assert_eq!(std::fs::read(&first_path).unwrap(), before, "first result untouched");
-    assert!(second.report.contains(&second_path.file_name().unwrap().to_string_lossy().to_string()));
+    assert!(
+        second.report.contains(&second_path.file_name().unwrap().to_string_lossy().to_string())
+    );
     assert_eq!(read_result(&second_path).unwrap().summary.total_requests, 3);
 }
 
@@ -223,7 +229,8 @@ async fn the_seed_command_line_works_without_a_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let url = chat_url(&mock, "");
     let args = ["-u", &url, "-n", "50", "-p", "10", "--body", CHAT_BODY];
-    let out = streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
+    let out =
+        streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("[001] first token:"), "per-request lines as in the seed");
@@ -239,7 +246,8 @@ async fn chinese_report_with_lang_zh() {
     let dir = tempfile::tempdir().unwrap();
     let url = chat_url(&mock, "");
     let args = ["run", "-u", &url, "-n", "4", "-p", "2", "--lang", "zh", "--body", CHAT_BODY];
-    let out = streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
+    let out =
+        streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(stdout.contains("首token:"), "{stdout}");
@@ -270,4 +278,39 @@ fn demo_prints_the_full_report() {
     assert!(stdout.contains("TTFT"), "{stdout}");
     assert!(!stdout.contains("Success: 0 "), "{stdout}");
     let _ = Duration::ZERO;
+}
+
+/// The original README's Dify block: TTFT is the `workflow_started` event, the output comes
+/// from `data.outputs.result` of `workflow_finished`, with real Dify framing (JSON `event`
+/// field) and the README's own (`event:` lines, outputs straight in `data:`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dify_workflow_with_the_seeds_stream_format() {
+    let mock = start_mock(150, 5, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/config_dify_sse.json");
+    for query in ["", "?framing=event-lines"] {
+        let args = RunArgs {
+            config: Some(config.clone()),
+            url: Some(format!("http://{}/v1/workflows/run{query}", mock.addr)),
+            requests: Some(2),
+            concurrency: Some(2),
+            output: Some(dir.path().join("r.json")),
+            quiet: true,
+            save_output: true,
+            ..RunArgs::default()
+        };
+        let out = run_args(&args).await;
+        assert_eq!(out.result.summary.success_count, 2, "{query}: {:?}", out.result.summary);
+        let record = &out.result.metrics[0];
+        assert!(
+            record.ttft.unwrap() < Duration::from_millis(100),
+            "{query}: workflow_started is immediate"
+        );
+        assert!(record.total_time.unwrap() >= Duration::from_millis(165), "{query}");
+        assert_eq!(
+            record.output.as_deref(),
+            Some(streamperf::mock::mock_text(4).as_str()),
+            "{query}"
+        );
+    }
 }

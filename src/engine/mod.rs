@@ -137,7 +137,8 @@ impl Engine {
 }
 
 fn prepare(spec: &crate::workload::RequestSpec) -> anyhow::Result<PreparedRequest> {
-    let url = reqwest::Url::parse(&spec.url).with_context(|| format!("invalid URL `{}`", spec.url))?;
+    let url =
+        reqwest::Url::parse(&spec.url).with_context(|| format!("invalid URL `{}`", spec.url))?;
     let mut headers = HeaderMap::new();
     for (name, value) in &spec.headers {
         let name = HeaderName::from_bytes(name.as_bytes())

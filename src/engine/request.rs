@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{Engine, EngineEvent, failure};
 use crate::protocol::{Adapter, Interpretation};
-use crate::record::{ErrorClass, Failure, RequestRecord, TimeoutPhase, Timeline};
+use crate::record::{ErrorClass, Failure, RequestRecord, Timeline, TimeoutPhase};
 use crate::stream::{Event, Framer, Framing};
 
 /// What measuring one request produced.
@@ -96,6 +96,7 @@ async fn read(
     let mut adapter = Adapter::new(&engine.format, framing);
     let raw = framing == Framing::Raw;
     progress.timeline.raw_mode = raw;
+    progress.timeline.first_token_by_marker = adapter.first_token_by_marker();
     let mut batch: Vec<Event> = Vec::with_capacity(8);
     let result = loop {
         let chunk = response.chunk().await;
@@ -105,7 +106,9 @@ async fn read(
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 framer.finish(&mut batch);
-                if let Err(f) = apply_all(&mut adapter, &mut batch, now, raw, request_id, events, progress) {
+                if let Err(f) =
+                    apply_all(&mut adapter, &mut batch, now, raw, request_id, events, progress)
+                {
                     break Err(f);
                 }
                 break eof(&adapter, now, progress);
@@ -119,7 +122,8 @@ async fn read(
             tl.chunks += 1;
         }
         framer.feed(&bytes, &mut batch);
-        if let Err(f) = apply_all(&mut adapter, &mut batch, now, raw, request_id, events, progress) {
+        if let Err(f) = apply_all(&mut adapter, &mut batch, now, raw, request_id, events, progress)
+        {
             break Err(f);
         }
         if progress.done {

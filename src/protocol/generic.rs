@@ -37,6 +37,12 @@ impl Generic {
         }
     }
 
+    /// Whether only `first_token_event` marks the first token (DESIGN §2), so content that
+    /// arrives before it does not.
+    pub fn first_token_by_marker(&self) -> bool {
+        self.first_token_event.is_some()
+    }
+
     /// Whether a clean EOF completes: not when a completion event was configured.
     pub fn eof_completes(&self) -> bool {
         self.completion_event.is_none()

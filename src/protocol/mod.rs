@@ -103,6 +103,12 @@ impl Adapter {
         }
     }
 
+    /// Whether the first token is defined by a marker event (the seed's `first_token_event`)
+    /// rather than by the first content.
+    pub fn first_token_by_marker(&self) -> bool {
+        matches!(self, Adapter::Generic(adapter) if adapter.first_token_by_marker())
+    }
+
     /// The adapter's name for reports: `openai-chat`, `sse`, `raw`, …
     pub fn name(&self) -> &'static str {
         match self {
