@@ -314,3 +314,46 @@ async fn dify_workflow_with_the_seeds_stream_format() {
         );
     }
 }
+
+/// Secrets (`Authorization`, `*api-key*`, `${ENV}` values) never appear in any output: not
+/// in the terminal report, not in per-request lines, not in the result file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_any_output() {
+    let mock = start_mock(1, 1, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({
+        "url": chat_url(&mock, "?fail=status:401"),
+        "headers": {"Authorization": "Bearer sk-header-secret-1234", "X-Api-Key": "${STREAMPERF_E2E_KEY}"},
+        "body": {"messages": [{"role": "user", "content": "token ${STREAMPERF_E2E_KEY}"}], "stream": true},
+        "total_requests": 2,
+        "concurrency": 1
+    });
+    std::fs::write(dir.path().join("secret.json"), config.to_string()).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+                .args(["-c", "secret.json", "-o", "r.json"])
+                .current_dir(&dir)
+                .env("STREAMPERF_E2E_KEY", "env-secret-5678")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success());
+    let bodies = mock.stats.bodies();
+    assert_eq!(
+        bodies[0]["messages"][0]["content"], "token env-secret-5678",
+        "the mock got the real value"
+    );
+    let result = std::fs::read_to_string(dir.path().join("r.json")).unwrap();
+    let printed =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    for text in [&result, &printed] {
+        assert!(!text.contains("sk-header-secret-1234"), "{text}");
+        assert!(!text.contains("env-secret-5678"), "{text}");
+    }
+    assert!(result.contains("401"), "the failure itself is still reported");
+}
