@@ -29,18 +29,23 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# The mock's own CPU time (utime + stime, in clock ticks): the same events cost it too.
+mock_cpu_ticks() { awk '{print $14 + $15}' "/proc/$mock_pid/stat"; }
+
 rows=""
 for c in $LEVELS; do
   n=$((c * ROUNDS)); [ "$n" -lt "$MIN_REQUESTS" ] && n=$MIN_REQUESTS
   curl -fsS -X POST "http://127.0.0.1:$PORT/mock/reset" >/dev/null
+  mock_before=$(mock_cpu_ticks)
   echo "== concurrency $c, $n requests" >&2
   /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" \
     "$BIN" run -u "http://127.0.0.1:$PORT/v1/chat/completions" -n "$n" -p "$c" -q \
     --body "$BODY" -o "$work/result-$c.json" >"$work/run-$c.log"
   curl -fsS "http://127.0.0.1:$PORT/mock/stats" >"$work/stats-$c.json"
-  row=$(python3 - "$c" "$n" "$work/result-$c.json" "$work/stats-$c.json" "$work/time.txt" <<'PY'
+  mock_ticks=$(( $(mock_cpu_ticks) - mock_before ))
+  row=$(python3 - "$c" "$n" "$work/result-$c.json" "$work/stats-$c.json" "$work/time.txt" "$mock_ticks" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
-c, n, result, stats, timing = sys.argv[1:6]
+c, n, result, stats, timing, mock_ticks, hz = sys.argv[1:8]
 r = json.load(open(result)); s = json.load(open(stats))
 wall, user, sys_, rss_kib = open(timing).read().split()
 ok = r["summary"]["success_count"]
@@ -49,9 +54,16 @@ ttft = r["summary"]["ttft"]; server = s["first_content_us"]
 d50 = (ttft["p50"] - server["p50"] / 1e6) * 1e3
 d99 = (ttft["p99"] - server["p99"] / 1e6) * 1e3
 cpu = (float(user) + float(sys_)) / int(n) * 1000
+mock_cpu = int(mock_ticks) / int(hz) / int(n) * 1000
+# Steady state: requests after each slot's first one, i.e. on a warm connection.
+later = sorted(m["ttft"] for m in r["metrics"] if m["request_id"] > int(c) and m["ttft"] is not None)
+def pct(values, q):
+    return values[min(len(values) - 1, int(q * len(values)))]
+steady = (f"{(pct(later, .5) - server['p50'] / 1e6) * 1e3:.2f} / {(pct(later, .99) - server['p99'] / 1e6) * 1e3:.2f}"
+          if later else "–")
 print(f"| {c} | {n} | {ok} | {ttft['p50']*1e3:.1f} / {ttft['p99']*1e3:.1f} | "
-      f"{server['p50']/1e3:.1f} / {server['p99']/1e3:.1f} | {d50:.2f} / {d99:.2f} | "
-      f"{cpu:.3f} | {int(rss_kib)/1024:.1f} | {s['max_in_flight']} |")
+      f"{server['p50']/1e3:.1f} / {server['p99']/1e3:.1f} | {d50:.2f} / {d99:.2f} | {steady} | "
+      f"{cpu:.3f} | {mock_cpu:.3f} | {int(rss_kib)/1024:.1f} | {s['max_in_flight']} |")
 PY
 )
   echo "$row" >&2
@@ -64,8 +76,8 @@ table=$(cat <<MD
 Measured $(date -u +%Y-%m-%d) on: $machine.
 Command: \`LEVELS="$LEVELS" ROUNDS=$ROUNDS scripts/bench-overhead.sh\` (mock: TTFT 100 ms, ITL 10 ms, 64 tokens, separate process).
 
-| concurrency | requests | ok | reported TTFT p50 / p99 (ms) | server TTFT p50 / p99 (ms) | overhead p50 / p99 (ms) | CPU s / 1,000 req | peak RSS (MiB) | mock peak in flight |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| concurrency | requests | ok | reported TTFT p50 / p99 (ms) | server TTFT p50 / p99 (ms) | overhead p50 / p99 (ms) | overhead, warm connections p50 / p99 (ms) | streamperf CPU s / 1,000 req | mock CPU s / 1,000 req | peak RSS (MiB) | mock peak in flight |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows}<!-- bench-overhead:end -->
 MD
 )
