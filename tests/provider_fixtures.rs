@@ -7,9 +7,12 @@
 //! Dify chat text is a later issue. Set `STREAMPERF_FIXTURES` when the repository is
 //! cloned away from `../shared/fixtures`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 use base64::Engine as _;
+use common::{fixture_files, fixtures_dir};
 use serde_json::Value;
 use streamperf::config::{FormatKind, StreamFormat};
 use streamperf::protocol::Adapter;
@@ -24,21 +27,6 @@ const LATER_FORMATS: [&str; 6] = [
     "tgi-generate-stream",
     "openai-responses",
 ];
-
-fn fixtures_dir(sub: &str) -> PathBuf {
-    let root = match std::env::var_os("STREAMPERF_FIXTURES") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
-    };
-    let dir = root.join(sub);
-    assert!(
-        dir.is_dir(),
-        "fixture folder {} not found; set STREAMPERF_FIXTURES to the folder that holds \
-         sse-conformance/ and providers/",
-        dir.display()
-    );
-    dir
-}
 
 /// What one run of a body produced, in the terms of the fixtures' `expected`.
 #[derive(Debug, PartialEq)]
@@ -298,12 +286,7 @@ fn check_fixture(
 #[test]
 fn provider_fixtures_through_framer_and_adapter() {
     let dir = fixtures_dir("providers");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let files = fixture_files("providers");
     let mut problems = Vec::new();
     let mut ran = Vec::new();
     for path in &files {

@@ -5,9 +5,12 @@
 //! The fixtures live beside the repository (`../shared/fixtures`); set `STREAMPERF_FIXTURES`
 //! to the folder holding `sse-conformance/` when the repository is cloned elsewhere.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 use base64::Engine as _;
+use common::fixture_files;
 use serde_json::Value;
 use streamperf::stream::Event;
 use streamperf::stream::sse::SseParser;
@@ -18,33 +21,6 @@ const EVERY_SPLIT_LIMIT: usize = 8 * 1024;
 
 /// Failure messages kept per case and feeding mode; the rest are only counted.
 const MESSAGES_PER_MODE: usize = 3;
-
-fn fixtures_dir(sub: &str) -> PathBuf {
-    let root = match std::env::var_os("STREAMPERF_FIXTURES") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
-    };
-    let dir = root.join(sub);
-    assert!(
-        dir.is_dir(),
-        "fixture folder {} not found; set STREAMPERF_FIXTURES to the folder that holds \
-         sse-conformance/ and providers/",
-        dir.display()
-    );
-    dir
-}
-
-fn fixture_files(sub: &str) -> Vec<PathBuf> {
-    let dir = fixtures_dir(sub);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no *.json fixtures in {}", dir.display());
-    files
-}
 
 /// What a test compares: type, data, id.
 type Seen = (String, String, Option<String>);
