@@ -52,7 +52,9 @@ impl ErrorClass {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeoutPhase {
-    /// Waiting for the response head (includes connecting).
+    /// Opening the connection (TCP, TLS, HTTP handshake) inside the request.
+    Connect,
+    /// Waiting for the response head.
     FirstByte,
     /// Bytes arrived but no generated token yet.
     FirstToken,
@@ -101,6 +103,9 @@ pub struct Timeline {
     pub sched: Instant,
     /// When the request was handed to the HTTP client.
     pub send: Instant,
+    /// Time spent opening a connection for this request (TCP, TLS, HTTP handshake); `None`
+    /// when it reused its worker's open connection.
+    pub connect: Option<Duration>,
     /// Response head received.
     pub headers: Option<Instant>,
     /// First body bytes.
@@ -139,6 +144,7 @@ impl Timeline {
         Timeline {
             sched,
             send,
+            connect: None,
             headers: None,
             first_byte: None,
             first_event: None,
@@ -204,6 +210,7 @@ impl Timeline {
             ttfb: since(self.first_byte),
             ttfat: since(self.first_answer),
             queue_wait: Some(self.send.saturating_duration_since(self.sched)),
+            connect: self.connect,
             tpot,
             max_gap,
             chunks: self.chunks,
@@ -254,6 +261,11 @@ pub struct RequestRecord {
     /// Time spent waiting for a free slot in the client.
     #[serde(with = "secs")]
     pub queue_wait: Option<Duration>,
+    /// Time this request spent opening a connection (part of its TTFB and TTFT); `null` when
+    /// it reused an open one, as most requests do: connections are opened before the clock
+    /// starts and kept alive.
+    #[serde(with = "secs")]
+    pub connect: Option<Duration>,
     /// Time per output token after the first.
     #[serde(with = "secs")]
     pub tpot: Option<Duration>,
@@ -351,7 +363,22 @@ mod tests {
         assert!((r.chunks_per_second.unwrap() - 7.0 / 0.140).abs() < 1e-9);
         assert_eq!(r.itl, vec![10 * MS, 20 * MS]);
         assert_eq!(r.max_gap, Some(20 * MS));
+        assert_eq!(r.connect, None, "a reused connection");
         assert!(r.is_success());
+    }
+
+    #[test]
+    fn connect_time_is_kept_and_written_in_seconds() {
+        let (mut tl, _) = timeline();
+        tl.connect = Some(3 * MS);
+        let r = tl.into_record(1, None);
+        assert_eq!(r.connect, Some(3 * MS));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["connect"], 0.003);
+        let reused = serde_json::to_value(timeline().0.into_record(2, None)).unwrap();
+        assert!(reused["connect"].is_null(), "null when the connection was reused");
+        let back: RequestRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back.connect, Some(3 * MS));
     }
 
     #[test]

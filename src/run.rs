@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::cli::Lang;
 use crate::config::Config;
-use crate::engine::{Engine, EngineEvent};
+use crate::engine::{Engine, EngineEvent, Preconnect};
 use crate::metrics::Aggregator;
 use crate::record::RequestRecord;
 use crate::report::terminal::{self, ReportInfo};
@@ -94,6 +94,22 @@ fn banner(config: &Config) -> String {
     }
 }
 
+/// One line on the connections opened before the clock started, e.g.
+/// `connections: 512 opened in 45 ms`.
+fn connections_line(lang: Lang, p: &Preconnect) -> String {
+    let ms = p.elapsed.as_secs_f64() * 1000.0;
+    match (lang, p.failed) {
+        (Lang::En, 0) => format!("connections: {} opened in {ms:.0} ms", p.opened),
+        (Lang::En, failed) => {
+            format!("connections: {} opened, {failed} failed in {ms:.0} ms", p.opened)
+        }
+        (Lang::Zh, 0) => format!("连接: 已建立 {} 个,用时 {ms:.0} ms", p.opened),
+        (Lang::Zh, failed) => {
+            format!("连接: 已建立 {} 个,失败 {failed} 个,用时 {ms:.0} ms", p.opened)
+        }
+    }
+}
+
 /// Consumes engine events until the engine is done: prints the seed's per-request lines and
 /// progress line, aggregates, and keeps every record.
 async fn consume(
@@ -102,11 +118,15 @@ async fn consume(
 ) -> (Aggregator, Vec<RequestRecord>) {
     let mut aggregator = Aggregator::new();
     let mut records = Vec::with_capacity(config.total_requests.min(1 << 20) as usize);
-    let started = Instant::now();
+    let mut started = Instant::now();
     let mut progress = Progress::new(config.quiet);
     let mut errors = 0;
     while let Some(event) = rx.recv().await {
         match event {
+            EngineEvent::Connected(preconnect) => {
+                println!("{}", connections_line(config.lang, &preconnect));
+                started = Instant::now(); // the load starts now, not when connecting did
+            }
             EngineEvent::FirstToken { request_id, ttft } => {
                 if !config.quiet {
                     println!(

@@ -16,7 +16,20 @@ async fn start(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockServer {
 }
 
 fn client() -> reqwest::Client {
-    streamperf::engine::client::http_client(16, Duration::from_secs(2))
+    http_client(16, Duration::from_secs(2))
+}
+
+/// An independent HTTP client (reqwest, a dev-dependency) so the mock is not only checked by
+/// the engine it serves.
+fn http_client(pool: usize, connect_timeout: Duration) -> reqwest::Client {
+    streamperf::engine::tls::install_tls_provider();
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(pool)
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .build()
+        .expect("a client with these static options always builds")
 }
 
 /// A JSON POST (reqwest is built without its `json` feature).
@@ -447,7 +460,7 @@ async fn shutdown_ends_stalled_streams() {
 async fn sustains_2048_concurrent_streams() {
     const N: usize = 2048;
     let mock = start(200, 20, 64).await;
-    let c = streamperf::engine::client::http_client(N, Duration::from_secs(5));
+    let c = http_client(N, Duration::from_secs(5));
     let started = tokio::time::Instant::now();
     let reqs = (0..N).map(|_| {
         let req = post_json(&c, mock.url("/v1/chat/completions"), &chat(true, json!({})));

@@ -22,6 +22,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         ttfb: secs(100),
         ttfat: secs(200 + id),
         queue_wait: Some(Duration::ZERO),
+        connect: None,
         tpot: secs(50),
         max_gap: secs(80),
         chunks: 45,

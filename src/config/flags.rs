@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use reqwest::header::HeaderName;
+use http::HeaderName;
 use serde_json::Value;
 
 /// Where a value came from, for error messages.
@@ -93,7 +93,7 @@ pub(crate) fn parse_body_flag(flag: &str) -> anyhow::Result<Value> {
 /// Upper-cases and checks an HTTP method.
 pub(crate) fn method(value: &str, origin: &Origin) -> anyhow::Result<String> {
     let upper = value.trim().to_ascii_uppercase();
-    if upper.is_empty() || reqwest::Method::from_bytes(upper.as_bytes()).is_err() {
+    if upper.is_empty() || http::Method::from_bytes(upper.as_bytes()).is_err() {
         bail!(
             "{} must be an HTTP method such as POST or GET, got {value:?}",
             origin.describe("method")
@@ -106,7 +106,7 @@ pub(crate) fn method(value: &str, origin: &Origin) -> anyhow::Result<String> {
 pub(crate) fn check_url(url: &str, origin: &Origin) -> anyhow::Result<()> {
     let probe = crate::workload::template::replace_all(url, |_| Some("x"));
     let what = origin.describe("url");
-    match reqwest::Url::parse(probe.trim()) {
+    match url::Url::parse(probe.trim()) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
         Ok(u) => bail!(
             "{what} must be an http:// or https:// URL, got {url:?} (scheme `{}`); \

@@ -293,7 +293,7 @@ fn merge_headers(
     }
     for (name, value) in &headers {
         redactor.add_header(name, value);
-        if reqwest::header::HeaderValue::from_str(value).is_err() {
+        if http::HeaderValue::from_str(value).is_err() {
             bail!(
                 "header `{name}` has a value that is not allowed in HTTP (a control character or newline?)"
             );

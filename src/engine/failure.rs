@@ -1,4 +1,7 @@
 //! Classifying what went wrong with a request into the stable failure classes of DESIGN §2.
+//!
+//! Connecting classifies itself (`connect`, `tls`: see [`super::socket`]); this module covers
+//! what happens on an open connection.
 
 use std::error::Error as _;
 
@@ -7,21 +10,14 @@ use crate::record::{ErrorClass, Failure, TimeoutPhase};
 /// Longest HTTP error body excerpt kept (DESIGN §2: the first KiB).
 pub const BODY_EXCERPT: usize = 1024;
 
-/// A failure from sending the request or waiting for its response head.
-pub fn from_send_error(err: &reqwest::Error) -> Failure {
+/// A failure while sending the request or waiting for its response head.
+pub fn from_send_error(err: &hyper::Error) -> Failure {
     let message = chain(err);
-    if err.is_timeout() {
-        return Failure {
-            class: ErrorClass::Timeout,
-            message,
-            phase: Some(TimeoutPhase::FirstByte),
-        };
-    }
-    if is_tls(err) {
-        return Failure::new(ErrorClass::Tls, message);
-    }
-    if err.is_connect() {
-        return Failure::new(ErrorClass::Connect, message);
+    if err.is_parse() {
+        return Failure::new(
+            ErrorClass::Malformed,
+            format!("the response is not valid HTTP: {message}"),
+        );
     }
     Failure::new(
         ErrorClass::Incomplete,
@@ -30,12 +26,12 @@ pub fn from_send_error(err: &reqwest::Error) -> Failure {
 }
 
 /// A failure while reading the body before the completion marker arrived.
-pub fn from_body_error(err: &reqwest::Error) -> Failure {
+pub fn from_body_error(err: &hyper::Error) -> Failure {
     Failure::new(ErrorClass::Incomplete, format!("stream broke off: {}", chain(err)))
 }
 
 /// A non-2xx response: the status, `Retry-After` when given, and a body excerpt.
-pub fn from_status(status: reqwest::StatusCode, retry_after: Option<&str>, body: &[u8]) -> Failure {
+pub fn from_status(status: http::StatusCode, retry_after: Option<&str>, body: &[u8]) -> Failure {
     let mut message = format!("HTTP {status}");
     if let Some(retry) = retry_after {
         message.push_str(&format!(" (Retry-After: {retry})"));
@@ -49,9 +45,10 @@ pub fn from_status(status: reqwest::StatusCode, retry_after: Option<&str>, body:
     Failure::new(ErrorClass::HttpStatus, message)
 }
 
-/// The whole-request deadline passed in `phase`.
+/// The deadline `limit` passed in `phase`.
 pub fn timeout(phase: TimeoutPhase, limit: std::time::Duration) -> Failure {
     let during = match phase {
+        TimeoutPhase::Connect => "connecting",
         TimeoutPhase::FirstByte => "waiting for the response",
         TimeoutPhase::FirstToken => "waiting for the first token",
         TimeoutPhase::Total => "while streaming",
@@ -63,9 +60,9 @@ pub fn timeout(phase: TimeoutPhase, limit: std::time::Duration) -> Failure {
     }
 }
 
-/// An error's message with its causes, `outer: inner: root`, since reqwest's own Display
+/// An error's message with its causes, `outer: inner: root`, since hyper's own Display
 /// hides the cause that says what actually happened.
-fn chain(err: &reqwest::Error) -> String {
+fn chain(err: &hyper::Error) -> String {
     let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -77,20 +74,4 @@ fn chain(err: &reqwest::Error) -> String {
         source = cause.source();
     }
     message
-}
-
-fn is_tls(err: &reqwest::Error) -> bool {
-    let mut source = err.source();
-    while let Some(cause) = source {
-        if cause.is::<rustls::Error>() {
-            return true;
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-                return true;
-            }
-        }
-        source = cause.source();
-    }
-    false
 }

@@ -1,13 +1,17 @@
-//! Sending one request and timing its stream. All timestamps of a run are taken here.
+//! Sending one request on its worker's connection and timing its stream. All timestamps of a
+//! run are taken here or in [`Connection::frame`], which stamps each body frame the moment it
+//! is taken out of the body.
 //!
-//! The hot path: `Instant::now()` is read the moment `chunk().await` returns, before the bytes
-//! are framed or parsed; framing, JSON decoding and bookkeeping follow the timestamp.
+//! The hot path: the read, its `Instant::now()`, then framing, JSON decoding and bookkeeping.
 
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+use super::conn::Connection;
+use super::target::PreparedRequest;
 use super::{Engine, EngineEvent, failure};
 use crate::protocol::{Adapter, Interpretation};
 use crate::record::{ErrorClass, Failure, RequestRecord, Timeline, TimeoutPhase};
@@ -24,41 +28,58 @@ pub struct Measured {
 /// Per-request state filled while the response streams in; survives a timeout.
 struct Progress {
     timeline: Timeline,
+    deadline: Instant,
+    /// Opening a connection right now (for the timeout phase).
+    connecting: bool,
     status: Option<u16>,
     done: bool,
+    /// The body was read to its end: the connection can take the next request.
+    reusable: bool,
     finish_reason: Option<String>,
     answer: Option<String>,
     reasoning: Option<String>,
     format_name: Option<String>,
 }
 
-/// Sends `request` and measures it as request number `request_id` (1-based).
+/// Sends `prepared` on `conn` (opening a connection first when there is none) and measures it
+/// as request number `request_id` (1-based). Leaves `conn` open only when the response was
+/// read to its end, so the next request can reuse it.
 pub async fn measure(
     engine: &Engine,
-    request: reqwest::RequestBuilder,
+    prepared: &PreparedRequest,
+    conn: &mut Option<Connection>,
     request_id: u64,
     events: &UnboundedSender<EngineEvent>,
 ) -> Measured {
     let send = Instant::now();
+    let deadline = send + engine.timeout;
     let mut progress = Progress {
         timeline: Timeline::new(send, send),
+        deadline,
+        connecting: false,
         status: None,
         done: false,
+        reusable: false,
         finish_reason: None,
         answer: engine.save_output.then(String::new),
         reasoning: engine.save_output.then(String::new),
         format_name: None,
     };
-    let deadline = send + engine.timeout;
-    let outcome =
-        tokio::time::timeout_at(deadline, read(engine, request, request_id, events, &mut progress))
-            .await;
+    let outcome = tokio::time::timeout_at(
+        deadline,
+        read(engine, prepared, conn, request_id, events, &mut progress),
+    )
+    .await;
     let failure = match outcome {
         Ok(result) => result.err(),
         // The completion marker arrived and only the connection drain timed out: a success.
         Err(_) if progress.done => None,
-        Err(_) => Some(failure::timeout(phase(&progress.timeline), engine.timeout)),
+        Err(_) => Some(failure::timeout(phase(&progress), engine.timeout)),
     };
+    if !progress.reusable {
+        // Mid-response (failed, timed out, not drained): the connection's state is unknown.
+        *conn = None;
+    }
     let mut record = progress.timeline.into_record(request_id, failure);
     record.status = progress.status;
     record.finish_reason = progress.finish_reason;
@@ -68,29 +89,66 @@ pub async fn measure(
 }
 
 /// The phase a request had reached when its deadline passed.
-fn phase(timeline: &Timeline) -> TimeoutPhase {
-    match (timeline.first_byte, timeline.first_token) {
-        (None, _) => TimeoutPhase::FirstByte,
-        (Some(_), None) => TimeoutPhase::FirstToken,
-        (Some(_), Some(_)) => TimeoutPhase::Total,
+fn phase(progress: &Progress) -> TimeoutPhase {
+    let timeline = &progress.timeline;
+    match (progress.connecting, timeline.first_byte, timeline.first_token) {
+        (true, _, _) => TimeoutPhase::Connect,
+        (false, None, _) => TimeoutPhase::FirstByte,
+        (false, Some(_), None) => TimeoutPhase::FirstToken,
+        (false, Some(_), Some(_)) => TimeoutPhase::Total,
+    }
+}
+
+/// Sends the request and waits for its head, opening a connection when the worker has none.
+async fn send(
+    prepared: &PreparedRequest,
+    conn: &mut Option<Connection>,
+    progress: &mut Progress,
+) -> Result<http::Response<Incoming>, Failure> {
+    let mut fresh = false;
+    loop {
+        let connection = match conn {
+            Some(connection) => connection,
+            None => {
+                progress.connecting = true;
+                let started = Instant::now();
+                let limit = progress.deadline.saturating_duration_since(started);
+                let opened = Connection::open(prepared.target(), limit).await?;
+                progress.timeline.connect = Some(started.elapsed());
+                progress.connecting = false;
+                fresh = true;
+                conn.insert(opened)
+            }
+        };
+        match connection.send(prepared.build(connection.is_h2())).await {
+            Ok(response) => return Ok(response),
+            // A kept-alive connection the server closed just now; the request never left, so
+            // sending it on a new connection is safe (as every HTTP client's pool does).
+            Err(e) if e.unsent && !fresh => *conn = None,
+            Err(e) => return Err(failure::from_send_error(&e.error)),
+        }
     }
 }
 
 async fn read(
     engine: &Engine,
-    request: reqwest::RequestBuilder,
+    prepared: &PreparedRequest,
+    conn: &mut Option<Connection>,
     request_id: u64,
     events: &UnboundedSender<EngineEvent>,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
-    let mut response = request.send().await.map_err(|e| failure::from_send_error(&e))?;
+    let response = send(prepared, conn, progress).await?;
     progress.timeline.headers = Some(Instant::now());
-    let status = response.status();
-    progress.status = Some(status.as_u16());
-    if !status.is_success() {
-        return Err(status_failure(response).await);
+    let Some(connection) = conn.as_mut() else {
+        return Err(Failure::new(ErrorClass::Incomplete, "the connection was lost"));
+    };
+    let (head, mut body) = response.into_parts();
+    progress.status = Some(head.status.as_u16());
+    if !head.status.is_success() {
+        return Err(status_failure(connection, &head, &mut body, progress).await);
     }
-    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE);
+    let content_type = head.headers.get(http::header::CONTENT_TYPE);
     let framing = framing_for(engine, content_type.and_then(|v| v.to_str().ok()));
     let mut framer = Framer::new(framing);
     let mut adapter = Adapter::new(&engine.format, framing);
@@ -99,12 +157,12 @@ async fn read(
     progress.timeline.first_token_by_marker = adapter.first_token_by_marker();
     let mut batch: Vec<Event> = Vec::with_capacity(8);
     let result = loop {
-        let chunk = response.chunk().await;
-        // The timestamp of this read: nothing may sit between the await and this line.
-        let now = Instant::now();
-        let bytes = match chunk {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => {
+        // `now` is the instant this frame left the body: nothing sat between read and stamp.
+        let (now, frame) = connection.frame(&mut body).await;
+        let bytes = match frame {
+            Some(Ok(bytes)) => bytes,
+            None => {
+                progress.reusable = true;
                 framer.finish(&mut batch);
                 if let Err(f) =
                     apply_all(&mut adapter, &mut batch, now, raw, request_id, events, progress)
@@ -113,7 +171,7 @@ async fn read(
                 }
                 break eof(&adapter, now, progress);
             }
-            Err(e) => break Err(failure::from_body_error(&e)),
+            Some(Err(e)) => break Err(failure::from_body_error(&e)),
         };
         let tl = &mut progress.timeline;
         tl.first_byte.get_or_insert(now);
@@ -131,12 +189,24 @@ async fn read(
         }
     };
     progress.format_name = Some(format!("{}/{}", framing_name(framing), adapter.name()));
-    if result.is_ok() && progress.done {
-        // Read to the end so the keep-alive connection goes back to the pool; its timing
-        // is already taken. Errors here do not fail a completed request.
-        while let Ok(Some(_)) = response.chunk().await {}
+    if result.is_ok() && progress.done && !progress.reusable {
+        // Read to the end so that the connection can carry the next request (HTTP/1.1 must
+        // finish one response before the next); the timing is already taken. Errors here do
+        // not fail a completed request, they only cost the connection.
+        progress.reusable = drain(connection, &mut body).await;
     }
     result
+}
+
+/// Reads `body` to its end; whether it ended cleanly.
+async fn drain(connection: &mut Connection, body: &mut Incoming) -> bool {
+    loop {
+        match connection.frame(body).await.1 {
+            Some(Ok(_)) => continue,
+            Some(Err(_)) => return false,
+            None => return true,
+        }
+    }
 }
 
 fn framing_for(engine: &Engine, content_type: Option<&str>) -> Framing {
@@ -244,19 +314,23 @@ fn eof(adapter: &Adapter, now: Instant, progress: &mut Progress) -> Result<(), F
 }
 
 /// Reads at most the first KiB of an error response, bounded in time by the caller.
-async fn status_failure(mut response: reqwest::Response) -> Failure {
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut body = Vec::new();
-    while body.len() < failure::BODY_EXCERPT {
-        match tokio::time::timeout(Duration::from_secs(5), response.chunk()).await {
-            Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
+async fn status_failure(
+    connection: &mut Connection,
+    head: &http::response::Parts,
+    body: &mut Incoming,
+    progress: &mut Progress,
+) -> Failure {
+    let retry_after = head.headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+    let mut excerpt = Vec::new();
+    while excerpt.len() < failure::BODY_EXCERPT {
+        match tokio::time::timeout(Duration::from_secs(5), connection.frame(body)).await {
+            Ok((_, Some(Ok(bytes)))) => excerpt.extend_from_slice(&bytes),
+            Ok((_, None)) => {
+                progress.reusable = true;
+                break;
+            }
             _ => break,
         }
     }
-    failure::from_status(status, retry_after.as_deref(), &body)
+    failure::from_status(head.status, retry_after, &excerpt)
 }

@@ -4,7 +4,8 @@
 //! `POST /v1/chat-messages` and `POST /v1/workflows/run` (`?framing=event-lines` for the
 //! original README's `event:`/`data:` style), plain chunked text on `GET|POST /v1/stream`,
 //! and `GET /mock/stats`, `POST /mock/reset`. It records what it received (count, peak requests
-//! in flight, bodies, server-side time to first content) for tests and benchmarks.
+//! in flight, connections accepted, bodies, server-side time to first content) for tests and
+//! benchmarks.
 //!
 //! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`, `jitter_ms`
 //! and `fail=status:<code>|close:<k>|stall:<k>|error:<k>`, so one mock serves many test cases.
@@ -28,6 +29,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt as _;
 use clap::Args;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -126,6 +128,9 @@ impl MockServer {
             shutdown: stopped.clone(),
         });
         let mut signal = stopped;
+        let counted = stats.clone();
+        // Counting accepted connections lets tests see whether clients keep them alive.
+        let listener = listener.tap_io(move |_| counted.record_connection());
         let serve = axum::serve(listener, routes::router(app)).with_graceful_shutdown(async move {
             // Err: the handle was dropped without `shutdown()`; keep serving (see `MockServer`).
             if signal.wait_for(|stop| *stop).await.is_err() {

@@ -18,6 +18,7 @@ pub const MAX_BODIES: usize = 10_000;
 /// What the mock has seen. Shared as `Arc<MockStats>` by the server and its owner.
 #[derive(Debug)]
 pub struct MockStats {
+    connections: AtomicU64,
     requests: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
@@ -30,6 +31,7 @@ pub struct MockStats {
 impl Default for MockStats {
     fn default() -> Self {
         MockStats {
+            connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
@@ -48,6 +50,9 @@ impl Default for MockStats {
 /// A point-in-time copy of [`MockStats`], as served by `GET /mock/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MockSnapshot {
+    /// TCP connections accepted: fewer than `requests` when clients keep connections alive.
+    #[serde(default)]
+    pub connections: u64,
     /// Requests received on the streaming routes (including rejected and failed ones).
     pub requests: u64,
     /// Requests whose response has not produced its final chunk yet.
@@ -99,6 +104,7 @@ impl MockStats {
             }
         };
         MockSnapshot {
+            connections: self.connections.load(Ordering::SeqCst),
             requests: self.requests.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
@@ -116,11 +122,17 @@ impl MockStats {
     /// Forgets everything recorded so far. Requests still streaming stay counted in
     /// `in_flight`, so the peak restarts from the current value rather than from 0.
     pub fn reset(&self) {
+        self.connections.store(0, Ordering::SeqCst);
         self.requests.store(0, Ordering::SeqCst);
         self.bodies_seen.store(0, Ordering::SeqCst);
         self.max_in_flight.store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         lock(&self.bodies).clear();
         lock(&self.first_content_us).reset();
+    }
+
+    /// Counts one accepted connection.
+    pub(crate) fn record_connection(&self) {
+        self.connections.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Keeps `body` if fewer than [`MAX_BODIES`] are kept; counts it either way.

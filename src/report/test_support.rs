@@ -17,6 +17,7 @@ pub fn ok(id: u64, ttft: Duration, total: Duration, tokens: u64) -> RequestRecor
         ttfb: Some(ttft / 2),
         ttfat: Some(ttft),
         queue_wait: Some(Duration::ZERO),
+        connect: None,
         tpot: None,
         max_gap: None,
         chunks: 45,

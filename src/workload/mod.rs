@@ -157,13 +157,13 @@ fn render<'v>(
     lookup: &dyn Fn(&str) -> Option<&'v str>,
 ) -> anyhow::Result<RequestSpec> {
     let url = template::replace_all(&config.url, lookup);
-    if url != config.url && reqwest::Url::parse(&url).is_err() {
+    if url != config.url && url::Url::parse(&url).is_err() {
         bail!("the URL with this row's values is not valid: {url:?}");
     }
     let mut headers = Vec::with_capacity(config.headers.len());
     for (name, value) in &config.headers {
         let value = template::replace_all(value, lookup);
-        if reqwest::header::HeaderValue::from_str(&value).is_err() {
+        if http::HeaderValue::from_str(&value).is_err() {
             bail!(
                 "header `{name}` with this row's values is not a valid HTTP header value (a line break?)"
             );

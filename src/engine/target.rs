@@ -1,0 +1,300 @@
+//! Where requests go and what they carry, parsed once before the run: [`Target`] (one scheme,
+//! host and port: the unit a connection is opened to) and [`PreparedRequest`] (head and body
+//! ready to be copied into a hyper request for HTTP/1.1 or HTTP/2).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HOST};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use http_body_util::Full;
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+use tokio::sync::OnceCell;
+
+use crate::workload::RequestSpec;
+
+/// The request body type of every request: the whole body, known up front.
+pub type RequestBody = Full<Bytes>;
+
+/// One origin (`scheme://host:port`); every connection of a run goes to one of these.
+pub struct Target {
+    /// Host to resolve (an IPv6 address without its brackets).
+    host: String,
+    port: u16,
+    /// `Host` header and HTTP/2 `:authority`: the port only when it is not the default.
+    authority: Authority,
+    scheme: Scheme,
+    /// Config and server name for https; `None` for plain http.
+    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    /// Resolved once per run and shared by all workers, so 2,048 workers do not each ask DNS.
+    addrs: OnceCell<Vec<SocketAddr>>,
+    /// Speak HTTP/2 without TLS ("prior knowledge"). Only tests set it: plain-http targets
+    /// otherwise use HTTP/1.1, and https targets use what ALPN picks.
+    h2_prior_knowledge: bool,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.authority)
+    }
+}
+
+impl Target {
+    /// The target of `url` (http or https). `tls` builds the shared TLS config when needed.
+    fn new(url: &url::Url, tls: &mut TlsConfig) -> anyhow::Result<Target> {
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => bail!("unsupported URL scheme `{other}` in {url}: use http or https"),
+        };
+        let host = match url.host() {
+            Some(url::Host::Domain(name)) => name.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => bail!("the URL {url} has no host"),
+        };
+        let port = url.port_or_known_default().unwrap_or(if https { 443 } else { 80 });
+        // `host_str` keeps IPv6 brackets; `port()` is `None` for the scheme's default port.
+        let authority = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or(&host)),
+            None => url.host_str().unwrap_or(&host).to_owned(),
+        };
+        let authority = Authority::try_from(authority.as_str())
+            .with_context(|| format!("invalid host in URL {url}"))?;
+        let tls = match https {
+            true => {
+                let name = ServerName::try_from(host.clone())
+                    .with_context(|| format!("`{host}` is not a valid TLS server name"))?;
+                Some((tls.get()?, name))
+            }
+            false => None,
+        };
+        let scheme = if https { Scheme::HTTPS } else { Scheme::HTTP };
+        Ok(Target {
+            host,
+            port,
+            authority,
+            scheme,
+            tls,
+            addrs: OnceCell::new(),
+            h2_prior_knowledge: false,
+        })
+    }
+
+    /// Whether connections to this target use `other`'s origin (same scheme, host and port).
+    fn same_origin(&self, scheme: &str, host: &str, port: u16) -> bool {
+        self.scheme.as_str() == scheme && self.host == host && self.port == port
+    }
+
+    /// Whether to speak HTTP/2 over plain TCP.
+    pub(super) fn h2_prior_knowledge(&self) -> bool {
+        self.h2_prior_knowledge
+    }
+
+    /// The TLS config and server name, for https targets.
+    pub(super) fn tls(&self) -> Option<&(Arc<ClientConfig>, ServerName<'static>)> {
+        self.tls.as_ref()
+    }
+
+    /// The target's addresses, resolved on first use (a failed lookup is retried next time).
+    pub(super) async fn addrs(&self) -> std::io::Result<&[SocketAddr]> {
+        let addrs = self
+            .addrs
+            .get_or_try_init(|| async {
+                let found: Vec<_> =
+                    tokio::net::lookup_host((self.host.as_str(), self.port)).await?.collect();
+                match found.is_empty() {
+                    true => Err(std::io::Error::other(format!("no address for {}", self.host))),
+                    false => Ok(found),
+                }
+            })
+            .await?;
+        Ok(addrs)
+    }
+}
+
+/// The TLS client config, built on first need and shared by every https target.
+#[derive(Default)]
+struct TlsConfig(Option<Arc<ClientConfig>>);
+
+impl TlsConfig {
+    fn get(&mut self) -> anyhow::Result<Arc<ClientConfig>> {
+        if self.0.is_none() {
+            self.0 = Some(super::tls::client_config()?);
+        }
+        self.0.clone().context("TLS config was just set")
+    }
+}
+
+/// A request ready to send, built once per data row: only clones happen per request.
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
+    target: Arc<Target>,
+    method: Method,
+    /// `/path?query`, the HTTP/1.1 request target.
+    origin_form: Uri,
+    /// `scheme://authority/path?query`, from which HTTP/2 takes its pseudo-headers.
+    absolute: Uri,
+    /// The configured headers plus `Host` and `Content-Length` (HTTP/1.1).
+    h1_headers: HeaderMap,
+    /// The same without `Host` (HTTP/2 sends `:authority` instead).
+    h2_headers: HeaderMap,
+    body: Bytes,
+}
+
+impl PreparedRequest {
+    /// The target this request goes to.
+    pub fn target(&self) -> &Arc<Target> {
+        &self.target
+    }
+
+    /// A hyper request for HTTP/2 (`h2`) or HTTP/1.1.
+    pub fn build(&self, h2: bool) -> Request<RequestBody> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        let (uri, headers) = match h2 {
+            true => (&self.absolute, &self.h2_headers),
+            false => (&self.origin_form, &self.h1_headers),
+        };
+        *request.uri_mut() = uri.clone();
+        *request.headers_mut() = headers.clone();
+        request
+    }
+}
+
+/// Parses every rendered request; requests to the same origin share one [`Target`].
+pub fn prepare_all(method: &str, specs: &[&RequestSpec]) -> anyhow::Result<Vec<PreparedRequest>> {
+    prepare_all_with(method, specs, false)
+}
+
+/// [`prepare_all`], optionally speaking HTTP/2 to plain-http targets (tests: the mock does).
+pub(crate) fn prepare_all_with(
+    method: &str,
+    specs: &[&RequestSpec],
+    h2_prior_knowledge: bool,
+) -> anyhow::Result<Vec<PreparedRequest>> {
+    let method = Method::from_bytes(method.as_bytes())
+        .with_context(|| format!("invalid HTTP method `{method}`"))?;
+    let mut targets: Vec<Arc<Target>> = Vec::new();
+    let mut tls = TlsConfig::default();
+    let mut prepared = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let url =
+            url::Url::parse(&spec.url).with_context(|| format!("invalid URL `{}`", spec.url))?;
+        let port = url.port_or_known_default().unwrap_or(0);
+        let host = match url.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let target = match targets.iter().find(|t| t.same_origin(url.scheme(), &host, port)) {
+            Some(target) => Arc::clone(target),
+            None => {
+                let mut target = Target::new(&url, &mut tls)?;
+                target.h2_prior_knowledge = h2_prior_knowledge && target.tls.is_none();
+                let target = Arc::new(target);
+                targets.push(Arc::clone(&target));
+                target
+            }
+        };
+        prepared.push(prepare(&method, target, &url, spec)?);
+    }
+    Ok(prepared)
+}
+
+fn prepare(
+    method: &Method,
+    target: Arc<Target>,
+    url: &url::Url,
+    spec: &RequestSpec,
+) -> anyhow::Result<PreparedRequest> {
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let path = PathAndQuery::try_from(if path.is_empty() { "/" } else { path })
+        .with_context(|| format!("invalid path in URL `{}`", spec.url))?;
+    let origin_form = Uri::from(path.clone());
+    let absolute = Uri::builder()
+        .scheme(target.scheme.clone())
+        .authority(target.authority.clone())
+        .path_and_query(path)
+        .build()
+        .with_context(|| format!("invalid URL `{}`", spec.url))?;
+
+    let mut headers = HeaderMap::with_capacity(spec.headers.len() + 2);
+    for (name, value) in &spec.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .with_context(|| format!("invalid header name `{name}`"))?;
+        let value = HeaderValue::from_str(value)
+            .with_context(|| format!("invalid value for header `{name}`"))?;
+        headers.append(name, value);
+    }
+    // A body, or a method that expects one, says how long it is (as curl and reqwest do).
+    let expects_body = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !spec.body.is_empty() || expects_body {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(spec.body.len()));
+    }
+    let h2_headers = headers.clone();
+    if !headers.contains_key(HOST) {
+        let host = HeaderValue::from_str(target.authority.as_str())
+            .with_context(|| format!("invalid host in URL `{}`", spec.url))?;
+        headers.insert(HOST, host);
+    }
+    Ok(PreparedRequest {
+        target,
+        method: method.clone(),
+        origin_form,
+        absolute,
+        h1_headers: headers,
+        h2_headers,
+        body: spec.body.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(url: &str) -> RequestSpec {
+        RequestSpec {
+            url: url.into(),
+            headers: vec![("X-Key".into(), "v".into())],
+            body: Bytes::from_static(b"{}"),
+        }
+    }
+
+    #[test]
+    fn host_header_has_the_port_only_when_not_default() {
+        let a = spec("http://example.test/v1/chat?x=1");
+        let b = spec("http://example.test:8080/v1");
+        let c = spec("http://[::1]:9000/");
+        let all = prepare_all("POST", &[&a, &b, &c]).unwrap();
+        let h1 = |i: usize| all[i].build(false);
+        assert_eq!(h1(0).headers()[HOST], "example.test");
+        assert_eq!(h1(0).uri(), "/v1/chat?x=1");
+        assert_eq!(h1(0).headers()[CONTENT_LENGTH], "2");
+        assert_eq!(h1(0).headers()["x-key"], "v");
+        assert_eq!(h1(1).headers()[HOST], "example.test:8080");
+        assert_eq!(h1(2).headers()[HOST], "[::1]:9000");
+        assert!(!Arc::ptr_eq(all[0].target(), all[1].target()), "another port, another origin");
+        let h2 = all[1].build(true);
+        assert_eq!(h2.uri(), "http://example.test:8080/v1");
+        assert!(!h2.headers().contains_key(HOST));
+    }
+
+    #[test]
+    fn requests_to_one_origin_share_a_target() {
+        let (a, b) = (spec("http://127.0.0.1:1/a"), spec("http://127.0.0.1:1/b"));
+        let all = prepare_all("POST", &[&a, &b]).unwrap();
+        assert!(Arc::ptr_eq(all[0].target(), all[1].target()));
+        assert_eq!(all[0].target().to_string(), "http://127.0.0.1:1");
+    }
+}
