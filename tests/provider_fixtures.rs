@@ -136,14 +136,14 @@ fn plan(format: &str) -> Option<Plan> {
         // Chat text rides in `answer`, which no generic rule extracts (a later issue).
         "dify-chat-messages" => Plan {
             format: generic("message", "message_end", None),
-            adapter: "sse",
+            adapter: "generic",
             content: false,
             marker_is_first_content: true,
         },
         // The streamed text equals the final `outputs.text`, which `output_path` extracts.
         "dify-workflow" => Plan {
             format: generic("text_chunk", "workflow_finished", Some("data.outputs.text")),
-            adapter: "sse",
+            adapter: "generic",
             content: false,
             marker_is_first_content: true,
         },
@@ -266,7 +266,7 @@ fn check_fixture(
         // With no rules configured, `auto` falls back to the generic adapter, which
         // recognises Dify's completion names and its errors.
         let auto = run(&body, &[], content_type, &StreamFormat::default());
-        if auto.adapter != "sse"
+        if auto.adapter != "generic"
             || auto.completion != want["completion_seen"].as_bool().unwrap_or(false)
         {
             problems.push(format!(

@@ -114,7 +114,7 @@ impl Adapter {
         match self {
             Adapter::Auto(_) => "auto",
             Adapter::OpenAi(_) => "openai-chat",
-            Adapter::Generic(_) => "sse",
+            Adapter::Generic(_) => "generic",
             Adapter::Raw => "raw",
         }
     }
@@ -155,11 +155,11 @@ mod tests {
         assert_eq!(name(&format(FormatKind::Auto), Framing::Raw), "raw");
         assert_eq!(name(&format(FormatKind::Openai), Framing::Sse), "openai-chat");
         assert_eq!(name(&format(FormatKind::Openai), Framing::Raw), "raw");
-        assert_eq!(name(&format(FormatKind::Sse), Framing::Sse), "sse");
+        assert_eq!(name(&format(FormatKind::Sse), Framing::Sse), "generic");
         assert_eq!(name(&format(FormatKind::Raw), Framing::Sse), "raw");
         let rules =
             StreamFormat { completion_event: Some("end".into()), ..StreamFormat::default() };
-        assert_eq!(name(&rules, Framing::Sse), "sse");
+        assert_eq!(name(&rules, Framing::Sse), "generic");
         assert!(Adapter::new(&format(FormatKind::Auto), Framing::Sse).eof_completes());
         assert!(!Adapter::new(&format(FormatKind::Openai), Framing::Sse).eof_completes());
         assert!(!Adapter::new(&rules, Framing::Sse).eof_completes());
@@ -179,7 +179,7 @@ mod tests {
 
         let mut a = Adapter::new(&StreamFormat::default(), Framing::Sse);
         assert_eq!(a.interpret(&event("hello")).answer.as_deref(), Some("hello"));
-        assert_eq!(a.name(), "sse");
+        assert_eq!(a.name(), "generic");
 
         let mut a = Adapter::new(&StreamFormat::default(), Framing::Sse);
         let error = a.interpret(&event(r#"{"error":{"type":"server_error","message":"x"}}"#));
