@@ -3,13 +3,16 @@
 /// Descriptors kept free for stdio, the result file, DNS and the runtime itself.
 const SPARE_DESCRIPTORS: u64 = 64;
 
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit and, when `concurrency` streams still
-/// cannot fit, returns a plain warning to show before the run starts.
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new limit, `None` where the
+/// platform has no such limit.
+pub fn raise_descriptor_limit() -> Option<u64> {
+    rlimit::increase_nofile_limit(u64::MAX).ok()
+}
+
+/// Raises the limit and, when `concurrency` streams still cannot fit, returns a plain warning
+/// to show before the run starts.
 pub fn check_descriptors(concurrency: u64) -> Option<String> {
-    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => limit,
-        Err(_) => return None, // not a Unix-like limit; nothing to check
-    };
+    let limit = raise_descriptor_limit()?;
     let needed = concurrency.saturating_add(SPARE_DESCRIPTORS);
     (needed > limit).then(|| {
         format!(

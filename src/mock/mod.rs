@@ -156,6 +156,8 @@ impl MockServer {
 
 /// `streamperf mock`: serve until Ctrl-C, then print a one-line summary.
 pub async fn run_mock_command(options: MockOptions) -> anyhow::Result<()> {
+    // Every stream served holds a socket: take all the descriptors the hard limit allows.
+    crate::limits::raise_descriptor_limit();
     let server = MockServer::start(options).await?;
     println!(
         "streamperf mock listening on http://{} — POST /v1/chat/completions, /v1/chat-messages, \
