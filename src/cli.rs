@@ -94,6 +94,15 @@ pub struct RunArgs {
     /// Keep each response's extracted text in the result file (`output`, `reasoning`).
     #[arg(long = "save-output")]
     pub save_output: bool,
+
+    /// PEM file of CA certificates to trust in addition to the system's (private CA,
+    /// self-signed server).
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Do not verify the server's TLS certificate (anyone on the path could pose as the server).
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
 }
 
 /// Flags of `streamperf demo`.

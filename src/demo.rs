@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cli::{DemoArgs, Lang};
-use crate::config::{Config, StreamFormat};
+use crate::config::{Config, StreamFormat, TlsOptions};
 use crate::mock::{MockOptions, MockServer};
 use crate::redact::Redactor;
 use crate::run::{self, RunOutput};
@@ -13,11 +13,11 @@ use crate::run::{self, RunOutput};
 fn demo_mock() -> MockOptions {
     MockOptions {
         port: 0,
-        host: "127.0.0.1".into(),
         ttft_ms: 150,
         itl_ms: 10,
         tokens: 32,
         jitter_ms: 5,
+        ..MockOptions::default()
     }
 }
 
@@ -57,6 +57,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         lang,
         quiet: !args.verbose,
         save_output: false,
+        tls: TlsOptions::default(),
         config_path: None,
         redactor: Redactor::default(),
     };

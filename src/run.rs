@@ -39,6 +39,12 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     if let Some(warning) = limits::check_descriptors(config.concurrency) {
         eprintln!("streamperf: warning: {warning}");
     }
+    if config.tls.insecure {
+        eprintln!(
+            "streamperf: warning: -k/--insecure: TLS certificates are not verified; \
+             anything on the network path could pose as the server"
+        );
+    }
     println!("{}", banner(config));
 
     let (tx, rx) = mpsc::unbounded_channel();

@@ -13,7 +13,7 @@ use streamperf::report::json::read_result;
 use streamperf::run::{self, RunOutput};
 
 fn mock_options(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockOptions {
-    MockOptions { port: 0, host: "127.0.0.1".into(), ttft_ms, itl_ms, tokens, jitter_ms: 0 }
+    MockOptions { port: 0, ttft_ms, itl_ms, tokens, jitter_ms: 0, ..MockOptions::default() }
 }
 
 async fn start_mock(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockServer {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use streamperf::mock::{MockOptions, MockServer, MockSnapshot, mock_text};
 
 fn options(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockOptions {
-    MockOptions { port: 0, host: "127.0.0.1".into(), ttft_ms, itl_ms, tokens, jitter_ms: 0 }
+    MockOptions { port: 0, ttft_ms, itl_ms, tokens, jitter_ms: 0, ..MockOptions::default() }
 }
 
 async fn start(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockServer {

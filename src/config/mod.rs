@@ -6,12 +6,13 @@
 //!
 //! The file is parsed by extension (`formats`) and read into the seed's keys with every key and
 //! type checked (`file`); `flags` checks what may come from either side; `env` reads `${NAME}`
-//! and the locale.
+//! and the locale; `tls` reads `--cacert`.
 
 pub mod env;
 mod file;
 mod flags;
 mod formats;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub use env::{Env, detect_lang, detect_lang_with, process_env};
+pub use tls::TlsOptions;
 
 use crate::cli::{Lang, RunArgs};
 use crate::redact::Redactor;
@@ -97,6 +99,8 @@ pub struct Config {
     pub quiet: bool,
     /// Keep extracted text in records.
     pub save_output: bool,
+    /// How https servers are verified (flags only).
+    pub tls: TlsOptions,
     /// The config file this came from, if any.
     pub config_path: Option<PathBuf>,
     /// Secrets to hide from every output.
@@ -194,6 +198,10 @@ impl Config {
             None => None,
         };
 
+        let tls = TlsOptions { ca_file: args.cacert.clone(), insecure: args.insecure };
+        // Read now so that a bad file is a setup error before anything is sent.
+        tls.ca_certificates()?;
+
         Ok(Config {
             url,
             method,
@@ -209,6 +217,7 @@ impl Config {
             lang: args.lang.unwrap_or_else(|| detect_lang_with(env)),
             quiet: args.quiet,
             save_output: args.save_output,
+            tls,
             config_path: args.config.clone(),
             redactor,
         })

@@ -22,8 +22,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Barrier;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{Barrier, watch};
 use tokio::time::Instant;
 
 use crate::config::{Config, StreamFormat};
@@ -78,7 +78,7 @@ impl Engine {
     /// before anything is sent.
     pub fn new(config: &Config, workload: &Workload) -> anyhow::Result<Engine> {
         let specs: Vec<_> = (0..workload.len() as u64).map(|i| workload.request(i)).collect();
-        let requests = target::prepare_all(&config.method, &specs)?;
+        let requests = target::prepare_all(&config.method, &specs, &config.tls)?;
         if requests.is_empty() {
             anyhow::bail!("the workload has no requests");
         }
@@ -125,12 +125,16 @@ impl Engine {
         let workers = concurrency.min(total);
         let next = Arc::new(AtomicU64::new(0));
         let opened = Arc::new(AtomicU64::new(0));
-        let start = Arc::new(Barrier::new(workers as usize + 1));
+        // Two steps, so that `Connected` is sent after every connect and before any request:
+        // `connected` waits for all workers, `go` releases them.
+        let connected = Arc::new(Barrier::new(workers as usize + 1));
+        let (go, release) = watch::channel(false);
         let preconnect_started = Instant::now();
         let handles: Vec<_> = (0..workers)
             .map(|worker| {
                 let (engine, next, events) = (Arc::clone(self), Arc::clone(&next), events.clone());
-                let (opened, start) = (Arc::clone(&opened), Arc::clone(&start));
+                let (opened, connected) = (Arc::clone(&opened), Arc::clone(&connected));
+                let mut release = release.clone();
                 tokio::spawn(async move {
                     // The request this worker most likely sends first says where to connect.
                     let first = &engine.requests[(worker as usize) % engine.requests.len()];
@@ -139,7 +143,11 @@ impl Engine {
                         opened.fetch_add(1, Ordering::Relaxed);
                         engine.connections_opened.fetch_add(1, Ordering::Relaxed);
                     }
-                    start.wait().await;
+                    connected.wait().await;
+                    // Err: the sender is gone, only if `run_closed_loop` itself was dropped.
+                    if release.wait_for(|go| *go).await.is_err() {
+                        return;
+                    }
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         if index >= total {
@@ -154,16 +162,14 @@ impl Engine {
                 })
             })
             .collect();
-        start.wait().await;
-        let started = Instant::now();
+        connected.wait().await;
         let opened = opened.load(Ordering::Relaxed);
-        let preconnect = Preconnect {
-            opened,
-            failed: workers - opened,
-            elapsed: started.saturating_duration_since(preconnect_started),
-        };
+        let preconnect =
+            Preconnect { opened, failed: workers - opened, elapsed: preconnect_started.elapsed() };
         let _ = self.preconnect.set(preconnect);
         let _ = events.send(EngineEvent::Connected(preconnect));
+        let started = Instant::now();
+        go.send_replace(true);
         for worker in handles {
             // A panicking worker is a bug; surface it rather than hide lost requests.
             worker.await.expect("load worker panicked");

@@ -16,6 +16,7 @@ use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use tokio::sync::OnceCell;
 
+use crate::config::TlsOptions;
 use crate::workload::RequestSpec;
 
 /// The request body type of every request: the whole body, known up front.
@@ -52,7 +53,7 @@ impl fmt::Display for Target {
 
 impl Target {
     /// The target of `url` (http or https). `tls` builds the shared TLS config when needed.
-    fn new(url: &url::Url, tls: &mut TlsConfig) -> anyhow::Result<Target> {
+    fn new(url: &url::Url, tls: &mut TlsConfig<'_>) -> anyhow::Result<Target> {
         let https = match url.scheme() {
             "https" => true,
             "http" => false,
@@ -124,16 +125,19 @@ impl Target {
     }
 }
 
-/// The TLS client config, built on first need and shared by every https target.
-#[derive(Default)]
-struct TlsConfig(Option<Arc<ClientConfig>>);
+/// The TLS client config, built on first need (plain-http runs never load the system's
+/// roots) and shared by every https target.
+struct TlsConfig<'a> {
+    options: &'a TlsOptions,
+    built: Option<Arc<ClientConfig>>,
+}
 
-impl TlsConfig {
+impl TlsConfig<'_> {
     fn get(&mut self) -> anyhow::Result<Arc<ClientConfig>> {
-        if self.0.is_none() {
-            self.0 = Some(super::tls::client_config()?);
+        if self.built.is_none() {
+            self.built = Some(super::tls::client_config(self.options)?);
         }
-        self.0.clone().context("TLS config was just set")
+        self.built.clone().context("TLS config was just set")
     }
 }
 
@@ -173,21 +177,27 @@ impl PreparedRequest {
     }
 }
 
-/// Parses every rendered request; requests to the same origin share one [`Target`].
-pub fn prepare_all(method: &str, specs: &[&RequestSpec]) -> anyhow::Result<Vec<PreparedRequest>> {
-    prepare_all_with(method, specs, false)
+/// Parses every rendered request; requests to the same origin share one [`Target`]; https
+/// targets are verified as `tls` says.
+pub fn prepare_all(
+    method: &str,
+    specs: &[&RequestSpec],
+    tls: &TlsOptions,
+) -> anyhow::Result<Vec<PreparedRequest>> {
+    prepare_all_with(method, specs, tls, false)
 }
 
 /// [`prepare_all`], optionally speaking HTTP/2 to plain-http targets (tests: the mock does).
 pub(crate) fn prepare_all_with(
     method: &str,
     specs: &[&RequestSpec],
+    tls: &TlsOptions,
     h2_prior_knowledge: bool,
 ) -> anyhow::Result<Vec<PreparedRequest>> {
     let method = Method::from_bytes(method.as_bytes())
         .with_context(|| format!("invalid HTTP method `{method}`"))?;
     let mut targets: Vec<Arc<Target>> = Vec::new();
-    let mut tls = TlsConfig::default();
+    let mut tls = TlsConfig { options: tls, built: None };
     let mut prepared = Vec::with_capacity(specs.len());
     for spec in specs {
         let url =
@@ -276,7 +286,7 @@ mod tests {
         let a = spec("http://example.test/v1/chat?x=1");
         let b = spec("http://example.test:8080/v1");
         let c = spec("http://[::1]:9000/");
-        let all = prepare_all("POST", &[&a, &b, &c]).unwrap();
+        let all = prepare_all("POST", &[&a, &b, &c], &TlsOptions::default()).unwrap();
         let h1 = |i: usize| all[i].build(false);
         assert_eq!(h1(0).headers()[HOST], "example.test");
         assert_eq!(h1(0).uri(), "/v1/chat?x=1");
@@ -293,7 +303,7 @@ mod tests {
     #[test]
     fn requests_to_one_origin_share_a_target() {
         let (a, b) = (spec("http://127.0.0.1:1/a"), spec("http://127.0.0.1:1/b"));
-        let all = prepare_all("POST", &[&a, &b]).unwrap();
+        let all = prepare_all("POST", &[&a, &b], &TlsOptions::default()).unwrap();
         assert!(Arc::ptr_eq(all[0].target(), all[1].target()));
         assert_eq!(all[0].target().to_string(), "http://127.0.0.1:1");
     }

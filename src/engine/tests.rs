@@ -19,14 +19,8 @@ const CHAT_BODY: &str =
     r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
 
 async fn mock() -> MockServer {
-    let options = MockOptions {
-        port: 0,
-        host: "127.0.0.1".into(),
-        ttft_ms: 5,
-        itl_ms: 1,
-        tokens: 4,
-        jitter_ms: 0,
-    };
+    let options =
+        MockOptions { port: 0, ttft_ms: 5, itl_ms: 1, tokens: 4, ..MockOptions::default() };
     MockServer::start(options).await.expect("mock starts")
 }
 
@@ -78,6 +72,7 @@ async fn each_worker_keeps_one_connection_for_all_its_requests() {
     let snap = mock.stats.snapshot();
     assert_eq!(snap.requests, 24);
     assert_eq!(snap.connections, 4, "one connection per worker, reused: {snap:?}");
+    assert_eq!(snap.http2_requests, 0, "plain http is HTTP/1.1");
     assert_eq!(engine.connections_opened(), 4);
     assert!(records.iter().all(|r| r.connect.is_none()), "all opened before the clock");
 }
@@ -119,7 +114,8 @@ async fn http2_streams_and_reuses_its_connection_without_spawned_tasks() {
         headers: vec![("content-type".into(), "application/json".into())],
         body: Bytes::from_static(CHAT_BODY.as_bytes()),
     };
-    let prepared = target::prepare_all_with("POST", &[&spec], true).expect("valid request");
+    let prepared = target::prepare_all_with("POST", &[&spec], &Default::default(), true)
+        .expect("valid request");
     let request = &prepared[0];
     let mut conn =
         Connection::open(request.target(), Duration::from_secs(2)).await.expect("h2c connects");
@@ -140,5 +136,5 @@ async fn http2_streams_and_reuses_its_connection_without_spawned_tasks() {
         assert!(String::from_utf8_lossy(&text).contains("data: [DONE]"));
     }
     let snap = mock.stats.snapshot();
-    assert_eq!((snap.connections, snap.requests), (1, 3));
+    assert_eq!((snap.connections, snap.requests, snap.http2_requests), (1, 3, 3));
 }

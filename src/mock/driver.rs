@@ -178,7 +178,7 @@ pub(crate) async fn collect<F: Framer>(framer: F, tokens: u64, fault: Option<Fau
     let schedule =
         Schedule::new(tokio::time::Instant::now(), &options, &MockQuery::default(), None, 1);
     let (_tx, rx) = watch::channel(false);
-    let guard = InFlight::enter(Arc::new(MockStats::default()));
+    let guard = InFlight::enter(Arc::new(MockStats::default()), false);
     let body = body(framer, schedule, fault, guard, rx);
     let mut s = body.into_data_stream();
     let mut out = Vec::new();

@@ -12,7 +12,7 @@
 //!
 //! Layout: `routes` parses requests, `driver` runs the one timed streaming loop,
 //! `openai`/`dify`/`plain` only frame bytes, `plan` holds the schedule and faults, `stats`
-//! the recording.
+//! the recording, `tls` the HTTPS listener (`--tls-cert`, `--tls-key`).
 
 mod dify;
 mod driver;
@@ -21,9 +21,11 @@ mod plain;
 mod plan;
 mod routes;
 mod stats;
+mod tls;
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -37,7 +39,7 @@ use tokio::task::JoinHandle;
 pub use plan::mock_text;
 pub use stats::{LatencySummary, MAX_BODIES, MockSnapshot, MockStats};
 
-/// Timing of the mock's streams.
+/// Where the mock listens and the timing of its streams.
 #[derive(Debug, Clone, Args)]
 pub struct MockOptions {
     /// Port to listen on (0 picks a free one).
@@ -58,6 +60,12 @@ pub struct MockOptions {
     /// Uniform random jitter added to each delay, 0..=N milliseconds.
     #[arg(long = "jitter-ms", default_value_t = 0)]
     pub jitter_ms: u64,
+    /// Serve HTTPS (ALPN h2 and http/1.1) with this PEM certificate chain; needs --tls-key.
+    #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long = "tls-key", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for MockOptions {
@@ -70,6 +78,8 @@ impl Default for MockOptions {
             itl_ms: 20,
             tokens: 64,
             jitter_ms: 0,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -82,6 +92,8 @@ pub struct MockServer {
     pub addr: SocketAddr,
     /// What it recorded.
     pub stats: Arc<MockStats>,
+    /// `https` with `tls_cert`, else `http`.
+    scheme: &'static str,
     stop: watch::Sender<bool>,
     task: JoinHandle<io::Result<()>>,
 }
@@ -107,6 +119,12 @@ async fn bind(host: &str, port: u16) -> io::Result<tokio::net::TcpListener> {
 impl MockServer {
     /// Binds `options.host:options.port` and serves in the background on the current runtime.
     pub async fn start(options: MockOptions) -> anyhow::Result<MockServer> {
+        // Before binding: a bad certificate is reported as such, not after a port was taken.
+        let tls = match (&options.tls_cert, &options.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together: pass both or neither"),
+        };
         let listener = match bind(&options.host, options.port).await {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
@@ -128,22 +146,35 @@ impl MockServer {
             shutdown: stopped.clone(),
         });
         let mut signal = stopped;
-        let counted = stats.clone();
-        // Counting accepted connections lets tests see whether clients keep them alive.
-        let listener = listener.tap_io(move |_| counted.record_connection());
-        let serve = axum::serve(listener, routes::router(app)).with_graceful_shutdown(async move {
+        let stopping = async move {
             // Err: the handle was dropped without `shutdown()`; keep serving (see `MockServer`).
             if signal.wait_for(|stop| *stop).await.is_err() {
                 std::future::pending::<()>().await;
             }
-        });
-        let task = tokio::spawn(async move { serve.await });
-        Ok(MockServer { addr, stats, stop, task })
+        };
+        let router = routes::router(app);
+        let counted = stats.clone();
+        // Counting accepted TCP connections lets tests see whether clients keep them alive.
+        let count = move || counted.record_connection();
+        let (scheme, task) = match tls {
+            Some(config) => {
+                let listener = tls::TlsListener::new(listener, config, count)
+                    .context("reading the mock's address")?;
+                let serve = axum::serve(listener, router).with_graceful_shutdown(stopping);
+                ("https", tokio::spawn(async move { serve.await }))
+            }
+            None => {
+                let listener = listener.tap_io(move |_| count());
+                let serve = axum::serve(listener, router).with_graceful_shutdown(stopping);
+                ("http", tokio::spawn(async move { serve.await }))
+            }
+        };
+        Ok(MockServer { addr, stats, scheme, stop, task })
     }
 
-    /// `http://<addr><path>`, e.g. `mock.url("/v1/chat/completions")`.
+    /// `http://<addr><path>` (`https` with TLS), e.g. `mock.url("/v1/chat/completions")`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     /// Stops accepting connections, aborts stalled streams, lets the other streams finish and
@@ -160,9 +191,9 @@ pub async fn run_mock_command(options: MockOptions) -> anyhow::Result<()> {
     crate::limits::raise_descriptor_limit();
     let server = MockServer::start(options).await?;
     println!(
-        "streamperf mock listening on http://{} — POST /v1/chat/completions, /v1/chat-messages, \
+        "streamperf mock listening on {} — POST /v1/chat/completions, /v1/chat-messages, \
          /v1/workflows/run, /v1/stream; GET /mock/stats",
-        server.addr
+        server.url("")
     );
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     let s = server.stats.snapshot();

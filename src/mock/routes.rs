@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::stream;
@@ -90,17 +90,19 @@ struct Prepared {
     prompt_tokens: u64,
 }
 
-/// Counts the request, applies the query, parses and records the body (`{}` when empty and
-/// `json_required` is false) and answers status faults and bad input right away.
+/// Counts the request (and its HTTP `version`), applies the query, parses and records the body
+/// (`{}` when empty and `json_required` is false) and answers status faults and bad input
+/// right away.
 fn prepare(
     app: &App,
     start: Instant,
+    version: Version,
     query: Result<Query<MockQuery>, QueryRejection>,
     raw: &Bytes,
     style: Style,
     json_required: bool,
 ) -> Result<Prepared, Box<Response>> {
-    let guard = InFlight::enter(app.stats.clone());
+    let guard = InFlight::enter(app.stats.clone(), version == Version::HTTP_2);
     let Query(query) = query.map_err(|e| Box::new(bad_request(style, &e.body_text())))?;
     let fault = match query.fail.as_deref().map(Fault::parse).transpose() {
         Ok(f) => f,
@@ -172,11 +174,12 @@ const SSE: &str = "text/event-stream";
 
 async fn chat_completions(
     State(app): State<Arc<App>>,
+    version: Version,
     query: Result<Query<MockQuery>, QueryRejection>,
     raw: Bytes,
 ) -> Response {
     let start = Instant::now();
-    let p = match prepare(&app, start, query, &raw, Style::OpenAi, true) {
+    let p = match prepare(&app, start, version, query, &raw, Style::OpenAi, true) {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
@@ -233,11 +236,12 @@ async fn not_streaming(app: &App, mut p: Prepared, req: OpenAiRequest) -> Respon
 
 async fn chat_messages(
     State(app): State<Arc<App>>,
+    version: Version,
     query: Result<Query<MockQuery>, QueryRejection>,
     raw: Bytes,
 ) -> Response {
     let start = Instant::now();
-    let p = match prepare(&app, start, query, &raw, Style::Dify, true) {
+    let p = match prepare(&app, start, version, query, &raw, Style::Dify, true) {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
@@ -247,11 +251,12 @@ async fn chat_messages(
 
 async fn workflows_run(
     State(app): State<Arc<App>>,
+    version: Version,
     query: Result<Query<MockQuery>, QueryRejection>,
     raw: Bytes,
 ) -> Response {
     let start = Instant::now();
-    let p = match prepare(&app, start, query, &raw, Style::Dify, true) {
+    let p = match prepare(&app, start, version, query, &raw, Style::Dify, true) {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
@@ -281,11 +286,12 @@ fn dify_request(p: &Prepared) -> DifyRequest {
 
 async fn plain_stream(
     State(app): State<Arc<App>>,
+    version: Version,
     query: Result<Query<MockQuery>, QueryRejection>,
     raw: Bytes,
 ) -> Response {
     let start = Instant::now();
-    match prepare(&app, start, query, &raw, Style::OpenAi, false) {
+    match prepare(&app, start, version, query, &raw, Style::OpenAi, false) {
         Ok(p) => streaming(&app, p, PlainText, "text/plain; charset=utf-8"),
         Err(resp) => *resp,
     }

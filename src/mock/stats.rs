@@ -1,5 +1,5 @@
-//! What the mock recorded: request counts, requests in flight, bodies and server-side time to
-//! first content.
+//! What the mock recorded: request counts (also by HTTP version), requests in flight, bodies
+//! and server-side time to first content.
 //!
 //! The hot path touches only atomics; the bodies list and the histogram sit behind a `Mutex`
 //! that each request locks at most once per list (when its body is parsed, when its first
@@ -20,6 +20,7 @@ pub const MAX_BODIES: usize = 10_000;
 pub struct MockStats {
     connections: AtomicU64,
     requests: AtomicU64,
+    http2_requests: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     bodies_seen: AtomicU64,
@@ -33,6 +34,7 @@ impl Default for MockStats {
         MockStats {
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            http2_requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
             bodies_seen: AtomicU64::new(0),
@@ -55,6 +57,10 @@ pub struct MockSnapshot {
     pub connections: u64,
     /// Requests received on the streaming routes (including rejected and failed ones).
     pub requests: u64,
+    /// Those of `requests` that came over HTTP/2 (the rest came over HTTP/1.x): tells whether
+    /// ALPN or prior knowledge picked HTTP/2.
+    #[serde(default)]
+    pub http2_requests: u64,
     /// Requests whose response has not produced its final chunk yet.
     pub in_flight: u64,
     /// Peak of `in_flight` since start or the last reset.
@@ -106,6 +112,7 @@ impl MockStats {
         MockSnapshot {
             connections: self.connections.load(Ordering::SeqCst),
             requests: self.requests.load(Ordering::SeqCst),
+            http2_requests: self.http2_requests.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
             bodies_seen: self.bodies_seen.load(Ordering::SeqCst),
@@ -124,6 +131,7 @@ impl MockStats {
     pub fn reset(&self) {
         self.connections.store(0, Ordering::SeqCst);
         self.requests.store(0, Ordering::SeqCst);
+        self.http2_requests.store(0, Ordering::SeqCst);
         self.bodies_seen.store(0, Ordering::SeqCst);
         self.max_in_flight.store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         lock(&self.bodies).clear();
@@ -172,9 +180,12 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    /// Counts a new request and raises the peak if needed.
-    pub(crate) fn enter(stats: Arc<MockStats>) -> InFlight {
+    /// Counts a new request (`http2`: it came over HTTP/2) and raises the peak if needed.
+    pub(crate) fn enter(stats: Arc<MockStats>, http2: bool) -> InFlight {
         stats.requests.fetch_add(1, Ordering::SeqCst);
+        if http2 {
+            stats.http2_requests.fetch_add(1, Ordering::SeqCst);
+        }
         let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
         InFlight { stats, done: false }
@@ -207,26 +218,26 @@ mod tests {
     #[test]
     fn in_flight_decrements_once_and_keeps_peak() {
         let stats = Arc::new(MockStats::default());
-        let mut a = InFlight::enter(stats.clone());
-        let b = InFlight::enter(stats.clone());
+        let mut a = InFlight::enter(stats.clone(), false);
+        let b = InFlight::enter(stats.clone(), true);
         a.finish();
         a.finish();
         drop(a);
         assert_eq!(stats.snapshot().in_flight, 1);
         drop(b);
         let s = stats.snapshot();
-        assert_eq!((s.requests, s.in_flight, s.max_in_flight), (2, 0, 2));
+        assert_eq!((s.requests, s.http2_requests, s.in_flight, s.max_in_flight), (2, 1, 0, 2));
     }
 
     #[test]
     fn reset_keeps_live_requests() {
         let stats = Arc::new(MockStats::default());
-        let live = InFlight::enter(stats.clone());
+        let live = InFlight::enter(stats.clone(), true);
         stats.record_body(&serde_json::json!({"a": 1}));
         stats.record_first_content(Duration::from_millis(3));
         stats.reset();
         let s = stats.snapshot();
-        assert_eq!((s.requests, s.in_flight, s.max_in_flight), (0, 1, 1));
+        assert_eq!((s.requests, s.http2_requests, s.in_flight, s.max_in_flight), (0, 0, 1, 1));
         assert_eq!((s.bodies_seen, s.first_content_us.count), (0, 0));
         assert!(stats.bodies().is_empty());
         drop(live);

@@ -1,0 +1,217 @@
+//! HTTPS end to end: the mock serving TLS with a throwaway CA made at test time (rcgen), and
+//! streamperf trusting it with `--cacert`, refusing it without, and skipping the check with
+//! `--insecure`. Everything stays on localhost; each test sends a handful of requests.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use streamperf::cli::RunArgs;
+use streamperf::config::Config;
+use streamperf::mock::{MockOptions, MockServer};
+use streamperf::record::ErrorClass;
+use streamperf::report::json::read_result;
+use streamperf::run::{self, RunOutput};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const CHAT_BODY: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
+
+/// A CA and a certificate it signed for `localhost` and `127.0.0.1`, as PEM files.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "streamperf test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+
+    let key = KeyPair::generate().unwrap();
+    let mut server = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    server.distinguished_name.push(DnType::CommonName, "localhost");
+    server.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+    server.use_authority_key_identifier_extension = true;
+    let cert = server.signed_by(&key, &issuer).unwrap();
+
+    let write = |name: &str, pem: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    Pki {
+        ca: write("ca.pem", ca_cert.pem()),
+        cert: write("server.pem", cert.pem()),
+        key: write("server-key.pem", key.serialize_pem()),
+        dir,
+    }
+}
+
+async fn start_tls_mock(pki: &Pki, ttft_ms: u64) -> MockServer {
+    let options = MockOptions {
+        port: 0,
+        ttft_ms,
+        itl_ms: 2,
+        tokens: 4,
+        tls_cert: Some(pki.cert.clone()),
+        tls_key: Some(pki.key.clone()),
+        ..MockOptions::default()
+    };
+    MockServer::start(options).await.expect("TLS mock starts")
+}
+
+/// The chat URL by name, so that the certificate's DNS name is what gets checked.
+fn chat_url(mock: &MockServer) -> String {
+    format!("https://localhost:{}/v1/chat/completions", mock.addr.port())
+}
+
+fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs {
+    RunArgs {
+        url: Some(url),
+        requests: Some(requests),
+        concurrency: Some(concurrency),
+        body: Some(CHAT_BODY.into()),
+        timeout: Some(5.0),
+        output: Some(dir.join("result.json")),
+        quiet: true,
+        ..RunArgs::default()
+    }
+}
+
+async fn run_args(args: &RunArgs) -> RunOutput {
+    let config = Config::resolve(args).expect("valid flags");
+    run::execute(&config).await.expect("run completes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cacert_trusts_a_private_ca_and_alpn_picks_http2() {
+    let pki = pki();
+    let mock = start_tls_mock(&pki, 200).await;
+    let mut args = args(chat_url(&mock), 12, 4, pki.dir.path());
+    args.cacert = Some(pki.ca.clone());
+    let out = run_args(&args).await;
+
+    let summary = &out.result.summary;
+    assert_eq!(summary.success_count, 12, "{:?}", summary.failure_examples);
+    let ttft = summary.ttft.as_ref().expect("ttft measured");
+    assert!((0.200..=0.215).contains(&ttft.p50), "TTFT p50 {} not in [0.200, 0.215]", ttft.p50);
+    assert_eq!(out.result.metrics[0].output_tokens, Some(4));
+    let snap = mock.stats.snapshot();
+    assert_eq!(snap.requests, 12);
+    assert_eq!(snap.http2_requests, 12, "ALPN chose h2 for every connection: {snap:?}");
+    assert_eq!(snap.connections, 4, "one TLS connection per worker, kept alive: {snap:?}");
+    assert!(out.result.metrics.iter().all(|r| r.connect.is_none()), "all opened before the clock");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_ca_fails_every_request_as_tls_and_the_result_stays_valid() {
+    let pki = pki();
+    let mock = start_tls_mock(&pki, 1).await;
+    let out = run_args(&args(chat_url(&mock), 3, 3, pki.dir.path())).await;
+
+    let summary = &out.result.summary;
+    assert_eq!(summary.failures.get(&ErrorClass::Tls), Some(&3), "{:?}", summary.failures);
+    for record in &out.result.metrics {
+        let error = record.error.as_deref().unwrap_or_default();
+        assert!(error.contains("UnknownIssuer"), "{error}");
+    }
+    let path = out.result_path.expect("result written");
+    assert_eq!(read_result(&path).expect("valid result file").summary.failed_count, 3);
+    assert_eq!(mock.stats.snapshot().requests, 0, "no request got past the handshake");
+}
+
+/// `-k` in the seed form (no subcommand), through the binary: the run succeeds and stderr
+/// carries exactly one warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_skips_verification_with_one_warning() {
+    let pki = pki();
+    let mock = start_tls_mock(&pki, 1).await;
+    let (url, dir) = (chat_url(&mock), pki.dir.path().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+            .args(["-k", "-u", &url, "-n", "4", "-p", "2", "-q", "--body", CHAT_BODY])
+            .args(["-o", "r.json"])
+            .current_dir(&dir)
+            .env("LANG", "C")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.contains("warning")).count(), 1, "{stderr}");
+    assert!(stderr.contains("--insecure"), "{stderr}");
+    let result = read_result(&pki.dir.path().join("r.json")).expect("valid result file");
+    assert_eq!(result.summary.success_count, 4, "{:?}", result.summary.failure_examples);
+    assert_eq!(mock.stats.snapshot().http2_requests, 4);
+}
+
+#[test]
+fn a_cacert_that_is_not_pem_is_a_setup_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("not-a-cert.der");
+    std::fs::write(&not_pem, [0x30, 0x82, 0x01, 0x0a, 0x02, 0x82]).unwrap();
+    let missing = dir.path().join("missing-ca.pem");
+    for file in [not_pem, missing] {
+        let mut args = args("https://localhost:1/v1".into(), 1, 1, dir.path());
+        args.cacert = Some(file.clone());
+        let err = Config::resolve(&args).expect_err("bad CA file").to_string();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(err.contains("--cacert") && err.contains(&name), "{err}");
+    }
+}
+
+/// The mock also speaks HTTP/1.1 over TLS to a client that offers only `http/1.1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tls_mock_serves_http1_when_alpn_asks_for_it() {
+    let pki = pki();
+    let mock = start_tls_mock(&pki, 1).await;
+    streamperf::engine::tls::install_tls_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(&pki.ca).unwrap();
+    roots.add_parsable_certificates(
+        rustls::pki_types::pem::PemObject::pem_slice_iter(&ca).map(Result::unwrap),
+    );
+    let mut config =
+        rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let exchange = async {
+        let tcp = tokio::net::TcpStream::connect(mock.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls =
+            tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+        let request = "POST /v1/stream?tokens=2&ttft_ms=1&itl_ms=1 HTTP/1.1\r\n\
+                       Host: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        // The server closes after its reply; an unclean TLS close is not this test's concern.
+        let _ = tls.read_to_end(&mut response).await;
+        String::from_utf8_lossy(&response).into_owned()
+    };
+    let response = tokio::time::timeout(Duration::from_secs(5), exchange).await.expect("bounded");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let snap = mock.stats.snapshot();
+    assert_eq!((snap.requests, snap.http2_requests), (1, 0));
+}
+
+#[tokio::test]
+async fn the_mock_needs_both_certificate_and_key() {
+    let pki = pki();
+    let options =
+        MockOptions { port: 0, tls_cert: Some(pki.cert.clone()), ..MockOptions::default() };
+    let err = MockServer::start(options).await.expect_err("key missing").to_string();
+    assert!(err.contains("--tls-key"), "{err}");
+}
