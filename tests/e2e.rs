@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+mod support;
+
 use streamperf::cli::RunArgs;
-use streamperf::config::Config;
 use streamperf::mock::{MockOptions, MockServer};
 use streamperf::record::{ErrorClass, TimeoutPhase};
 use streamperf::report::json::read_result;
-use streamperf::run::{self, RunOutput};
+use support::{CHAT_BODY, args, run_args};
 
 fn mock_options(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockOptions {
     MockOptions { port: 0, ttft_ms, itl_ms, tokens, jitter_ms: 0, ..MockOptions::default() }
@@ -22,26 +23,6 @@ async fn start_mock(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockServer {
 
 fn chat_url(mock: &MockServer, query: &str) -> String {
     format!("http://{}/v1/chat/completions{query}", mock.addr)
-}
-
-const CHAT_BODY: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
-
-/// Flags as a user would pass them, quiet, writing into `dir`.
-fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs {
-    RunArgs {
-        url: Some(url),
-        requests: Some(requests),
-        concurrency: Some(concurrency),
-        body: Some(CHAT_BODY.into()),
-        output: Some(dir.join("result.json")),
-        quiet: true,
-        ..RunArgs::default()
-    }
-}
-
-async fn run_args(args: &RunArgs) -> RunOutput {
-    let config = Config::resolve(args).expect("valid flags");
-    run::execute(&config).await.expect("run completes")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,15 +10,15 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
+mod support;
+
 use streamperf::cli::RunArgs;
 use streamperf::config::Config;
 use streamperf::mock::{MockOptions, MockServer};
 use streamperf::record::ErrorClass;
 use streamperf::report::json::read_result;
-use streamperf::run::{self, RunOutput};
+use support::{CHAT_BODY, run_args};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-const CHAT_BODY: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
 
 /// A CA and a certificate it signed for `localhost` and `127.0.0.1`, as PEM files.
 struct Pki {
@@ -71,27 +71,14 @@ async fn start_tls_mock(pki: &Pki, ttft_ms: u64) -> MockServer {
     MockServer::start(options).await.expect("TLS mock starts")
 }
 
+/// The shared flags with a short timeout: a TLS failure must not wait 300 s.
+fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs {
+    RunArgs { timeout: Some(5.0), ..support::args(url, requests, concurrency, dir) }
+}
+
 /// The chat URL by name, so that the certificate's DNS name is what gets checked.
 fn chat_url(mock: &MockServer) -> String {
     format!("https://localhost:{}/v1/chat/completions", mock.addr.port())
-}
-
-fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs {
-    RunArgs {
-        url: Some(url),
-        requests: Some(requests),
-        concurrency: Some(concurrency),
-        body: Some(CHAT_BODY.into()),
-        timeout: Some(5.0),
-        output: Some(dir.join("result.json")),
-        quiet: true,
-        ..RunArgs::default()
-    }
-}
-
-async fn run_args(args: &RunArgs) -> RunOutput {
-    let config = Config::resolve(args).expect("valid flags");
-    run::execute(&config).await.expect("run completes")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,29 @@
+//! Helpers shared by the end-to-end tests: flags as a user passes them, and an in-process run.
+
+use std::path::Path;
+
+use streamperf::cli::RunArgs;
+use streamperf::config::Config;
+use streamperf::run::{self, RunOutput};
+
+/// An OpenAI chat body that streams and asks for usage.
+pub const CHAT_BODY: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
+
+/// Flags as a user would pass them: `-u URL -n N -p P --body CHAT_BODY -q -o DIR/result.json`.
+pub fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs {
+    RunArgs {
+        url: Some(url),
+        requests: Some(requests),
+        concurrency: Some(concurrency),
+        body: Some(CHAT_BODY.into()),
+        output: Some(dir.join("result.json")),
+        quiet: true,
+        ..RunArgs::default()
+    }
+}
+
+/// Resolves `args` as the CLI does and runs the load test in-process.
+pub async fn run_args(args: &RunArgs) -> RunOutput {
+    let config = Config::resolve(args).expect("valid flags");
+    run::execute(&config).await.expect("run completes")
+}
