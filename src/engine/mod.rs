@@ -32,6 +32,12 @@ use crate::workload::Workload;
 use conn::Connection;
 use target::PreparedRequest;
 
+/// Longest wait for the connections opened before the clock starts. A host that drops
+/// connection attempts would otherwise hold the start for the whole request timeout with
+/// nothing on screen; a worker whose pre-connect fails simply connects inside its first
+/// (measured) request, which then fails as `connect` or `timeout` if the host stays silent.
+const PRECONNECT_LIMIT: Duration = Duration::from_secs(10);
+
 /// What the engine reports while it runs.
 #[derive(Debug)]
 pub enum EngineEvent {
@@ -138,7 +144,8 @@ impl Engine {
                 tokio::spawn(async move {
                     // The request this worker most likely sends first says where to connect.
                     let first = &engine.requests[(worker as usize) % engine.requests.len()];
-                    let mut conn = Connection::open(first.target(), engine.timeout).await.ok();
+                    let limit = engine.timeout.min(PRECONNECT_LIMIT);
+                    let mut conn = Connection::open(first.target(), limit).await.ok();
                     if conn.is_some() {
                         opened.fetch_add(1, Ordering::Relaxed);
                         engine.connections_opened.fetch_add(1, Ordering::Relaxed);
