@@ -188,7 +188,7 @@ async fn read(
             break Ok(());
         }
     };
-    progress.format_name = Some(format!("{}/{}", framing_name(framing), adapter.name()));
+    progress.format_name = Some(format!("{}/{}", framing.name(), adapter.name()));
     if result.is_ok() && progress.done && !progress.reusable {
         // Read to the end so that the connection can carry the next request (HTTP/1.1 must
         // finish one response before the next); the timing is already taken. Errors here do
@@ -215,13 +215,6 @@ fn framing_for(engine: &Engine, content_type: Option<&str>) -> Framing {
         FormatKind::Sse | FormatKind::Openai => Framing::Sse,
         FormatKind::Raw => Framing::Raw,
         FormatKind::Auto => Framing::from_content_type(content_type),
-    }
-}
-
-fn framing_name(framing: Framing) -> &'static str {
-    match framing {
-        Framing::Sse => "sse",
-        Framing::Raw => "raw",
     }
 }
 

@@ -2,10 +2,16 @@
 //! error). `openai` reads chat-completion chunks; `generic` applies the seed's `stream_format`
 //! rules (Dify and any other SSE API); `raw` treats every chunk as content.
 
+pub mod anthropic;
+pub mod dify;
+pub mod gemini;
 pub mod generic;
 mod lenient;
+pub mod ollama;
 pub mod openai;
 mod path;
+pub mod responses;
+pub mod tgi;
 
 use crate::config::{FormatKind, StreamFormat};
 use crate::stream::{Event, Framing};
@@ -17,11 +23,17 @@ pub struct Interpretation {
     pub answer: Option<String>,
     /// Reasoning ("thinking") text carried by the event.
     pub reasoning: Option<String>,
+    /// Other generated output that is neither answer nor reasoning: tool-call names and
+    /// arguments. It counts as a generated token (TTFT, ITL, token counting), not as answer.
+    pub tool_call: Option<String>,
     /// The event counts as the first token even without content (the seed's
     /// `first_token_event`, or a tool-call delta).
     pub token_marker: bool,
-    /// Output tokens reported by the API (the latest report wins).
+    /// Output tokens reported by the API, reasoning included (the latest report wins; on a
+    /// content event it is the running total so far, as vLLM's `continuous_usage_stats`).
     pub output_tokens: Option<u64>,
+    /// Input (prompt) tokens reported by the API.
+    pub input_tokens: Option<u64>,
     /// Reasoning tokens reported by the API.
     pub reasoning_tokens: Option<u64>,
     /// Finish reason, when the API states one.
@@ -32,6 +44,75 @@ pub struct Interpretation {
     pub error: Option<String>,
     /// The payload does not parse as the adapter's format.
     pub malformed: Option<String>,
+}
+
+/// A stream protocol, by the name used in configs, `--format` and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OpenAI chat completions (`choices[].delta`) and compatible servers.
+    OpenAiChat,
+    /// OpenAI legacy completions (`choices[].text`).
+    OpenAiCompletions,
+    /// OpenAI Responses API (`response.output_text.delta`, …).
+    OpenAiResponses,
+    /// Anthropic Messages (`content_block_delta`, `message_stop`).
+    Anthropic,
+    /// Google Gemini `streamGenerateContent?alt=sse`.
+    Gemini,
+    /// Dify chat-messages and workflows.
+    Dify,
+    /// Ollama `/api/chat` and `/api/generate` (NDJSON).
+    Ollama,
+    /// Hugging Face TGI `/generate_stream`.
+    Tgi,
+    /// User-supplied paths and the seed's `stream_format` rules.
+    Generic,
+}
+
+impl Protocol {
+    /// Every protocol, in the order help texts list them.
+    pub const ALL: [Protocol; 9] = [
+        Protocol::OpenAiChat,
+        Protocol::OpenAiCompletions,
+        Protocol::OpenAiResponses,
+        Protocol::Anthropic,
+        Protocol::Gemini,
+        Protocol::Dify,
+        Protocol::Ollama,
+        Protocol::Tgi,
+        Protocol::Generic,
+    ];
+
+    /// The protocol's name: `openai-chat`, `anthropic`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::OpenAiChat => "openai-chat",
+            Protocol::OpenAiCompletions => "openai-completions",
+            Protocol::OpenAiResponses => "openai-responses",
+            Protocol::Anthropic => "anthropic",
+            Protocol::Gemini => "gemini",
+            Protocol::Dify => "dify",
+            Protocol::Ollama => "ollama",
+            Protocol::Tgi => "tgi",
+            Protocol::Generic => "generic",
+        }
+    }
+
+    /// The protocol named `name` (`openai` is kept as an alias of `openai-chat`).
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        match name {
+            "openai" => Some(Protocol::OpenAiChat),
+            _ => Protocol::ALL.into_iter().find(|p| p.name() == name),
+        }
+    }
+
+    /// The framing this protocol streams in.
+    pub fn framing(self) -> Framing {
+        match self {
+            Protocol::Ollama => Framing::Ndjson,
+            _ => Framing::Sse,
+        }
+    }
 }
 
 /// Turns the events of one response into [`Interpretation`]s. One adapter per request.

@@ -1,6 +1,8 @@
 //! Framing: response bytes → events. `sse` follows the WHATWG "Parsing an event stream"
-//! algorithm exactly; `raw` makes each body read one event.
+//! algorithm exactly; `ndjson` makes each line one event; `raw` makes each body read one
+//! event.
 
+pub mod ndjson;
 pub mod raw;
 pub mod sse;
 
@@ -9,12 +11,15 @@ pub mod sse;
 pub enum Framing {
     /// Server-Sent Events.
     Sse,
+    /// Newline-delimited JSON: each line is one event.
+    Ndjson,
     /// Each body read is one event.
     Raw,
 }
 
 impl Framing {
-    /// `sse` for `text/event-stream`, otherwise `raw`.
+    /// `sse` for `text/event-stream`, `ndjson` for `application/x-ndjson`,
+    /// `application/jsonl` and their kin, otherwise `raw`.
     ///
     /// Only the media type counts: case and parameters (`; charset=…`) are ignored, because
     /// SSE is always UTF-8 whatever the header says.
@@ -22,10 +27,31 @@ impl Framing {
         let media_type = content_type.and_then(|ct| ct.split(';').next()).map(str::trim);
         match media_type {
             Some(mt) if mt.eq_ignore_ascii_case("text/event-stream") => Framing::Sse,
+            Some(mt) if NDJSON_TYPES.iter().any(|t| mt.eq_ignore_ascii_case(t)) => {
+                Framing::Ndjson
+            }
             _ => Framing::Raw,
         }
     }
+
+    /// The name used in reports and configs: `sse`, `ndjson`, `raw`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Sse => "sse",
+            Framing::Ndjson => "ndjson",
+            Framing::Raw => "raw",
+        }
+    }
 }
+
+/// Media types of newline-delimited JSON (Ollama sends `application/x-ndjson`).
+const NDJSON_TYPES: [&str; 5] = [
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/jsonlines",
+];
 
 /// One framed event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,6 +69,8 @@ pub struct Event {
 pub enum Framer {
     /// SSE parser.
     Sse(sse::SseParser),
+    /// NDJSON lines.
+    Ndjson(ndjson::NdjsonFramer),
     /// Raw chunks.
     Raw(raw::RawFramer),
 }
@@ -52,6 +80,7 @@ impl Framer {
     pub fn new(framing: Framing) -> Self {
         match framing {
             Framing::Sse => Framer::Sse(sse::SseParser::new()),
+            Framing::Ndjson => Framer::Ndjson(ndjson::NdjsonFramer::new()),
             Framing::Raw => Framer::Raw(raw::RawFramer::new()),
         }
     }
@@ -60,6 +89,7 @@ impl Framer {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
         match self {
             Framer::Sse(p) => p.feed(bytes, out),
+            Framer::Ndjson(n) => n.feed(bytes, out),
             Framer::Raw(r) => r.feed(bytes, out),
         }
     }
@@ -68,6 +98,7 @@ impl Framer {
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         match self {
             Framer::Sse(p) => p.finish(out),
+            Framer::Ndjson(n) => n.finish(out),
             Framer::Raw(r) => r.finish(out),
         }
     }
@@ -85,7 +116,8 @@ mod tests {
             Framing::Sse
         );
         assert_eq!(Framing::from_content_type(Some("text/plain")), Framing::Raw);
-        assert_eq!(Framing::from_content_type(Some("application/x-ndjson")), Framing::Raw);
+        assert_eq!(Framing::from_content_type(Some("application/x-ndjson")), Framing::Ndjson);
+        assert_eq!(Framing::from_content_type(Some("application/jsonl")), Framing::Ndjson);
         assert_eq!(Framing::from_content_type(None), Framing::Raw);
     }
 }

@@ -1,0 +1,2 @@
+//! Framing throughput (placeholder until the bench lands).
+fn main() {}

@@ -1,0 +1,2 @@
+//! Tokenizer throughput (placeholder until the bench lands).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Placeholder: token counting is being written.
