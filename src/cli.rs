@@ -91,6 +91,18 @@ pub struct RunArgs {
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
 
+    /// Stream format: auto (default: framing from Content-Type, protocol from the URL and
+    /// the first payload), a framing (sse, ndjson, raw) or a protocol (openai-chat,
+    /// openai-completions, openai-responses, anthropic, gemini, dify, ollama, tgi, generic).
+    /// Overrides `stream_format.type`.
+    #[arg(long = "format", value_name = "NAME")]
+    pub format: Option<String>,
+
+    /// How output tokens are counted when a stream reports no usage: o200k_base (default),
+    /// cl100k_base, chars, events, or a Hugging Face tokenizer.json file.
+    #[arg(long = "tokenizer", value_name = "NAME|FILE")]
+    pub tokenizer: Option<String>,
+
     /// Keep each response's extracted text in the result file (`output`, `reasoning`).
     #[arg(long = "save-output")]
     pub save_output: bool,

@@ -57,6 +57,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         lang,
         quiet: !args.verbose,
         save_output: false,
+        tokenizer: crate::config::DEFAULT_TOKENIZER.to_string(),
         tls: TlsOptions::default(),
         config_path: None,
         redactor: Redactor::default(),

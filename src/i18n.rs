@@ -49,6 +49,20 @@ pub struct Words {
     pub itl: &'static str,
     /// Section: time per output token.
     pub tpot: &'static str,
+    /// Section: TTFT beside TTFAT (reasoning models).
+    pub first_vs_answer: &'static str,
+    /// Column: the per-chunk view of ITL.
+    pub per_chunk: &'static str,
+    /// Column: the per-token view of ITL.
+    pub per_token: &'static str,
+    /// Column: TTFAT − TTFT at the same percentile.
+    pub thinking: &'static str,
+    /// Section: each request's longest gap between chunks.
+    pub max_gap: &'static str,
+    /// Reasoning tokens reported.
+    pub reasoning: &'static str,
+    /// Input plus output tokens per second.
+    pub all_tokens: &'static str,
     /// Section: failures by class.
     pub failures: &'static str,
     /// Smallest value.
@@ -108,6 +122,13 @@ const EN: Words = Words {
     tokens_per_second: "Decode rate (tokens/s per request)",
     itl: "Inter-token latency (ITL)",
     tpot: "Time per output token (TPOT)",
+    first_vs_answer: "First token vs first answer (reasoning)",
+    per_chunk: "per chunk",
+    per_token: "per token",
+    thinking: "difference",
+    max_gap: "Longest stall per request (max gap)",
+    reasoning: "Reasoning",
+    all_tokens: "In + out",
     failures: "Failures",
     min: "Min",
     max: "Max",
@@ -149,6 +170,13 @@ const ZH: Words = Words {
     tokens_per_second: "解码速度 (每请求 tokens/s)",
     itl: "token 间延迟 (ITL)",
     tpot: "每个输出 token 时间 (TPOT)",
+    first_vs_answer: "首 token 与首个回答 token (推理)",
+    per_chunk: "每块",
+    per_token: "每 token",
+    thinking: "差值",
+    max_gap: "每请求最长停顿 (最大间隔)",
+    reasoning: "推理",
+    all_tokens: "输入+输出",
     failures: "失败详情",
     min: "最小值",
     max: "最大值",

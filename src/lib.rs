@@ -22,6 +22,7 @@ pub mod redact;
 pub mod report;
 pub mod run;
 pub mod stream;
+pub mod tokens;
 pub mod ui;
 pub mod workload;
 

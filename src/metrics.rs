@@ -52,6 +52,10 @@ pub struct Summary {
     pub throughput: f64,
     /// Output tokens of successful requests ÷ duration.
     pub output_token_throughput: f64,
+    /// Input plus output tokens of successful requests ÷ duration; `null` when no request
+    /// reported its input tokens.
+    #[serde(default)]
+    pub total_token_throughput: Option<f64>,
     /// Failure counts by class.
     pub failures: BTreeMap<ErrorClass, u64>,
     /// First example message of each failure class.
@@ -64,8 +68,15 @@ pub struct Summary {
     pub ttfat: Option<Stats>,
     /// End-to-end time.
     pub total_time: Option<Stats>,
-    /// Inter-token latency (per content event, pooled).
+    /// Inter-token latency (per content chunk, pooled).
     pub itl: Option<Stats>,
+    /// Inter-token latency per token: each chunk gap divided by the tokens that chunk
+    /// carried, weighted by them (pooled).
+    #[serde(default)]
+    pub itl_token: Option<Stats>,
+    /// Longest gap of each request (stalls).
+    #[serde(default)]
+    pub max_gap: Option<Stats>,
     /// Time per output token.
     pub tpot: Option<Stats>,
     /// Per-request decode rate.
@@ -77,8 +88,17 @@ pub struct Summary {
     /// Sum of the output tokens of successful requests.
     #[serde(default)]
     pub total_output_tokens: u64,
+    /// Sum of the input tokens reported by successful requests.
+    #[serde(default)]
+    pub total_input_tokens: u64,
+    /// Successful requests that reported their input tokens.
+    #[serde(default)]
+    pub input_tokens_reported: u64,
+    /// Sum of the reasoning tokens reported by successful requests.
+    #[serde(default)]
+    pub total_reasoning_tokens: u64,
     /// How many successful requests took their token count from each source (`usage`,
-    /// `events`, `chunks`).
+    /// `tokenizer`, `chars`, `events`, `chunks`).
     #[serde(default)]
     pub token_sources: BTreeMap<String, u64>,
 }
@@ -138,6 +158,25 @@ impl Series {
         self.record(d.as_secs_f64());
     }
 
+    /// Records `d` as `n` equal values (a chunk's gap shared by its tokens).
+    fn duration_n(&mut self, d: Duration, n: u32) {
+        let value = d.as_secs_f64();
+        if n == 0 {
+            return;
+        }
+        let scaled = (value * self.scale).round().min(MAX_RECORDABLE as f64) as u64;
+        if self.hist.record_n(scaled, u64::from(n)).is_err() {
+            self.hist.saturating_record(scaled);
+        }
+        // Welford's update for a value of weight n.
+        self.count += u64::from(n);
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        let delta = value - self.mean;
+        self.mean += delta * f64::from(n) / self.count as f64;
+        self.m2 += f64::from(n) * delta * (value - self.mean);
+    }
+
     /// The value at quantile `q`, in reported units. HDR answers with the upper edge of the
     /// bucket (at most 0.1% above the true value), so "99% took at most P99" stays true; it is
     /// kept inside the exact [min, max] so no percentile shows beyond the real maximum.
@@ -171,6 +210,9 @@ pub struct Aggregator {
     failures: BTreeMap<ErrorClass, u64>,
     failure_examples: BTreeMap<ErrorClass, String>,
     total_output_tokens: u64,
+    total_input_tokens: u64,
+    input_tokens_reported: u64,
+    total_reasoning_tokens: u64,
     /// A short list, not a map: `TokenSource` has no ordering, and there are three sources.
     token_sources: Vec<(TokenSource, u64)>,
     ttft: Series,
@@ -178,6 +220,8 @@ pub struct Aggregator {
     ttfat: Series,
     total_time: Series,
     itl: Series,
+    itl_token: Series,
+    max_gap: Series,
     tpot: Series,
     tokens_per_second: Series,
     chunks_per_second: Series,
@@ -198,12 +242,17 @@ impl Aggregator {
             failures: BTreeMap::new(),
             failure_examples: BTreeMap::new(),
             total_output_tokens: 0,
+            total_input_tokens: 0,
+            input_tokens_reported: 0,
+            total_reasoning_tokens: 0,
             token_sources: Vec::new(),
             ttft: Series::new(MICROS),
             ttfb: Series::new(MICROS),
             ttfat: Series::new(MICROS),
             total_time: Series::new(MICROS),
             itl: Series::new(MICROS),
+            itl_token: Series::new(MICROS),
+            max_gap: Series::new(MICROS),
             tpot: Series::new(MICROS),
             tokens_per_second: Series::new(MILLI),
             chunks_per_second: Series::new(MILLI),
@@ -230,6 +279,7 @@ impl Aggregator {
             (&mut self.ttfat, record.ttfat),
             (&mut self.total_time, record.total_time),
             (&mut self.tpot, record.tpot),
+            (&mut self.max_gap, record.max_gap),
         ] {
             if let Some(d) = value {
                 series.duration(d);
@@ -237,6 +287,16 @@ impl Aggregator {
         }
         for gap in &record.itl {
             self.itl.duration(*gap);
+        }
+        for &(gap, tokens) in &record.itl_token {
+            self.itl_token.duration_n(gap, tokens);
+        }
+        if let Some(n) = record.input_tokens {
+            self.total_input_tokens = self.total_input_tokens.saturating_add(n);
+            self.input_tokens_reported += 1;
+        }
+        if let Some(n) = record.reasoning_tokens {
+            self.total_reasoning_tokens = self.total_reasoning_tokens.saturating_add(n);
         }
         if let Some(r) = record.tokens_per_second {
             self.tokens_per_second.record(r);
@@ -282,6 +342,8 @@ impl Aggregator {
             duration: secs,
             throughput: per_sec(self.success),
             output_token_throughput: per_sec(self.total_output_tokens),
+            total_token_throughput: (self.input_tokens_reported > 0)
+                .then(|| per_sec(self.total_input_tokens + self.total_output_tokens)),
             failures: self.failures.clone(),
             failure_examples: self.failure_examples.clone(),
             ttft: self.ttft.stats(),
@@ -289,11 +351,16 @@ impl Aggregator {
             ttfat: self.ttfat.stats(),
             total_time: self.total_time.stats(),
             itl: self.itl.stats(),
+            itl_token: self.itl_token.stats(),
+            max_gap: self.max_gap.stats(),
             tpot: self.tpot.stats(),
             tokens_per_second: self.tokens_per_second.stats(),
             chunks_per_second: self.chunks_per_second.stats(),
             output_tokens: self.output_tokens.stats(),
             total_output_tokens: self.total_output_tokens,
+            total_input_tokens: self.total_input_tokens,
+            input_tokens_reported: self.input_tokens_reported,
+            total_reasoning_tokens: self.total_reasoning_tokens,
             token_sources,
         }
     }

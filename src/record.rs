@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::tokens::Tokenizer;
+
 /// Why a request failed (DESIGN §2). Stable names: they appear in result files and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,6 +70,10 @@ pub enum TimeoutPhase {
 pub enum TokenSource {
     /// The API's own usage report (e.g. `usage.completion_tokens`).
     Usage,
+    /// Counted in the generated text with a tokenizer (`--tokenizer`, o200k_base by default).
+    Tokenizer,
+    /// Counted as characters of the generated text (`--tokenizer chars`).
+    Chars,
     /// The number of content-bearing events.
     Events,
     /// The number of body reads (raw-chunk mode: the seed's count).
@@ -120,16 +126,19 @@ pub struct Timeline {
     pub last_token: Option<Instant>,
     /// Stream terminator or EOF.
     pub end: Option<Instant>,
-    /// Gaps between consecutive content-bearing events.
-    pub gaps: Vec<Duration>,
+    /// Every content-bearing event, in arrival order.
+    pub pieces: Vec<Piece>,
+    /// The generated text (answer, reasoning, tool calls) in arrival order; each piece ends
+    /// at its `end` offset. Tokenized after the stream, when the API reports no usage.
+    pub text: String,
     /// Body reads (raw mode) or dispatched events (framed modes): the seed's "chunks".
     pub chunks: u64,
     /// Body bytes received.
     pub bytes: u64,
-    /// Content-bearing events.
-    pub content_events: u64,
     /// Output tokens reported by the API, if it did.
     pub usage_output_tokens: Option<u64>,
+    /// Input (prompt) tokens reported by the API, if it did.
+    pub usage_input_tokens: Option<u64>,
     /// Reasoning tokens reported by the API, if it did.
     pub usage_reasoning_tokens: Option<u64>,
     /// Whether `chunks` counts body reads (raw mode) rather than events.
@@ -152,37 +161,52 @@ impl Timeline {
             first_answer: None,
             last_token: None,
             end: None,
-            gaps: Vec::new(),
+            pieces: Vec::new(),
+            text: String::new(),
             chunks: 0,
             bytes: 0,
-            content_events: 0,
             usage_output_tokens: None,
+            usage_input_tokens: None,
             usage_reasoning_tokens: None,
             raw_mode: false,
             first_token_by_marker: false,
         }
     }
 
-    /// Records a content-bearing event that arrived at `at`.
-    pub fn content_at(&mut self, at: Instant) {
-        if let Some(prev) = self.last_token {
-            self.gaps.push(at.saturating_duration_since(prev));
-        }
+    /// Records a content-bearing event that arrived at `at` carrying the generated text
+    /// `parts` (reasoning, answer, tool call), with the running output-token total the API
+    /// reported on the same event, if any.
+    pub fn content_at(&mut self, at: Instant, parts: &[&str], reported: Option<u64>) {
         if !self.first_token_by_marker {
             self.first_token.get_or_insert(at);
         }
         self.last_token = Some(at);
-        self.content_events += 1;
+        for part in parts {
+            self.text.push_str(part);
+        }
+        self.pieces.push(Piece { at, end: self.text.len(), reported });
     }
 
-    /// Turns the instants into the metrics of DESIGN §2.
-    pub fn into_record(self, request_id: u64, failure: Option<Failure>) -> RequestRecord {
+    /// Turns the instants into the metrics of DESIGN §2. `tokenizer` counts the generated
+    /// text when the API reported no usage, and splits it over the chunks for the per-token
+    /// inter-token latency.
+    pub fn into_record(
+        self,
+        request_id: u64,
+        failure: Option<Failure>,
+        tokenizer: &Tokenizer,
+    ) -> RequestRecord {
         let start = self.sched;
         let since = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(start));
-        let (output_tokens, token_source) = match self.usage_output_tokens {
-            Some(n) => (n, TokenSource::Usage),
-            None if self.raw_mode => (self.chunks, TokenSource::Chunks),
-            None => (self.content_events, TokenSource::Events),
+        let piece_tokens = self.piece_tokens(tokenizer);
+        let counted = piece_tokens
+            .as_ref()
+            .map(|(counts, source)| (counts.iter().map(|&n| u64::from(n)).sum::<u64>(), *source));
+        let (output_tokens, token_source) = match (self.usage_output_tokens, counted) {
+            (Some(n), _) => (n, TokenSource::Usage),
+            (None, Some((n, source))) if source != TokenSource::Usage => (n, source),
+            (None, _) if self.raw_mode => (self.chunks, TokenSource::Chunks),
+            (None, _) => (self.pieces.len() as u64, TokenSource::Events),
         };
         let decode = match (self.first_token, self.last_token) {
             (Some(a), Some(b)) if b > a => Some(b - a),
@@ -195,7 +219,12 @@ impl Timeline {
         let total_time = since(self.end);
         let chunks_per_second =
             total_time.filter(|t| !t.is_zero()).map(|t| self.chunks as f64 / t.as_secs_f64());
-        let max_gap = self.gaps.iter().max().copied();
+        let itl: Vec<Duration> =
+            self.pieces.windows(2).map(|w| w[1].at.saturating_duration_since(w[0].at)).collect();
+        let itl_token = match &piece_tokens {
+            Some((counts, _)) => per_token_gaps(&itl, counts),
+            None => Vec::new(),
+        };
         let (error, error_class, timeout_phase) = match failure {
             Some(f) => (Some(f.message), Some(f.class), f.phase),
             None => (None, None, None),
@@ -212,12 +241,13 @@ impl Timeline {
             queue_wait: Some(self.send.saturating_duration_since(self.sched)),
             connect: self.connect,
             tpot,
-            max_gap,
+            max_gap: itl.iter().max().copied(),
             chunks: self.chunks,
             bytes: self.bytes,
             chunks_per_second,
             output_tokens: Some(output_tokens),
             reasoning_tokens: self.usage_reasoning_tokens,
+            input_tokens: self.usage_input_tokens,
             token_source,
             status: None,
             error_class,
@@ -225,9 +255,74 @@ impl Timeline {
             finish_reason: None,
             output: None,
             reasoning: None,
-            itl: self.gaps,
+            itl,
+            itl_token,
         }
     }
+
+    /// How many tokens each piece carried, and where that came from: the API's running
+    /// totals when it reported one on every piece (vLLM's `continuous_usage_stats`); one per
+    /// piece when the reported total equals the piece count (no tokenizing needed); else the
+    /// tokenizer over the whole text. `None` when nothing can tell (`--tokenizer events`).
+    fn piece_tokens(&self, tokenizer: &Tokenizer) -> Option<(Vec<u32>, TokenSource)> {
+        if self.pieces.is_empty() {
+            return None;
+        }
+        if let Some(counts) = reported_deltas(&self.pieces) {
+            return Some((counts, TokenSource::Usage));
+        }
+        if self.usage_output_tokens == Some(self.pieces.len() as u64) {
+            return Some((vec![1; self.pieces.len()], TokenSource::Usage));
+        }
+        let ends: Vec<usize> = self.pieces.iter().map(|p| p.end).collect();
+        let counts = tokenizer.count_pieces(&self.text, &ends)?;
+        let source = match tokenizer {
+            Tokenizer::Chars => TokenSource::Chars,
+            _ => TokenSource::Tokenizer,
+        };
+        Some((counts, source))
+    }
+}
+
+/// One content-bearing event of a stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece {
+    /// When the read that completed it returned.
+    pub at: Instant,
+    /// Where its text ends in [`Timeline::text`].
+    pub end: usize,
+    /// The running output-token total the API reported on the same event.
+    pub reported: Option<u64>,
+}
+
+/// Tokens per piece from running totals reported on every piece, when they never decrease.
+fn reported_deltas(pieces: &[Piece]) -> Option<Vec<u32>> {
+    let mut previous = 0u64;
+    pieces
+        .iter()
+        .map(|piece| {
+            let total = piece.reported?;
+            let delta = total.checked_sub(previous)?;
+            previous = total;
+            u32::try_from(delta).ok()
+        })
+        .collect()
+}
+
+/// The per-token view of the chunk gaps (DESIGN §2): each gap divided by the tokens the
+/// later chunk carried, weighted by that count. A chunk that completed no token (its text
+/// only began one) passes its gap on to the next chunk that did.
+fn per_token_gaps(gaps: &[Duration], counts: &[u32]) -> Vec<(Duration, u32)> {
+    let mut out = Vec::with_capacity(gaps.len());
+    let mut pending = Duration::ZERO;
+    for (gap, &tokens) in gaps.iter().zip(counts.iter().skip(1)) {
+        pending += *gap;
+        if tokens > 0 {
+            out.push((pending / tokens, tokens));
+            pending = Duration::ZERO;
+        }
+    }
+    out
 }
 
 /// One request's metrics: an element of the result file's `metrics[]` (DESIGN §7).
@@ -282,6 +377,8 @@ pub struct RequestRecord {
     pub output_tokens: Option<u64>,
     /// Reasoning tokens, when the API reports them.
     pub reasoning_tokens: Option<u64>,
+    /// Input (prompt) tokens, when the API reports them.
+    pub input_tokens: Option<u64>,
     /// Where `output_tokens` came from.
     pub token_source: TokenSource,
     /// HTTP status code, when a response head arrived.
@@ -298,9 +395,13 @@ pub struct RequestRecord {
     /// Extracted reasoning text (only with `--save-output`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reasoning: Option<String>,
-    /// Inter-token gaps, consumed by the aggregator and not written to the result file.
+    /// Gaps between consecutive content chunks, consumed by the aggregator and not written
+    /// to the result file.
     #[serde(skip)]
     pub itl: Vec<Duration>,
+    /// The per-token view of `itl`: (gap ÷ tokens of the later chunk, that token count).
+    #[serde(skip)]
+    pub itl_token: Vec<(Duration, u32)>,
 }
 
 impl RequestRecord {
@@ -335,13 +436,17 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    fn events() -> Tokenizer {
+        Tokenizer::from_spec("events").unwrap()
+    }
+
     /// A stream sent at t0: first byte at 5 ms, tokens at 100, 110, 130 ms, end at 140 ms.
     fn timeline() -> (Timeline, Instant) {
         let t0 = Instant::now();
         let mut tl = Timeline::new(t0, t0);
         tl.first_byte = Some(t0 + 5 * MS);
         for at in [100, 110, 130] {
-            tl.content_at(t0 + at * MS);
+            tl.content_at(t0 + at * MS, &["x"], None);
         }
         tl.first_answer = Some(t0 + 100 * MS);
         tl.end = Some(t0 + 140 * MS);
@@ -352,7 +457,7 @@ mod tests {
     #[test]
     fn derived_metrics_follow_design_section_2() {
         let (tl, _) = timeline();
-        let r = tl.into_record(1, None);
+        let r = tl.into_record(1, None, &events());
         assert_eq!(r.ttfb, Some(5 * MS));
         assert_eq!(r.ttft, Some(100 * MS));
         assert_eq!(r.total_time, Some(140 * MS));
@@ -371,11 +476,11 @@ mod tests {
     fn connect_time_is_kept_and_written_in_seconds() {
         let (mut tl, _) = timeline();
         tl.connect = Some(3 * MS);
-        let r = tl.into_record(1, None);
+        let r = tl.into_record(1, None, &events());
         assert_eq!(r.connect, Some(3 * MS));
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["connect"], 0.003);
-        let reused = serde_json::to_value(timeline().0.into_record(2, None)).unwrap();
+        let reused = serde_json::to_value(timeline().0.into_record(2, None, &events())).unwrap();
         assert!(reused["connect"].is_null(), "null when the connection was reused");
         let back: RequestRecord = serde_json::from_value(json).unwrap();
         assert_eq!(back.connect, Some(3 * MS));
@@ -385,7 +490,7 @@ mod tests {
     fn usage_beats_counting() {
         let (mut tl, _) = timeline();
         tl.usage_output_tokens = Some(31);
-        let r = tl.into_record(1, None);
+        let r = tl.into_record(1, None, &events());
         assert_eq!(
             (r.output_tokens, r.total_tokens, r.token_source),
             (Some(31), 31, TokenSource::Usage)
@@ -394,14 +499,51 @@ mod tests {
     }
 
     #[test]
+    fn tokenizer_counts_when_usage_is_absent_and_splits_the_gaps_per_token() {
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, t0);
+        // " the model" is 2 tokens in o200k_base, " stream" 1: gaps of 40 and 10 ms.
+        tl.content_at(t0 + 100 * MS, &[" hello"], None);
+        tl.content_at(t0 + 140 * MS, &[" the", " model"], None);
+        tl.content_at(t0 + 150 * MS, &[" stream"], None);
+        tl.end = Some(t0 + 150 * MS);
+        let r = tl.into_record(1, None, &Tokenizer::from_spec("o200k_base").unwrap());
+        assert_eq!((r.output_tokens, r.token_source), (Some(4), TokenSource::Tokenizer));
+        assert_eq!(r.itl, vec![40 * MS, 10 * MS], "per chunk");
+        assert_eq!(r.itl_token, vec![(20 * MS, 2), (10 * MS, 1)], "per token");
+        assert_eq!(r.tpot, Some(50 * MS / 3));
+    }
+
+    #[test]
+    fn running_usage_totals_give_tokens_per_chunk() {
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, t0);
+        for (at, total) in [(100, 4), (120, 8), (140, 12)] {
+            tl.content_at(t0 + at * MS, &["abcd"], Some(total));
+        }
+        tl.usage_output_tokens = Some(12);
+        let r = tl.into_record(1, None, &events());
+        assert_eq!((r.output_tokens, r.token_source), (Some(12), TokenSource::Usage));
+        assert_eq!(r.itl, vec![20 * MS, 20 * MS]);
+        assert_eq!(r.itl_token, vec![(5 * MS, 4), (5 * MS, 4)]);
+    }
+
+    #[test]
+    fn a_chunk_without_a_whole_token_passes_its_gap_on() {
+        let gaps = [10 * MS, 20 * MS, 30 * MS];
+        assert_eq!(per_token_gaps(&gaps, &[1, 0, 2, 1]), vec![(15 * MS, 2), (30 * MS, 1)]);
+        assert_eq!(reported_deltas(&[]), Some(vec![]));
+    }
+
+    #[test]
     fn a_marker_defines_the_first_token_when_configured() {
         let t0 = Instant::now();
         let mut tl = Timeline::new(t0, t0);
         tl.first_token_by_marker = true;
-        tl.content_at(t0 + 10 * MS);
+        tl.content_at(t0 + 10 * MS, &["x"], None);
         assert_eq!(tl.first_token, None, "content before the marker is not the first token");
         tl.first_token.get_or_insert(t0 + 20 * MS);
-        assert_eq!(tl.into_record(1, None).ttft, Some(20 * MS));
+        assert_eq!(tl.into_record(1, None, &events()).ttft, Some(20 * MS));
     }
 
     #[test]
@@ -409,7 +551,7 @@ mod tests {
         let (mut tl, _) = timeline();
         tl.end = None;
         let f = Failure::new(ErrorClass::Incomplete, "closed");
-        let r = tl.into_record(2, Some(f));
+        let r = tl.into_record(2, Some(f), &events());
         assert_eq!(r.error_class, Some(ErrorClass::Incomplete));
         assert_eq!(r.error.as_deref(), Some("closed"));
         assert_eq!(r.ttft, Some(100 * MS));

@@ -1,11 +1,16 @@
 //! The built-in mock server through its public API and real HTTP on 127.0.0.1: event
 //! sequences of every route, overrides, each fault, and what the mock records.
-//! Every test uses few-millisecond delays and a handful of requests.
+//! Every test uses few-millisecond delays and a handful of requests, except the one that
+//! measures the reasoning-to-answer gap (a few hundred milliseconds, lower bounds only).
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use streamperf::mock::{MockOptions, MockServer, MockSnapshot, mock_text};
+use streamperf::mock::{
+    MockOptions, MockServer, MockSnapshot, mock_reasoning_text, mock_text, path_for,
+    request_body_for,
+};
+use streamperf::protocol::Protocol;
 
 fn options(ttft_ms: u64, itl_ms: u64, tokens: u64) -> MockOptions {
     MockOptions { port: 0, ttft_ms, itl_ms, tokens, jitter_ms: 0, ..MockOptions::default() }
@@ -72,8 +77,9 @@ fn events(body: &str) -> Vec<Event> {
             for line in block.lines() {
                 if let Some(n) = line.strip_prefix("event: ") {
                     ev.name = Some(n.into());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    ev.data = d.into();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    // TGI writes `data:` without the space.
+                    ev.data = d.strip_prefix(' ').unwrap_or(d).into();
                 } else {
                     panic!("unexpected line {line:?}");
                 }
@@ -231,7 +237,7 @@ async fn dify_workflow_both_framings() {
     assert_eq!(names, expected);
     let done = ev[7].json();
     assert_eq!(done, json!({"node_id": "llm", "outputs": {"result": mock_text(4)}}));
-    assert_eq!(ev[2].json()["text"], "Hello");
+    assert_eq!(ev[2].json()["text"], mock_text(1));
 
     let resp = post(&mock, "/v1/workflows/run?framing=xml", &body).await;
     assert_eq!(resp.status(), 400);
@@ -450,6 +456,424 @@ async fn shutdown_ends_stalled_streams() {
         .expect("clean shutdown");
     assert!(resp.text().await.is_err(), "the stalled body was cut");
     assert_eq!(stats.snapshot().in_flight, 0);
+}
+
+/// `path` with `query` appended after `?` or `&`.
+fn with_query(path: &str, query: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}{query}")
+}
+
+/// The concatenated strings at `pointer` in `values` (those that have one).
+fn joined(values: &[Value], pointer: &str) -> String {
+    values.iter().filter_map(|v| v.pointer(pointer)?.as_str()).collect()
+}
+
+/// The `data` payloads of the events named `name`.
+fn named(ev: &[Event], name: &str) -> Vec<Value> {
+    ev.iter().filter(|e| e.name.as_deref() == Some(name)).map(Event::json).collect()
+}
+
+/// One JSON object per line (Ollama).
+fn ndjson(body: &str) -> Vec<Value> {
+    assert!(body.ends_with('\n'), "unterminated: {body:?}");
+    body.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+/// What OpenAI's and Anthropic's servers send.
+const SSE_UTF8: &str = "text/event-stream; charset=utf-8";
+
+fn content_type(resp: &reqwest::Response) -> &str {
+    resp.headers()["content-type"].to_str().expect("an ASCII content type")
+}
+
+/// Posts `request_body_for(protocol)` (with `extra` merged in) to `path_for(protocol)` plus
+/// `query`, and checks the status and content type.
+async fn call(mock: &MockServer, p: Protocol, query: &str, extra: Value, ct: &str) -> String {
+    let mut body = request_body_for(p);
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let path =
+        if query.is_empty() { path_for(p).to_owned() } else { with_query(path_for(p), query) };
+    let resp = post(mock, &path, &body).await;
+    assert_eq!(resp.status(), 200, "{p:?} {path}");
+    assert_eq!(content_type(&resp), ct, "{p:?}");
+    text(resp).await
+}
+
+#[tokio::test]
+async fn completions_stream_sequence() {
+    let mock = start(2, 1, 5).await;
+    let p = Protocol::OpenAiCompletions;
+    let ev = events(&call(&mock, p, "", json!({}), SSE_UTF8).await);
+    assert_eq!(ev.len(), 5 + 1 + 1 + 1, "5 tokens, finish, usage, [DONE]");
+    let chunks: Vec<Value> = ev[..6].iter().map(Event::json).collect();
+    assert!(chunks.iter().all(|c| c["object"] == "text_completion"));
+    assert_eq!(joined(&chunks, "/choices/0/text"), mock_text(5));
+    assert_eq!(chunks[5]["choices"][0]["finish_reason"], "stop");
+    assert_eq!(ev[6].json()["usage"]["completion_tokens"], 5);
+    assert_eq!(ev[7].data, "[DONE]");
+    // max_tokens caps; legacy completions have no reasoning field, so none is sent.
+    let query = "reasoning_tokens=4";
+    let out = call(&mock, p, query, json!({"max_tokens": 2}), SSE_UTF8);
+    let ev = events(&out.await);
+    assert_eq!(ev.len(), 2 + 1 + 1 + 1);
+    assert_eq!(ev[2].json()["choices"][0]["finish_reason"], "length");
+    assert_eq!(ev[3].json()["usage"]["completion_tokens"], 2);
+    let v: Value = json_of(post(&mock, "/v1/completions", &json!({"prompt": "hi"})).await).await;
+    assert_eq!(
+        (v["object"].as_str(), v["choices"][0]["text"].as_str()),
+        (Some("text_completion"), Some(mock_text(5).as_str()))
+    );
+}
+
+#[tokio::test]
+async fn responses_stream_with_reasoning() {
+    let mock = start(2, 1, 4).await;
+    let p = Protocol::OpenAiResponses;
+    let out = call(&mock, p, "reasoning_tokens=3", json!({}), SSE_UTF8);
+    let ev = events(&out.await);
+    assert!(ev.iter().all(|e| e.json()["type"].as_str() == e.name.as_deref()));
+    assert_eq!(ev[0].name.as_deref(), Some("response.created"));
+    let position =
+        |name: &str| ev.iter().position(|e| e.name.as_deref() == Some(name)).expect(name);
+    let reasoning = named(&ev, "response.reasoning_summary_text.delta");
+    let answer = named(&ev, "response.output_text.delta");
+    assert_eq!((reasoning.len(), answer.len()), (3, 4));
+    assert_eq!(joined(&reasoning, "/delta"), mock_reasoning_text(3));
+    assert_eq!(joined(&answer, "/delta"), mock_text(4));
+    assert!(
+        position("response.reasoning_summary_text.done") < position("response.output_text.delta")
+    );
+    let last = ev.last().expect("events");
+    assert_eq!(last.name.as_deref(), Some("response.completed"));
+    let usage = &last.json()["response"]["usage"];
+    assert_eq!(usage["output_tokens"], 7, "reasoning counts as output");
+    assert_eq!(usage["output_tokens_details"]["reasoning_tokens"], 3);
+    assert!(usage["input_tokens"].as_u64().is_some_and(|n| n > 0));
+
+    let out = call(&mock, p, "", json!({"max_output_tokens": 2}), SSE_UTF8);
+    let ev = events(&out.await);
+    assert_eq!(named(&ev, "response.output_text.delta").len(), 2);
+    assert_eq!(ev.last().and_then(|e| e.name.as_deref()), Some("response.incomplete"));
+}
+
+#[tokio::test]
+async fn anthropic_messages_with_thinking() {
+    let mock = start(2, 1, 5).await;
+    let query = "reasoning_tokens=4&tokens_per_chunk=2";
+    let out = call(&mock, Protocol::Anthropic, query, json!({}), SSE_UTF8);
+    let ev = events(&out.await);
+    assert!(ev.iter().all(|e| e.json()["type"].as_str() == e.name.as_deref()));
+    let names: Vec<&str> = ev.iter().filter_map(|e| e.name.as_deref()).collect();
+    assert_eq!(names[..3], ["message_start", "content_block_start", "ping"]);
+    assert_eq!(names[names.len() - 2..], ["message_delta", "message_stop"]);
+    assert_eq!(ev[0].json()["message"]["usage"]["output_tokens"], 1, "placeholder");
+    let deltas = named(&ev, "content_block_delta");
+    let of = |kind: &str| -> Vec<Value> {
+        deltas.iter().filter(|d| d["delta"]["type"] == kind).cloned().collect()
+    };
+    let (thinking, answer) = (of("thinking_delta"), of("text_delta"));
+    assert_eq!((thinking.len(), answer.len()), (2, 3), "2+2 thinking, 2+2+1 text");
+    assert_eq!(joined(&thinking, "/delta/thinking"), mock_reasoning_text(4));
+    assert_eq!(joined(&answer, "/delta/text"), mock_text(5));
+    let last_thinking = deltas.iter().rposition(|d| d["delta"]["type"] == "thinking_delta");
+    let first_text = deltas.iter().position(|d| d["delta"]["type"] == "text_delta");
+    assert!(last_thinking.expect("thinking") < first_text.expect("text"));
+    let blocks = named(&ev, "content_block_start");
+    assert_eq!(
+        blocks.iter().map(|b| b["content_block"]["type"].clone()).collect::<Vec<_>>(),
+        [json!("thinking"), json!("text")]
+    );
+    let delta = &named(&ev, "message_delta")[0];
+    assert_eq!(delta["usage"]["output_tokens"], 9, "cumulative, thinking included");
+    assert_eq!(delta["delta"]["stop_reason"], "end_turn");
+
+    let out = call(&mock, Protocol::Anthropic, "", json!({"max_tokens": 3}), SSE_UTF8);
+    let delta = &named(&events(&out.await), "message_delta")[0];
+    assert_eq!(delta["delta"]["stop_reason"], "max_tokens");
+    assert_eq!(delta["usage"]["output_tokens"], 3);
+}
+
+#[tokio::test]
+async fn gemini_stream_generate_content() {
+    let mock = start(2, 1, 4).await;
+    let path = "/v1beta/models/gemini-mock:streamGenerateContent?alt=sse&reasoning_tokens=2";
+    let body = request_body_for(Protocol::Gemini);
+    let resp = post(&mock, path, &body).await;
+    assert_eq!((resp.status().as_u16(), content_type(&resp)), (200, "text/event-stream"));
+    let ev = events(&text(resp).await);
+    assert!(ev.iter().all(|e| e.name.is_none()), "data-only events");
+    let chunks: Vec<Value> = ev.iter().map(Event::json).collect();
+    let parts: Vec<Value> = chunks
+        .iter()
+        .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().expect("parts"))
+        .collect();
+    let (thoughts, answer): (Vec<Value>, Vec<Value>) =
+        parts.into_iter().partition(|p| p["thought"] == true);
+    assert_eq!(joined(&thoughts, "/text"), mock_reasoning_text(2));
+    assert_eq!(joined(&answer, "/text"), mock_text(4));
+    let last = chunks.last().expect("chunks");
+    assert_eq!(last["candidates"][0]["finishReason"], "STOP");
+    assert_eq!(last["modelVersion"], "gemini-mock", "the model from the path");
+    let usage = &last["usageMetadata"];
+    assert_eq!(
+        (usage["candidatesTokenCount"].as_u64(), usage["thoughtsTokenCount"].as_u64()),
+        (Some(4), Some(2))
+    );
+
+    let mut capped = body.clone();
+    capped["generationConfig"] = json!({"maxOutputTokens": 3});
+    let ev = events(&text(post(&mock, path, &capped).await).await);
+    let last = ev.last().expect("events").json();
+    assert_eq!(last["candidates"][0]["finishReason"], "MAX_TOKENS");
+    assert_eq!(last["usageMetadata"]["candidatesTokenCount"], 1, "2 of the 3 went to thoughts");
+
+    let wrong = post(&mock, "/v1beta/models/gemini-mock:generateContent?alt=sse", &body).await;
+    assert_eq!(wrong.status(), 404);
+    let no_alt = post(&mock, "/v1beta/models/gemini-mock:streamGenerateContent", &body).await;
+    assert_eq!(no_alt.status(), 400);
+    let v: Value = json_of(no_alt).await;
+    assert_eq!(v["error"]["status"], "INVALID_ARGUMENT");
+}
+
+#[tokio::test]
+async fn ollama_chat_and_generate_ndjson() {
+    let mock = start(2, 1, 4).await;
+    let out =
+        call(&mock, Protocol::Ollama, "reasoning_tokens=2", json!({}), "application/x-ndjson");
+    let lines = ndjson(&out.await);
+    assert_eq!(lines.len(), 2 + 4 + 1);
+    assert_eq!(joined(&lines, "/message/thinking"), mock_reasoning_text(2));
+    assert_eq!(joined(&lines, "/message/content"), mock_text(4));
+    assert!(lines[..6].iter().all(|l| l["done"] == false));
+    let done = &lines[6];
+    assert_eq!((done["done"].clone(), done["done_reason"].clone()), (json!(true), json!("stop")));
+    assert_eq!(done["eval_count"], 6, "thinking counts");
+    assert!(done["prompt_eval_count"].as_u64().is_some_and(|n| n > 0));
+
+    let body = json!({"model": "llama", "prompt": "hi", "options": {"num_predict": 2}});
+    let resp = post(&mock, "/api/generate", &body).await;
+    assert_eq!(content_type(&resp), "application/x-ndjson");
+    let lines = ndjson(&text(resp).await);
+    assert_eq!(joined(&lines, "/response"), mock_text(2));
+    let done = lines.last().expect("lines");
+    assert_eq!(
+        (done["done_reason"].as_str(), done["eval_count"].as_u64()),
+        (Some("length"), Some(2))
+    );
+    assert_eq!(done["model"], "llama");
+}
+
+#[tokio::test]
+async fn tgi_generate_stream() {
+    let mock = start(2, 1, 5).await;
+    // TGI has no reasoning field: the reasoning tokens are ignored.
+    let out =
+        call(&mock, Protocol::Tgi, "reasoning_tokens=3", json!({}), "text/event-stream").await;
+    assert!(out.lines().all(|l| l.is_empty() || l.starts_with("data:{")), "TGI's framing: {out}");
+    let ev: Vec<Value> = events(&out).iter().map(Event::json).collect();
+    assert_eq!(ev.len(), 5 + 1, "5 tokens and the EOS token");
+    let visible: Vec<Value> =
+        ev.iter().filter(|e| e["token"]["special"] == false).cloned().collect();
+    assert_eq!(joined(&visible, "/token/text"), mock_text(5));
+    let last = &ev[5];
+    assert_eq!(last["generated_text"], mock_text(5));
+    assert_eq!(last["details"]["finish_reason"], "eos_token");
+    assert_eq!(last["details"]["generated_tokens"], 6, "the EOS counts, as in TGI");
+
+    let out = call(
+        &mock,
+        Protocol::Tgi,
+        "",
+        json!({"parameters": {"max_new_tokens": 2}}),
+        "text/event-stream",
+    );
+    let ev: Vec<Value> = events(&out.await).iter().map(Event::json).collect();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[1]["details"]["finish_reason"], "length");
+}
+
+#[tokio::test]
+async fn tokens_per_chunk_and_one_o200k_token_per_word() {
+    let mock = start(1, 1, 10).await;
+    let path = "/v1/chat/completions?tokens_per_chunk=3&reasoning_tokens=4";
+    let body = chat(true, json!({"stream_options": {"include_usage": true}}));
+    let ev = events(&text(post(&mock, path, &body).await).await);
+    let chunks: Vec<Value> = ev.iter().filter(|e| e.data != "[DONE]").map(Event::json).collect();
+    let bpe = tiktoken_rs::o200k_base_singleton();
+    let sizes = |field: &str| -> Vec<usize> {
+        let pointer = format!("/choices/0/delta/{field}");
+        chunks
+            .iter()
+            .filter_map(|c| c.pointer(&pointer)?.as_str())
+            .filter(|t| !t.is_empty())
+            .map(|t| bpe.encode_ordinary(t).len())
+            .collect()
+    };
+    assert_eq!(sizes("reasoning_content"), [3, 1]);
+    assert_eq!(sizes("content"), [3, 3, 3, 1]);
+    let answer = joined(&chunks, "/choices/0/delta/content");
+    assert_eq!(bpe.encode_ordinary(&answer).len(), 10, "{answer:?}");
+    let usage = &chunks.last().expect("usage chunk")["usage"];
+    assert_eq!(usage["completion_tokens"], 14);
+    assert_eq!(usage["completion_tokens_details"]["reasoning_tokens"], 4);
+}
+
+#[tokio::test]
+async fn continuous_usage_stats_on_every_chunk() {
+    let mock = start(1, 1, 4).await;
+    let options = json!({"stream_options": {"continuous_usage_stats": true}});
+    for p in [Protocol::OpenAiChat, Protocol::OpenAiCompletions] {
+        let mut body = request_body_for(p);
+        body["stream_options"] = options["stream_options"].clone();
+        let ev = events(&text(post(&mock, path_for(p), &body).await).await);
+        let chunks: Vec<Value> =
+            ev.iter().filter(|e| e.data != "[DONE]").map(Event::json).collect();
+        let running: Vec<u64> = chunks
+            .iter()
+            .map(|c| c["usage"]["completion_tokens"].as_u64().expect("usage on every chunk"))
+            .collect();
+        assert!(running.windows(2).all(|w| w[0] <= w[1]), "{p:?}: {running:?}");
+        assert_eq!(running.last(), Some(&4), "{p:?}");
+        assert!(chunks.iter().all(|c| c["usage"]["prompt_tokens"].as_u64().is_some()));
+        assert!(chunks.iter().all(|c| c["choices"] != json!([])), "no usage-only chunk");
+    }
+}
+
+#[tokio::test]
+async fn usage_false_drops_every_token_count() {
+    let mock = start(1, 1, 3).await;
+    let cases = [
+        (Protocol::OpenAiChat, "\"usage\""),
+        (Protocol::OpenAiCompletions, "\"usage\""),
+        (Protocol::OpenAiResponses, "output_tokens"),
+        (Protocol::Anthropic, "output_tokens"),
+        (Protocol::Gemini, "usageMetadata"),
+        (Protocol::Ollama, "eval_count"),
+        (Protocol::Tgi, "generated_tokens"),
+        (Protocol::Dify, "completion_tokens"),
+    ];
+    for (p, field) in cases {
+        let body = request_body_for(p);
+        let path = with_query(path_for(p), "reasoning_tokens=2");
+        let with = text(post(&mock, &path, &body).await).await;
+        assert!(with.contains(field), "{p:?} reports {field} by default");
+        let without = text(post(&mock, &with_query(&path, "usage=false"), &body).await).await;
+        assert!(!without.contains(field), "{p:?}: {without}");
+        assert!(without.contains(mock_text(1).as_str()), "{p:?} still streams the answer");
+    }
+}
+
+/// With 20 reasoning tokens, 2 per chunk, the first answer chunk is due 10 inter-chunk gaps
+/// after the first reasoning chunk. Lower bounds only: a busy machine can only add delay.
+#[tokio::test]
+async fn answer_starts_after_the_reasoning_chunks() {
+    const ITL_MS: u64 = 25;
+    const REASONING_CHUNKS: u64 = 10;
+    let mock = start(5, ITL_MS, 3).await;
+    let path = "/v1/chat/completions?reasoning_tokens=20&tokens_per_chunk=2";
+    let sent = tokio::time::Instant::now();
+    let mut resp = post(&mock, path, &chat(true, json!({}))).await;
+    let (mut body, mut first_reasoning, mut first_answer) = (String::new(), None, None);
+    while let Some(chunk) = resp.chunk().await.expect("a clean body") {
+        let now = tokio::time::Instant::now();
+        body.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        if first_reasoning.is_none() && body.contains("\"reasoning_content\":\"") {
+            first_reasoning = Some(now);
+        }
+        if first_answer.is_none() && body.contains("\"delta\":{\"content\":\"") {
+            first_answer = Some(now);
+        }
+    }
+    let (r, a) = (first_reasoning.expect("reasoning"), first_answer.expect("answer"));
+    let gap = Duration::from_millis(REASONING_CHUNKS * ITL_MS);
+    assert!(a - sent >= gap + Duration::from_millis(5), "answer due at ttft + 10 gaps");
+    assert!(a - r >= gap.mul_f64(0.9), "reasoning→answer {:?} < 0.9 × {gap:?}", a - r);
+}
+
+/// Protocols added with the multi-provider mock; each gets every fault.
+const NEW_ROUTES: [Protocol; 6] = [
+    Protocol::OpenAiCompletions,
+    Protocol::OpenAiResponses,
+    Protocol::Anthropic,
+    Protocol::Gemini,
+    Protocol::Ollama,
+    Protocol::Tgi,
+];
+
+/// Whether `v` is `p`'s error body for `fail=status:503`.
+fn is_status_body(p: Protocol, v: &Value) -> bool {
+    match p {
+        Protocol::Anthropic => v["type"] == "error" && v["error"]["type"].is_string(),
+        Protocol::Gemini => v["error"]["status"] == "UNAVAILABLE" && v["error"]["code"] == 503,
+        Protocol::Ollama => v["error"] == "mock failure",
+        Protocol::Tgi => v["error_type"] == "generation",
+        _ => v["error"]["type"] == "mock_error",
+    }
+}
+
+/// What `p`'s in-stream error looks like.
+fn in_stream_error(p: Protocol) -> &'static str {
+    match p {
+        Protocol::OpenAiResponses => "event: response.failed",
+        Protocol::Anthropic => {
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\""
+        }
+        Protocol::Gemini => "\"status\":\"INTERNAL\"",
+        Protocol::Ollama => "{\"error\":\"mock in-stream error\"}",
+        Protocol::Tgi => "\"error_type\":\"generation\"",
+        _ => "{\"error\":{\"message\":\"mock in-stream error\"",
+    }
+}
+
+#[tokio::test]
+async fn faults_on_every_new_route() {
+    let mock = start(1, 1, 6).await;
+    for p in NEW_ROUTES {
+        let body = request_body_for(p);
+        let url =
+            |fault: &str| with_query(path_for(p), &format!("reasoning_tokens=1&fail={fault}"));
+        let resp = post(&mock, &url("status:503"), &body).await;
+        assert_eq!(resp.status(), 503, "{p:?}");
+        assert_eq!(resp.headers()["retry-after"], "1");
+        let v: Value = json_of(resp).await;
+        assert!(is_status_body(p, &v), "{p:?}: {v}");
+
+        let out = text(post(&mock, &url("error:2"), &body).await).await;
+        assert!(out.contains(in_stream_error(p)), "{p:?}: {out}");
+        let last = out.lines().rfind(|l| !l.is_empty()).unwrap_or_default();
+        assert!(last.contains("error"), "{p:?}: the error is the last thing sent: {out}");
+
+        let mut resp = post(&mock, &url("close:2"), &body).await;
+        let cut = loop {
+            match resp.chunk().await {
+                Ok(Some(_)) => {}
+                Ok(None) => break false,
+                Err(_) => break true,
+            }
+        };
+        assert!(cut, "{p:?}: close must truncate the body");
+
+        let mut resp = post(&mock, &url("stall:1"), &body).await;
+        let read_all = async { while let Ok(Some(_)) = resp.chunk().await {} };
+        let stalled = tokio::time::timeout(Duration::from_millis(150), read_all).await;
+        assert!(stalled.is_err(), "{p:?}: a stalled stream must not end");
+    }
+    assert_eq!(wait_for(&mock, |s| s.in_flight == 0).await.in_flight, 0);
+}
+
+#[tokio::test]
+async fn index_lists_every_protocol_route() {
+    let mock = start(1, 1, 1).await;
+    let resp = client().get(mock.url("/")).send().await.expect("GET /");
+    assert_eq!(resp.status(), 200);
+    let listing = text(resp).await;
+    for p in Protocol::ALL {
+        let path = path_for(p).split('?').next().unwrap_or_default().replace("/mock:", "/{model}:");
+        assert!(listing.contains(&path), "{p:?} {path} missing from:\n{listing}");
+    }
 }
 
 /// The benchmark's shape: 2,048 concurrent streams. Ignored by default (run it with

@@ -1,11 +1,10 @@
 //! Provider transcripts (`fixtures/providers/`) through framing + protocol adapter, fed
-//! whole, in the fixture's own reads, and split in two at every byte.
+//! whole, in the fixture's own reads, and split in two at every byte; each with its protocol
+//! forced (`--format NAME`) and with `auto` detection, which must pick the same adapter.
 //!
-//! Covered: OpenAI chat completions (and compatible servers), legacy completions, plain
-//! text, and Dify through the generic `stream_format` rules. Dify assertions stop at what
-//! those rules define (completion, error, first-token event, workflow output); extracting
-//! Dify chat text is a later issue. Set `STREAMPERF_FIXTURES` when the repository is
-//! cloned away from `../shared/fixtures`.
+//! Dify transcripts also run through the seed's generic `stream_format` rules, which keep
+//! their own meaning (first-token event, completion event, workflow output). Set
+//! `STREAMPERF_FIXTURES` when the repository is cloned away from `../shared/fixtures`.
 
 use std::path::Path;
 
@@ -15,24 +14,15 @@ use base64::Engine as _;
 use common::{fixture_files, fixtures_dir};
 use serde_json::Value;
 use streamperf::config::{FormatKind, StreamFormat};
-use streamperf::protocol::Adapter;
+use streamperf::protocol::{Adapter, Protocol};
 use streamperf::stream::{Event, Framer, Framing};
-
-/// Formats whose adapters belong to a later issue; skipped explicitly, not silently.
-const LATER_FORMATS: [&str; 6] = [
-    "anthropic-messages",
-    "gemini-generate-content",
-    "ollama-chat",
-    "ollama-generate",
-    "tgi-generate-stream",
-    "openai-responses",
-];
 
 /// What one run of a body produced, in the terms of the fixtures' `expected`.
 #[derive(Debug, PartialEq)]
 struct Outcome {
     text: String,
     reasoning: Option<String>,
+    tool_call: String,
     output_tokens: Option<u64>,
     reasoning_tokens: Option<u64>,
     first_content: Option<usize>,
@@ -47,10 +37,11 @@ struct Outcome {
 fn run(body: &[u8], cuts: &[usize], content_type: &str, format: &StreamFormat) -> Outcome {
     let framing = Framing::from_content_type(Some(content_type));
     let mut framer = Framer::new(framing);
-    let mut adapter = Adapter::new(format, framing);
+    let mut adapter = Adapter::new(format, framing, "");
     let mut o = Outcome {
         text: String::new(),
         reasoning: None,
+        tool_call: String::new(),
         output_tokens: None,
         reasoning_tokens: None,
         first_content: None,
@@ -78,6 +69,9 @@ fn run(body: &[u8], cuts: &[usize], content_type: &str, format: &StreamFormat) -
             if let Some(reasoning) = meaning.reasoning.filter(|r| !r.is_empty()) {
                 o.first_reasoning.get_or_insert(index);
                 o.reasoning.get_or_insert_with(String::new).push_str(&reasoning);
+            }
+            if let Some(tool_call) = meaning.tool_call {
+                o.tool_call.push_str(&tool_call);
             }
             if meaning.token_marker {
                 o.first_token_marker.get_or_insert(index);
@@ -113,42 +107,59 @@ struct Plan {
     marker_is_first_content: bool,
 }
 
-fn plan(format: &str) -> Option<Plan> {
+/// The fixture's format → the protocol that reads it (`None`: raw chunks).
+fn protocol_of(format: &str) -> Result<Option<Protocol>, String> {
+    Ok(Some(match format {
+        "openai-chat-completions" => Protocol::OpenAiChat,
+        "openai-completions" => Protocol::OpenAiCompletions,
+        "openai-responses" => Protocol::OpenAiResponses,
+        "anthropic-messages" => Protocol::Anthropic,
+        "gemini-generate-content" => Protocol::Gemini,
+        "dify-chat-messages" | "dify-workflow" => Protocol::Dify,
+        "ollama-chat" | "ollama-generate" => Protocol::Ollama,
+        "tgi-generate-stream" => Protocol::Tgi,
+        "plain-text" => return Ok(None),
+        other => return Err(format!("unknown format {other:?}: add it to protocol_of()")),
+    }))
+}
+
+/// Forced and `auto` plans for a fixture's format.
+fn plans(format: &str) -> Result<Vec<(&'static str, Plan)>, String> {
+    let protocol = protocol_of(format)?;
+    let adapter = protocol.map_or("raw", Protocol::name);
+    let forced = StreamFormat {
+        kind: protocol.map_or(FormatKind::Raw, FormatKind::Protocol),
+        ..StreamFormat::default()
+    };
+    let plan = |format: StreamFormat| Plan {
+        format,
+        adapter,
+        content: true,
+        marker_is_first_content: false,
+    };
+    let mut plans = vec![("forced", plan(forced)), ("auto", plan(StreamFormat::default()))];
     let generic = |first: &str, completion: &str, output: Option<&str>| StreamFormat {
         kind: FormatKind::Sse,
         first_token_event: Some(first.into()),
         completion_event: Some(completion.into()),
         output_path: output.map(Into::into),
+        ..StreamFormat::default()
     };
-    Some(match format {
-        "openai-chat-completions" | "openai-completions" => Plan {
-            format: StreamFormat::default(),
-            adapter: "openai-chat",
-            content: true,
-            marker_is_first_content: false,
-        },
-        "plain-text" => Plan {
-            format: StreamFormat::default(),
-            adapter: "raw",
-            content: true,
-            marker_is_first_content: false,
-        },
-        // Chat text rides in `answer`, which no generic rule extracts (a later issue).
-        "dify-chat-messages" => Plan {
-            format: generic("message", "message_end", None),
-            adapter: "generic",
-            content: false,
-            marker_is_first_content: true,
-        },
+    let seed =
+        |format| Plan { format, adapter: "generic", content: false, marker_is_first_content: true };
+    // The seed's rules on real Dify: the first-token event is the first content's event.
+    match format {
+        "dify-chat-messages" => {
+            plans.push(("seed rules", seed(generic("message", "message_end", None))))
+        }
         // The streamed text equals the final `outputs.text`, which `output_path` extracts.
-        "dify-workflow" => Plan {
-            format: generic("text_chunk", "workflow_finished", Some("data.outputs.text")),
-            adapter: "generic",
-            content: false,
-            marker_is_first_content: true,
-        },
-        _ => return None,
-    })
+        "dify-workflow" => plans.push((
+            "seed rules",
+            seed(generic("text_chunk", "workflow_finished", Some("data.outputs.text"))),
+        )),
+        _ => {}
+    }
+    Ok(plans)
 }
 
 fn compare(
@@ -204,7 +215,13 @@ fn compare(
     if got.first_reasoning != index("first_reasoning_event_index") {
         fail("first reasoning event", &got.first_reasoning, &want["first_reasoning_event_index"]);
     }
-    if got.output_tokens != want["output_tokens_reported"].as_u64() {
+    // Gemini's `candidatesTokenCount` leaves thinking out; the adapter adds it back so that
+    // output tokens mean the same for every API.
+    let reported = match got.adapter {
+        "gemini" => got.output_tokens.map(|n| n - got.reasoning_tokens.unwrap_or(0)),
+        _ => got.output_tokens,
+    };
+    if reported != want["output_tokens_reported"].as_u64() {
         fail("output tokens", &got.output_tokens, &want["output_tokens_reported"]);
     }
     if let Some(n) = want.get("reasoning_tokens_reported") {
@@ -212,10 +229,15 @@ fn compare(
             fail("reasoning tokens", &got.reasoning_tokens, n);
         }
     }
-    let tool_calls =
-        want.get("tool_calls").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
-    if tool_calls && got.first_token_marker.is_none() {
-        fail("tool-call token marker", &got.first_token_marker, &"some event");
+    let calls = want.get("tool_calls").and_then(Value::as_array).cloned().unwrap_or_default();
+    let expected: String = calls
+        .iter()
+        .map(|c| {
+            format!("{}{}", c["name"].as_str().unwrap_or(""), c["arguments"].as_str().unwrap_or(""))
+        })
+        .collect();
+    if got.tool_call != expected {
+        fail("tool-call text", &got.tool_call, &expected);
     }
 }
 
@@ -228,55 +250,33 @@ fn check_fixture(
     let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let name = v["name"].as_str().ok_or("no name")?;
     let format = v["format"].as_str().ok_or("no format")?;
-    let Some(plan) = plan(format) else {
-        if LATER_FORMATS.iter().any(|f| format.starts_with(f)) {
-            return Ok(()); // a later issue's adapter
-        }
-        return Err(format!(
-            "{name}: unknown format {format:?}: add it to plan() or LATER_FORMATS"
-        ));
-    };
     let content_type = v["content_type"].as_str().ok_or("no content_type")?;
     let body = base64::engine::general_purpose::STANDARD
         .decode(v["body_b64"].as_str().ok_or("no body_b64")?)
         .map_err(|e| e.to_string())?;
     let want = &v["expected"];
-    let whole = run(&body, &[], content_type, &plan.format);
-    compare(name, "whole", &plan, &whole, want, problems);
-    if let Some(chunks) = v["chunks"].as_array() {
-        let cuts: Vec<usize> =
-            chunks.iter().filter_map(Value::as_u64).map(|n| n as usize).collect();
-        let got = run(&body, &cuts, content_type, &plan.format);
-        compare(name, &format!("chunks {cuts:?}"), &plan, &got, want, problems);
-    }
-    // Empty reads never happen on the wire (a zero-length read is EOF), so split at 1..len.
-    for at in 1..body.len() {
-        let mut got = run(&body, &[at], content_type, &plan.format);
-        if plan.adapter == "raw" {
-            // Raw events are the reads themselves, so their count follows the split.
-            got.events = whole.events;
+    for (mode, plan) in plans(format)? {
+        let label = format!("{name} ({mode})");
+        let whole = run(&body, &[], content_type, &plan.format);
+        compare(&label, "whole", &plan, &whole, want, problems);
+        if let Some(chunks) = v["chunks"].as_array() {
+            let cuts: Vec<usize> =
+                chunks.iter().filter_map(Value::as_u64).map(|n| n as usize).collect();
+            let got = run(&body, &cuts, content_type, &plan.format);
+            compare(&label, &format!("chunks {cuts:?}"), &plan, &got, want, problems);
         }
-        if got != whole {
-            compare(name, &format!("split at {at}"), &plan, &got, want, problems);
-            problems.push(format!("{name} [split at {at}]: differs from the whole-body run"));
-            break;
-        }
-    }
-    if format.starts_with("dify") {
-        // With no rules configured, `auto` falls back to the generic adapter, which
-        // recognises Dify's completion names and its errors.
-        let auto = run(&body, &[], content_type, &StreamFormat::default());
-        if auto.adapter != "generic"
-            || auto.completion != want["completion_seen"].as_bool().unwrap_or(false)
-        {
-            problems.push(format!(
-                "{name} [auto]: adapter {}, completion {}",
-                auto.adapter, auto.completion
-            ));
-        }
-        if auto.error.is_some() != want["error"].is_string() {
-            problems
-                .push(format!("{name} [auto]: error {:?}, expected {}", auto.error, want["error"]));
+        // Empty reads never happen on the wire (a zero-length read is EOF), so split at 1..len.
+        for at in 1..body.len() {
+            let mut got = run(&body, &[at], content_type, &plan.format);
+            if plan.adapter == "raw" {
+                // Raw events are the reads themselves, so their count follows the split.
+                got.events = whole.events;
+            }
+            if got != whole {
+                compare(&label, &format!("split at {at}"), &plan, &got, want, problems);
+                problems.push(format!("{label} [split at {at}]: differs from the whole-body run"));
+                break;
+            }
         }
     }
     ran.push(name.to_owned());
@@ -312,7 +312,7 @@ fn openai_pipeline_throughput() {
     }
     let start = std::time::Instant::now();
     let mut framer = Framer::new(Framing::Sse);
-    let mut adapter = Adapter::new(&StreamFormat::default(), Framing::Sse);
+    let mut adapter = Adapter::new(&StreamFormat::default(), Framing::Sse, "");
     let mut batch = Vec::new();
     let mut chars = 0;
     for read in body.chunks(16 * 1024) {

@@ -30,6 +30,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         chunks_per_second: ok.then_some(18.75),
         output_tokens: ok.then_some(45),
         reasoning_tokens: None,
+        input_tokens: ok.then_some(12),
         token_source: TokenSource::Usage,
         status: Some(if ok { 200 } else { 429 }),
         error_class: error.map(|(c, _)| c),
@@ -38,6 +39,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         output: None,
         reasoning: None,
         itl: vec![Duration::from_millis(50); 3],
+        itl_token: vec![(Duration::from_millis(25), 2); 3],
     }
 }
 

@@ -26,8 +26,17 @@ const TOP_KEYS: &[&str] = &[
     "stream_format",
 ];
 const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
-const STREAM_FORMAT_KEYS: &[&str] =
-    &["type", "first_token_event", "completion_event", "output_path"];
+const STREAM_FORMAT_KEYS: &[&str] = &[
+    "type",
+    "first_token_event",
+    "completion_event",
+    "output_path",
+    "content_path",
+    "reasoning_path",
+    "usage_path",
+    "error_path",
+    "done_marker",
+];
 /// Keys that belong inside `body`; found at the top level they get a pointed hint.
 const BODY_KEYS: &[&str] = &[
     "model",
@@ -142,19 +151,24 @@ fn stream_format(map: &Map<String, Value>) -> anyhow::Result<StreamFormat> {
     check_keys(map, STREAM_FORMAT_KEYS, "stream_format.")?;
     let kind = match string(map, "type", "stream_format.type")? {
         None => FormatKind::Auto,
-        Some(t) => match t.to_ascii_lowercase().as_str() {
-            "auto" => FormatKind::Auto,
-            "sse" => FormatKind::Sse,
-            "raw" => FormatKind::Raw,
-            "openai" => FormatKind::Openai,
-            _ => bail!("`stream_format.type` must be one of sse, auto, raw, openai; got {t:?}"),
-        },
+        Some(t) => FormatKind::from_name(&t).ok_or_else(|| {
+            anyhow::anyhow!(
+                "`stream_format.type` must be one of {}; got {t:?}",
+                FormatKind::names().join(", ")
+            )
+        })?,
     };
+    let key = |name: &str| string(map, name, &format!("stream_format.{name}"));
     Ok(StreamFormat {
         kind,
-        first_token_event: string(map, "first_token_event", "stream_format.first_token_event")?,
-        completion_event: string(map, "completion_event", "stream_format.completion_event")?,
-        output_path: string(map, "output_path", "stream_format.output_path")?,
+        first_token_event: key("first_token_event")?,
+        completion_event: key("completion_event")?,
+        output_path: key("output_path")?,
+        content_path: key("content_path")?,
+        reasoning_path: key("reasoning_path")?,
+        usage_path: key("usage_path")?,
+        error_path: key("error_path")?,
+        done_marker: key("done_marker")?,
     })
 }
 

@@ -25,36 +25,107 @@ pub use env::{Env, detect_lang, detect_lang_with, process_env};
 pub use tls::TlsOptions;
 
 use crate::cli::{Lang, RunArgs};
+use crate::protocol::Protocol;
 use crate::redact::Redactor;
 use flags::Origin;
 
-/// The seed's `stream_format` block, plus `type: auto` (the default when absent).
+/// The seed's `stream_format` block, plus `type: auto` (the default when absent) and the
+/// generic adapter's paths.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamFormat {
-    /// `auto` (default), `sse`, `raw` or `openai` (forces the OpenAI chat adapter).
+    /// `auto` (default), a framing (`sse`, `ndjson`, `raw`: the generic rules on it) or a
+    /// protocol (`openai-chat`, `anthropic`, …: that adapter on its own framing).
     #[serde(rename = "type")]
     pub kind: FormatKind,
     /// Event name whose arrival is the first token (the seed's Dify behaviour).
     pub first_token_event: Option<String>,
     /// Event name that marks completion.
     pub completion_event: Option<String>,
-    /// Dotted path of the output in an event's JSON payload, e.g. `data.outputs.result`.
+    /// Dotted path of the output in the completion event's JSON payload, e.g.
+    /// `data.outputs.result` (the seed's).
     pub output_path: Option<String>,
+    /// Dotted path of answer text in every event's JSON payload.
+    pub content_path: Option<String>,
+    /// Dotted path of reasoning text in every event's JSON payload.
+    pub reasoning_path: Option<String>,
+    /// Dotted path of the output-token count reported in an event's JSON payload.
+    pub usage_path: Option<String>,
+    /// Dotted path whose presence (not null, not false) makes an event an in-stream error.
+    pub error_path: Option<String>,
+    /// An event whose whole data, or whose event name, equals this ends the stream.
+    pub done_marker: Option<String>,
 }
 
-/// How a response body is framed and interpreted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+impl StreamFormat {
+    /// Whether any of the generic adapter's rules or paths is set.
+    pub fn has_generic_rules(&self) -> bool {
+        [
+            &self.first_token_event,
+            &self.completion_event,
+            &self.output_path,
+            &self.content_path,
+            &self.reasoning_path,
+            &self.usage_path,
+            &self.error_path,
+            &self.done_marker,
+        ]
+        .iter()
+        .any(|rule| rule.is_some())
+    }
+}
+
+/// How a response body is framed and interpreted (`stream_format.type`, `--format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FormatKind {
-    /// Framing from `Content-Type`, protocol from the first payload's shape.
+    /// Framing from `Content-Type`, protocol from the URL and the first payload's shape.
     #[default]
     Auto,
-    /// Server-Sent Events with the seed's generic rules.
+    /// Server-Sent Events with the generic rules (the seed's `type: sse`).
     Sse,
-    /// Each body read is one chunk.
+    /// Newline-delimited JSON with the generic rules.
+    Ndjson,
+    /// Each body read is one chunk of content.
     Raw,
-    /// OpenAI chat-completions chunks over SSE.
-    Openai,
+    /// One protocol's adapter on that protocol's framing.
+    Protocol(Protocol),
+}
+
+impl FormatKind {
+    /// Every accepted name, for help texts and errors.
+    pub fn names() -> Vec<&'static str> {
+        let mut names = vec!["auto", "sse", "ndjson", "raw"];
+        names.extend(Protocol::ALL.iter().map(|p| p.name()));
+        names
+    }
+
+    /// The kind named `name` (case-insensitive; `openai` means `openai-chat`).
+    pub fn from_name(name: &str) -> Option<FormatKind> {
+        let name = name.trim().to_ascii_lowercase();
+        Some(match name.as_str() {
+            "auto" => FormatKind::Auto,
+            "sse" => FormatKind::Sse,
+            "ndjson" | "jsonl" => FormatKind::Ndjson,
+            "raw" => FormatKind::Raw,
+            other => FormatKind::Protocol(Protocol::from_name(other)?),
+        })
+    }
+
+    /// The name as written in configs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatKind::Auto => "auto",
+            FormatKind::Sse => "sse",
+            FormatKind::Ndjson => "ndjson",
+            FormatKind::Raw => "raw",
+            FormatKind::Protocol(p) => p.name(),
+        }
+    }
+}
+
+impl Serialize for FormatKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// The seed's `data_source` block.
@@ -99,6 +170,8 @@ pub struct Config {
     pub quiet: bool,
     /// Keep extracted text in records.
     pub save_output: bool,
+    /// Token counter when a stream reports no usage (`--tokenizer`): a name or a file.
+    pub tokenizer: String,
     /// How https servers are verified (flags only).
     pub tls: TlsOptions,
     /// The config file this came from, if any.
@@ -117,6 +190,8 @@ const DEFAULT_CONCURRENCY: u64 = 10;
 const DEFAULT_TOTAL_REQUESTS: u64 = 100;
 /// Default CSV encoding (the seed's).
 const DEFAULT_ENCODING: &str = "utf-8";
+/// Output tokens are counted with this when a stream reports no usage (DESIGN §2).
+pub const DEFAULT_TOKENIZER: &str = "o200k_base";
 
 /// The body sent when the method is POST and neither `--body` nor the config file gives one,
 /// so that `streamperf -u URL` works against any OpenAI-compatible endpoint:
@@ -198,6 +273,16 @@ impl Config {
             None => None,
         };
 
+        let mut stream_format = file.stream_format.unwrap_or_default();
+        if let Some(name) = &args.format {
+            stream_format.kind = FormatKind::from_name(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`--format {name}`: unknown stream format; use one of {}",
+                    FormatKind::names().join(", ")
+                )
+            })?;
+        }
+
         let tls = TlsOptions { ca_file: args.cacert.clone(), insecure: args.insecure };
         // Read now so that a bad file is a setup error before anything is sent.
         tls.ca_certificates()?;
@@ -211,12 +296,13 @@ impl Config {
             concurrency,
             total_requests,
             data_source,
-            stream_format: file.stream_format.unwrap_or_default(),
+            stream_format,
             output: args.output.clone(),
             write_result: true,
             lang: args.lang.unwrap_or_else(|| detect_lang_with(env)),
             quiet: args.quiet,
             save_output: args.save_output,
+            tokenizer: args.tokenizer.clone().unwrap_or_else(|| DEFAULT_TOKENIZER.to_string()),
             tls,
             config_path: args.config.clone(),
             redactor,
@@ -264,7 +350,13 @@ impl Config {
                 "first_token_event": sf.first_token_event,
                 "completion_event": sf.completion_event,
                 "output_path": sf.output_path,
+                "content_path": sf.content_path,
+                "reasoning_path": sf.reasoning_path,
+                "usage_path": sf.usage_path,
+                "error_path": sf.error_path,
+                "done_marker": sf.done_marker,
             },
+            "tokenizer": self.tokenizer,
             "config_file": self.config_path.as_ref().map(|p| p.display().to_string()),
         })
     }

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, StreamFormat};
 use crate::record::RequestRecord;
+use crate::tokens::Tokenizer;
 use crate::workload::Workload;
 use conn::Connection;
 use target::PreparedRequest;
@@ -72,6 +73,8 @@ pub struct Engine {
     requests: Vec<PreparedRequest>,
     timeout: Duration,
     format: StreamFormat,
+    /// Counts output tokens when a stream reports no usage; loaded before any clock starts.
+    tokenizer: Tokenizer,
     save_output: bool,
     detected_format: OnceLock<String>,
     preconnect: OnceLock<Preconnect>,
@@ -92,6 +95,7 @@ impl Engine {
             requests,
             timeout: config.timeout,
             format: config.stream_format.clone(),
+            tokenizer: Tokenizer::from_spec(&config.tokenizer)?,
             save_output: config.save_output,
             detected_format: OnceLock::new(),
             preconnect: OnceLock::new(),

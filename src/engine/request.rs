@@ -80,7 +80,7 @@ pub async fn measure(
         // Mid-response (failed, timed out, not drained): the connection's state is unknown.
         *conn = None;
     }
-    let mut record = progress.timeline.into_record(request_id, failure);
+    let mut record = progress.timeline.into_record(request_id, failure, &engine.tokenizer);
     record.status = progress.status;
     record.finish_reason = progress.finish_reason;
     record.output = progress.answer;
@@ -151,7 +151,7 @@ async fn read(
     let content_type = head.headers.get(http::header::CONTENT_TYPE);
     let framing = framing_for(engine, content_type.and_then(|v| v.to_str().ok()));
     let mut framer = Framer::new(framing);
-    let mut adapter = Adapter::new(&engine.format, framing);
+    let mut adapter = Adapter::new(&engine.format, framing, prepared.path());
     let raw = framing == Framing::Raw;
     progress.timeline.raw_mode = raw;
     progress.timeline.first_token_by_marker = adapter.first_token_by_marker();
@@ -211,10 +211,15 @@ async fn drain(connection: &mut Connection, body: &mut Incoming) -> bool {
 
 fn framing_for(engine: &Engine, content_type: Option<&str>) -> Framing {
     use crate::config::FormatKind;
+    use crate::protocol::Protocol;
     match engine.format.kind {
-        FormatKind::Sse | FormatKind::Openai => Framing::Sse,
+        FormatKind::Sse => Framing::Sse,
+        FormatKind::Ndjson => Framing::Ndjson,
         FormatKind::Raw => Framing::Raw,
-        FormatKind::Auto => Framing::from_content_type(content_type),
+        FormatKind::Auto | FormatKind::Protocol(Protocol::Generic) => {
+            Framing::from_content_type(content_type)
+        }
+        FormatKind::Protocol(protocol) => protocol.framing(),
     }
 }
 
@@ -261,8 +266,11 @@ fn apply(meaning: Interpretation, now: Instant, progress: &mut Progress) -> Resu
     let tl = &mut progress.timeline;
     let answer = meaning.answer.filter(|a| !a.is_empty());
     let reasoning = meaning.reasoning.filter(|r| !r.is_empty());
-    if answer.is_some() || reasoning.is_some() {
-        tl.content_at(now);
+    let tool_call = meaning.tool_call.filter(|t| !t.is_empty());
+    let parts: Vec<&str> =
+        [&reasoning, &answer, &tool_call].into_iter().flatten().map(String::as_str).collect();
+    if !parts.is_empty() {
+        tl.content_at(now, &parts, meaning.output_tokens);
     }
     if meaning.token_marker {
         tl.first_token.get_or_insert(now);
@@ -278,6 +286,9 @@ fn apply(meaning: Interpretation, now: Instant, progress: &mut Progress) -> Resu
     }
     if meaning.output_tokens.is_some() {
         tl.usage_output_tokens = meaning.output_tokens;
+    }
+    if meaning.input_tokens.is_some() {
+        tl.usage_input_tokens = meaning.input_tokens;
     }
     if meaning.reasoning_tokens.is_some() {
         tl.usage_reasoning_tokens = meaning.reasoning_tokens;

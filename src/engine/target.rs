@@ -163,6 +163,11 @@ impl PreparedRequest {
         &self.target
     }
 
+    /// The URL path (`/v1/chat/completions`), which hints at the stream's protocol.
+    pub fn path(&self) -> &str {
+        self.origin_form.path()
+    }
+
     /// A hyper request for HTTP/2 (`h2`) or HTTP/1.1.
     pub fn build(&self, h2: bool) -> Request<RequestBody> {
         let mut request = Request::new(Full::new(self.body.clone()));

@@ -3,40 +3,19 @@
 //! Real Dify puts the event name inside the JSON (`data: {"event":"message",…}`); the original
 //! tool's README shows the other style, `event: <name>` plus a bare inner payload, which the
 //! workflow route emits with `?framing=event-lines` so that both kinds of config can be tested.
+//!
+//! Dify has no reasoning field: `--reasoning-tokens` does not apply. `?usage=false` leaves out
+//! `metadata.usage` (chat) and `total_tokens` (workflow).
 
 use bytes::BytesMut;
 
-use super::driver::Framer;
-use super::plan::mock_text;
-
-/// What a Dify response needs to know about its request.
-#[derive(Debug, Clone)]
-pub(crate) struct DifyRequest {
-    /// Sequence number, spread into the UUID-shaped ids.
-    pub id: u64,
-    /// Unix seconds.
-    pub created: i64,
-    /// The request's `conversation_id` when non-empty, else a new one.
-    pub conversation_id: Option<String>,
-    /// Estimated from the request body.
-    pub prompt_tokens: u64,
-    /// Content tokens in the answer.
-    pub tokens: u64,
-}
-
-/// A UUID-shaped id, distinct per request and per `kind`.
-fn uuid(kind: u16, id: u64) -> String {
-    format!("00000000-{kind:04x}-4000-8000-{:012x}", id & 0xFFFF_FFFF_FFFF)
-}
-
-/// A string as a JSON literal (quotes included).
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serializes")
-}
+use super::driver::{Chunk, Framer};
+use super::reply::{Reply, json_str, uuid};
+use super::words::mock_text;
 
 /// Frames a Dify chat answer: one `ping`, `message` events, `message_end`.
 pub(crate) struct DifyChat {
-    req: DifyRequest,
+    req: Reply,
     /// `data: {"event":"message",<ids>,"answer":"` before each token.
     head: String,
     /// `","created_at":…}\n\n` after each token.
@@ -46,9 +25,10 @@ pub(crate) struct DifyChat {
 }
 
 impl DifyChat {
-    pub(crate) fn new(req: DifyRequest) -> DifyChat {
+    /// `conversation_id`: the request's when non-empty, else a new one.
+    pub(crate) fn new(req: Reply, conversation_id: Option<String>) -> DifyChat {
         let message_id = uuid(2, req.id);
-        let conversation = req.conversation_id.clone().unwrap_or_else(|| uuid(3, req.id));
+        let conversation = conversation_id.unwrap_or_else(|| uuid(3, req.id));
         let ids = format!(
             "\"task_id\":\"{}\",\"id\":\"{message_id}\",\"message_id\":\"{message_id}\",\
              \"conversation_id\":{}",
@@ -68,23 +48,27 @@ impl Framer for DifyChat {
         buf.extend_from_slice(b"event: ping\n\n");
     }
 
-    fn token(&mut self, token: &str, buf: &mut BytesMut) {
+    fn chunk(&mut self, chunk: &Chunk<'_>, buf: &mut BytesMut) {
         buf.extend_from_slice(self.head.as_bytes());
-        buf.extend_from_slice(token.as_bytes());
+        buf.extend_from_slice(chunk.text.as_bytes());
         buf.extend_from_slice(self.tail.as_bytes());
     }
 
     fn finish(&mut self, buf: &mut BytesMut) {
         let r = &self.req;
+        let (p, n) = (r.prompt_tokens, r.tokens());
+        let usage = if r.usage {
+            format!(
+                "\"usage\":{{\"prompt_tokens\":{p},\"completion_tokens\":{n},\
+                 \"total_tokens\":{}}}",
+                p + n
+            )
+        } else {
+            String::new()
+        };
         let end = format!(
-            "data: {{\"event\":\"message_end\",{},\"metadata\":{{\"usage\":{{\
-             \"prompt_tokens\":{},\"completion_tokens\":{},\"total_tokens\":{}}}}},\
-             \"created_at\":{}}}\n\n",
-            self.ids,
-            r.prompt_tokens,
-            r.tokens,
-            r.prompt_tokens + r.tokens,
-            r.created
+            "data: {{\"event\":\"message_end\",{},\"metadata\":{{{usage}}},\"created_at\":{}}}\n\n",
+            self.ids, r.created
         );
         buf.extend_from_slice(end.as_bytes());
     }
@@ -122,7 +106,7 @@ impl Framing {
 /// Frames a Dify workflow run: `workflow_started`, `node_started`, `text_chunk` per token,
 /// `node_finished`, `workflow_finished`.
 pub(crate) struct DifyWorkflow {
-    req: DifyRequest,
+    req: Reply,
     framing: Framing,
     /// `"task_id":…,"workflow_run_id":…` (Dify framing).
     ids: String,
@@ -133,7 +117,7 @@ pub(crate) struct DifyWorkflow {
 const NODE_ID: &str = "llm";
 
 impl DifyWorkflow {
-    pub(crate) fn new(req: DifyRequest, framing: Framing) -> DifyWorkflow {
+    pub(crate) fn new(req: Reply, framing: Framing) -> DifyWorkflow {
         let run_id = uuid(4, req.id);
         let ids = format!("\"task_id\":\"{}\",\"workflow_run_id\":\"{run_id}\"", uuid(1, req.id));
         DifyWorkflow { req, framing, ids, run_id }
@@ -174,7 +158,8 @@ impl Framer for DifyWorkflow {
         self.event(buf, "node_started", &outer, &inner);
     }
 
-    fn token(&mut self, token: &str, buf: &mut BytesMut) {
+    fn chunk(&mut self, chunk: &Chunk<'_>, buf: &mut BytesMut) {
+        let token = chunk.text;
         match self.framing {
             Framing::Dify => {
                 buf.extend_from_slice(b"data: {\"event\":\"text_chunk\",");
@@ -193,7 +178,7 @@ impl Framer for DifyWorkflow {
 
     fn finish(&mut self, buf: &mut BytesMut) {
         let r = &self.req;
-        let text = json_str(&mock_text(r.tokens));
+        let text = json_str(&mock_text(r.tokens()));
         let outer = format!(
             "{{\"id\":\"{}\",\"node_id\":\"{NODE_ID}\",\"node_type\":\"llm\",\"title\":\"LLM\",\
              \"index\":1,\"status\":\"succeeded\",\"outputs\":{{\"text\":{text}}},\
@@ -203,13 +188,17 @@ impl Framer for DifyWorkflow {
         );
         let inner = format!("{{\"node_id\":\"{NODE_ID}\",\"outputs\":{{\"text\":{text}}}}}");
         self.event(buf, "node_finished", &outer, &inner);
+        let total = if r.usage {
+            format!("\"total_tokens\":{},", r.prompt_tokens + r.tokens())
+        } else {
+            String::new()
+        };
         let outer = format!(
             "{{\"id\":\"{}\",\"workflow_id\":\"{}\",\"status\":\"succeeded\",\
-             \"outputs\":{{\"result\":{text}}},\"error\":null,\"total_tokens\":{},\
+             \"outputs\":{{\"result\":{text}}},\"error\":null,{total}\
              \"total_steps\":2,\"created_at\":{},\"finished_at\":{}}}",
             self.run_id,
             uuid(5, 0),
-            r.prompt_tokens + r.tokens,
             r.created,
             r.created
         );
@@ -242,14 +231,15 @@ mod tests {
     use crate::mock::driver::collect;
     use serde_json::Value;
 
-    fn request() -> DifyRequest {
-        DifyRequest {
-            id: 3,
-            created: 1,
-            conversation_id: Some("c\"1".into()),
-            prompt_tokens: 5,
-            tokens: 2,
-        }
+    fn request() -> Reply {
+        let mut r = Reply::test(0, 2, 1);
+        r.id = 3;
+        r.prompt_tokens = 5;
+        r
+    }
+
+    fn chat() -> DifyChat {
+        DifyChat::new(request(), Some("c\"1".into()))
     }
 
     /// Parses `[event: name\n]data: json` blocks into (SSE event name, payload).
@@ -273,13 +263,32 @@ mod tests {
 
     #[tokio::test]
     async fn chat_events() {
-        let ev = events(&collect(DifyChat::new(request()), 2, None).await);
+        let ev = events(&collect(chat(), 2, None).await);
         assert_eq!(ev.len(), 4);
         assert_eq!(ev[0].0.as_deref(), Some("ping"));
-        assert_eq!(ev[1].1["answer"], "Hello");
+        assert_eq!(ev[1].1["answer"], " Hello");
         assert_eq!(ev[1].1["conversation_id"], "c\"1");
         assert_eq!(ev[3].1["event"], "message_end");
         assert_eq!(ev[3].1["metadata"]["usage"]["total_tokens"], 7);
+    }
+
+    #[tokio::test]
+    async fn usage_off_and_chunks() {
+        let mut r = request();
+        r.usage = false;
+        let ev = events(&collect(DifyChat::new(r.clone(), None), 2, None).await);
+        assert_eq!(ev[3].1["metadata"], serde_json::json!({}));
+        assert!(ev[3].1["conversation_id"].as_str().is_some_and(|c| !c.is_empty()));
+        let ev = events(&collect(DifyWorkflow::new(r, Framing::Dify), 2, None).await);
+        assert!(ev[5].1["data"].get("total_tokens").is_none());
+        assert_eq!(ev[5].1["data"]["status"], "succeeded");
+
+        let shape =
+            crate::mock::plan::Shape { reasoning: 0, tokens: 5, per_chunk: 2, capped: false };
+        let out = crate::mock::driver::collect_shape(chat(), shape, None).await;
+        let ev = events(&out);
+        assert_eq!(ev.len(), 1 + 3 + 1);
+        assert_eq!(ev[2].1["answer"], ", this");
     }
 
     #[tokio::test]
@@ -298,12 +307,12 @@ mod tests {
             ]
         );
         assert_eq!(ev[3].1["data"]["text"], " world");
-        assert_eq!(ev[5].1["data"]["outputs"]["result"], "Hello world");
+        assert_eq!(ev[5].1["data"]["outputs"]["result"], " Hello world");
 
         let w = DifyWorkflow::new(request(), Framing::EventLines);
         let ev = events(&collect(w, 2, None).await);
         assert_eq!(ev[5].0.as_deref(), Some("workflow_finished"));
-        assert_eq!(ev[5].1["outputs"]["result"], "Hello world");
-        assert_eq!(ev[2].1["text"], "Hello");
+        assert_eq!(ev[5].1["outputs"]["result"], " Hello world");
+        assert_eq!(ev[2].1["text"], " Hello");
     }
 }

@@ -1,5 +1,6 @@
-//! The one streaming loop shared by every route: preamble, timed tokens, then the terminator
-//! or an injected fault. Protocols only say how bytes look, through [`Framer`].
+//! The one streaming loop shared by every route: preamble, timed chunks (reasoning first, then
+//! answer), then the terminator or an injected fault. Protocols only say how bytes look,
+//! through [`Framer`].
 //!
 //! One response is one `unfold` stream polled by hyper's connection task: no extra task, no
 //! channel. Each step sleeps until its precomputed deadline, writes the event into a reused
@@ -12,15 +13,47 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream;
 use tokio::sync::watch;
 
-use super::plan::{Fault, Schedule, word};
+use super::plan::{Fault, Schedule};
 use super::stats::InFlight;
+use super::words::{Part, push_words};
+
+/// One timed chunk handed to a framer: one or more tokens of one part.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chunk<'a> {
+    /// Reasoning or answer (a chunk never mixes them).
+    pub part: Part,
+    /// Index of its first token within the part.
+    pub first: u64,
+    /// Tokens in the chunk.
+    pub tokens: u64,
+    /// The tokens' text, concatenated (needs no JSON escaping).
+    pub text: &'a str,
+    /// The last chunk of the response.
+    pub last: bool,
+}
+
+impl Chunk<'_> {
+    /// Output tokens sent so far, this chunk included, when the response has `reasoning`
+    /// reasoning tokens in all (they all precede the answer).
+    pub(crate) fn output_so_far(&self, reasoning: u64) -> u64 {
+        match self.part {
+            Part::Reasoning => self.first + self.tokens,
+            Part::Answer => reasoning + self.first + self.tokens,
+        }
+    }
+
+    /// Whether this is the first chunk of its part.
+    pub(crate) fn opens_part(&self) -> bool {
+        self.first == 0
+    }
+}
 
 /// How one protocol frames its events. Every method appends to `buf`.
 pub(crate) trait Framer: Send + 'static {
     /// Sent as soon as the response starts (role chunk, ping, workflow_started, …).
     fn preamble(&mut self, buf: &mut BytesMut);
-    /// One content token.
-    fn token(&mut self, token: &str, buf: &mut BytesMut);
+    /// One chunk of reasoning or answer, written as one network write.
+    fn chunk(&mut self, chunk: &Chunk<'_>, buf: &mut BytesMut);
     /// Everything after the last token, through the terminator (`[DONE]`, `message_end`, …).
     fn finish(&mut self, buf: &mut BytesMut);
     /// An in-stream error payload; the stream ends right after it.
@@ -31,8 +64,9 @@ pub(crate) trait Framer: Send + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Preamble,
-    Token(u64),
-    /// The fault fires where token `k` would have been.
+    /// Chunk `k`, counting reasoning and answer chunks together.
+    Chunk(u64),
+    /// The fault fires where chunk `k` would have been.
     Fault(u64),
     Finish,
     Done,
@@ -46,13 +80,15 @@ struct Driver<F> {
     guard: InFlight,
     shutdown: watch::Receiver<bool>,
     buf: BytesMut,
+    /// The current chunk's text, reused.
+    text: String,
     phase: Phase,
 }
 
 /// Room for a few dozen events before `BytesMut` must allocate again.
 const BUF_CAPACITY: usize = 4096;
 
-/// Builds the response body that streams `schedule.tokens` tokens through `framer`.
+/// Builds the response body that streams `schedule.shape`'s chunks through `framer`.
 ///
 /// `guard` leaves the in-flight count when the final chunk is produced or, if the body is
 /// dropped earlier (client gone, abort), when the stream is dropped. `shutdown` ends stalled
@@ -71,6 +107,7 @@ pub(crate) fn body<F: Framer>(
         guard,
         shutdown,
         buf: BytesMut::with_capacity(BUF_CAPACITY),
+        text: String::new(),
         phase: Phase::Preamble,
     };
     Body::from_stream(stream::unfold(driver, |mut d| async move {
@@ -85,32 +122,34 @@ impl<F: Framer> Driver<F> {
         loop {
             match self.phase {
                 Phase::Preamble => {
-                    self.phase = Phase::Token(0);
+                    self.phase = Phase::Chunk(0);
                     self.framer.preamble(&mut self.buf);
                     if !self.buf.is_empty() {
                         return Some(Ok(self.take()));
                     }
                 }
-                Phase::Token(k) => {
+                Phase::Chunk(k) => {
+                    let chunks = self.schedule.shape.chunks();
                     let fault_now = self
                         .fault
-                        .and_then(Fault::after_tokens)
-                        .is_some_and(|at| at.min(self.schedule.tokens) == k);
+                        .and_then(Fault::after_chunks)
+                        .is_some_and(|at| at.min(chunks) == k);
                     if fault_now {
                         self.phase = Phase::Fault(k);
                         continue;
                     }
-                    if k >= self.schedule.tokens {
+                    if k >= chunks {
                         self.phase = Phase::Finish;
                         continue;
                     }
-                    tokio::time::sleep_until(self.schedule.deadline(k)).await;
-                    self.framer.token(word(k), &mut self.buf);
+                    tokio::time::sleep_until(self.schedule.deadline(k.min(1))).await;
+                    self.write_chunk(k, chunks);
                     if k == 0 {
+                        // Reasoning counts: it is the first generated output.
                         let elapsed = self.schedule.start.elapsed();
                         self.guard.stats().record_first_content(elapsed);
                     }
-                    self.phase = Phase::Token(k + 1);
+                    self.phase = Phase::Chunk(k + 1);
                     return Some(Ok(self.take()));
                 }
                 Phase::Fault(k) => return self.fault(k).await,
@@ -126,7 +165,22 @@ impl<F: Framer> Driver<F> {
         }
     }
 
-    /// Carries out the mid-stream fault, in place of token `k`.
+    /// Frames chunk `k` of `chunks` into the buffer.
+    fn write_chunk(&mut self, k: u64, chunks: u64) {
+        let span = self.schedule.shape.span(k);
+        self.text.clear();
+        push_words(&mut self.text, span.part, span.first, span.tokens);
+        let chunk = Chunk {
+            part: span.part,
+            first: span.first,
+            tokens: span.tokens,
+            text: &self.text,
+            last: k + 1 == chunks,
+        };
+        self.framer.chunk(&chunk, &mut self.buf);
+    }
+
+    /// Carries out the mid-stream fault, in place of chunk `k`.
     async fn fault(&mut self, k: u64) -> Option<io::Result<Bytes>> {
         self.phase = Phase::Done;
         match self.fault {
@@ -148,7 +202,7 @@ impl<F: Framer> Driver<F> {
             // Close, and Status which never reaches a body: abort without a chunked
             // terminator, so the client sees a truncated body.
             Some(Fault::Close(_) | Fault::Status(_)) | None => {
-                // The connection dies when the next token would have been due. Returning
+                // The connection dies when the next chunk would have been due. Returning
                 // Pending once lets hyper flush the tokens already handed over, which it
                 // would otherwise discard together with the connection.
                 tokio::time::sleep_until(self.schedule.deadline(k)).await;
@@ -165,40 +219,64 @@ impl<F: Framer> Driver<F> {
     }
 }
 
-/// A body-less driver for tests of framers: runs the stream to the end and concatenates it.
+/// Test runs of a framer: the whole stream at zero delays, chunk by chunk.
 #[cfg(test)]
-pub(crate) async fn collect<F: Framer>(framer: F, tokens: u64, fault: Option<Fault>) -> String {
+pub(crate) async fn collect_chunks<F: Framer>(
+    framer: F,
+    shape: super::plan::Shape,
+    fault: Option<Fault>,
+) -> Vec<String> {
     use super::MockOptions;
     use super::plan::MockQuery;
     use super::stats::MockStats;
     use futures_util::StreamExt;
     use std::sync::Arc;
 
-    let options = MockOptions { ttft_ms: 0, itl_ms: 0, tokens, ..MockOptions::default() };
-    let schedule =
-        Schedule::new(tokio::time::Instant::now(), &options, &MockQuery::default(), None, 1);
+    let options = MockOptions { ttft_ms: 0, itl_ms: 0, ..MockOptions::default() };
+    let now = tokio::time::Instant::now();
+    let schedule = Schedule::new(now, &options, &MockQuery::default(), shape, 1);
     let (_tx, rx) = watch::channel(false);
     let guard = InFlight::enter(Arc::new(MockStats::default()), false);
-    let body = body(framer, schedule, fault, guard, rx);
-    let mut s = body.into_data_stream();
+    let mut s = body(framer, schedule, fault, guard, rx).into_data_stream();
     let mut out = Vec::new();
     while let Some(Ok(chunk)) = s.next().await {
-        out.extend_from_slice(&chunk);
+        out.push(String::from_utf8(chunk.to_vec()).expect("framers write UTF-8"));
     }
-    String::from_utf8(out).expect("framers write UTF-8")
+    out
+}
+
+/// Test run of `shape` through `framer`, concatenated.
+#[cfg(test)]
+pub(crate) async fn collect_shape<F: Framer>(
+    framer: F,
+    shape: super::plan::Shape,
+    fault: Option<Fault>,
+) -> String {
+    collect_chunks(framer, shape, fault).await.concat()
+}
+
+/// Test run of `tokens` answer tokens, one per chunk, through `framer`, concatenated.
+#[cfg(test)]
+pub(crate) async fn collect<F: Framer>(framer: F, tokens: u64, fault: Option<Fault>) -> String {
+    let shape = super::plan::Shape { reasoning: 0, tokens, per_chunk: 1, capped: false };
+    collect_shape(framer, shape, fault).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::plan::Shape;
 
+    /// `<`, each chunk as `[R|A text]`, `>`; `!` for an error.
     struct Tags;
     impl Framer for Tags {
         fn preamble(&mut self, buf: &mut BytesMut) {
             buf.extend_from_slice(b"<");
         }
-        fn token(&mut self, token: &str, buf: &mut BytesMut) {
-            buf.extend_from_slice(token.as_bytes());
+        fn chunk(&mut self, chunk: &Chunk<'_>, buf: &mut BytesMut) {
+            let tag = if chunk.part == Part::Reasoning { "R" } else { "A" };
+            let last = if chunk.last { "$" } else { "" };
+            buf.extend_from_slice(format!("[{tag}{}{last}]", chunk.text).as_bytes());
         }
         fn finish(&mut self, buf: &mut BytesMut) {
             buf.extend_from_slice(b">");
@@ -210,10 +288,33 @@ mod tests {
 
     #[tokio::test]
     async fn phases_in_order() {
-        assert_eq!(collect(Tags, 3, None).await, "<Hello world, >");
-        assert_eq!(collect(Tags, 3, Some(Fault::Error(1))).await, "<Hello!");
-        // A fault later than the answer fires after the last token, before the terminator.
-        assert_eq!(collect(Tags, 2, Some(Fault::Error(9))).await, "<Hello world!");
-        assert_eq!(collect(Tags, 3, Some(Fault::Close(2))).await, "<Hello world");
+        assert_eq!(collect(Tags, 3, None).await, "<[A Hello][A world][A,$]>");
+        assert_eq!(collect(Tags, 3, Some(Fault::Error(1))).await, "<[A Hello]!");
+        // A fault later than the answer fires after the last chunk, before the terminator.
+        assert_eq!(collect(Tags, 2, Some(Fault::Error(9))).await, "<[A Hello][A world$]!");
+        assert_eq!(collect(Tags, 3, Some(Fault::Close(2))).await, "<[A Hello][A world]");
+    }
+
+    #[tokio::test]
+    async fn reasoning_then_answer_in_chunks() {
+        let shape = Shape { reasoning: 3, tokens: 4, per_chunk: 2, capped: false };
+        let chunks = collect_chunks(Tags, shape, None).await;
+        assert_eq!(
+            chunks,
+            ["<", "[R Let me]", "[R think]", "[A Hello world]", "[A, this$]", ">"],
+            "one write per chunk, parts never mixed"
+        );
+        // Faults count chunks, reasoning included.
+        let out = collect_shape(Tags, shape, Some(Fault::Error(3))).await;
+        assert_eq!(out, "<[R Let me][R think][A Hello world]!");
+    }
+
+    #[test]
+    fn output_so_far_counts_reasoning_first() {
+        let c = Chunk { part: Part::Answer, first: 4, tokens: 2, text: "", last: false };
+        assert_eq!(c.output_so_far(10), 16);
+        let c = Chunk { part: Part::Reasoning, ..c };
+        assert_eq!(c.output_so_far(10), 6);
+        assert!(!c.opens_part());
     }
 }

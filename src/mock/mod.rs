@@ -1,27 +1,46 @@
 //! The built-in mock streaming API, used by `streamperf mock`, `streamperf demo` and the tests.
 //!
-//! Routes: OpenAI-compatible `POST /v1/chat/completions` (streaming and not), Dify-style
-//! `POST /v1/chat-messages` and `POST /v1/workflows/run` (`?framing=event-lines` for the
-//! original README's `event:`/`data:` style), plain chunked text on `GET|POST /v1/stream`,
-//! and `GET /mock/stats`, `POST /mock/reset`. It records what it received (count, peak requests
-//! in flight, connections accepted, bodies, server-side time to first content) for tests and
-//! benchmarks.
+//! Each route streams one provider's real wire format: OpenAI chat completions (streaming and
+//! not), legacy completions and the Responses API; Anthropic Messages; Gemini
+//! `streamGenerateContent?alt=sse`; Ollama `/api/chat` and `/api/generate` (NDJSON); Hugging
+//! Face TGI `/generate_stream`; Dify chat and workflow (`?framing=event-lines` for the original
+//! README's `event:`/`data:` style); plain chunked text. `GET /` lists them (`catalog`);
+//! [`path_for`] and [`request_body_for`] give each protocol's route and a request for it.
+//! `GET /mock/stats` and `POST /mock/reset` expose what it received (count, peak requests in
+//! flight, connections accepted, bodies, server-side time to first content).
 //!
-//! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`, `jitter_ms`
-//! and `fail=status:<code>|close:<k>|stall:<k>|error:<k>`, so one mock serves many test cases.
+//! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`,
+//! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
+//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>` (`k` counts chunks), so one mock serves
+//! many test cases. Reasoning streams before the answer in each format's reasoning field; chunk
+//! `k` (reasoning and answer counted together) is due at `start + ttft + k·itl`. Every streamed
+//! word is one `o200k_base` token (`words`), so tokenizer counts match what was sent.
 //!
-//! Layout: `routes` parses requests, `driver` runs the one timed streaming loop,
-//! `openai`/`dify`/`plain` only frame bytes, `plan` holds the schedule and faults, `stats`
-//! the recording, `tls` the HTTPS listener (`--tls-cert`, `--tls-key`).
+//! Layout: `routes` and `handlers` parse requests, `driver` runs the one timed streaming loop,
+//! the per-format modules (`openai`, `completions`, `responses`, `anthropic`, `gemini`,
+//! `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the schedule and faults,
+//! `reply` the per-response facts, `errors` each API's error bodies, `stats` the recording,
+//! `tls` the HTTPS listener (`--tls-cert`, `--tls-key`).
 
+mod anthropic;
+mod catalog;
+mod completions;
 mod dify;
 mod driver;
+mod errors;
+mod gemini;
+mod handlers;
+mod ollama;
 mod openai;
 mod plain;
 mod plan;
+mod reply;
+mod responses;
 mod routes;
 mod stats;
+mod tgi;
 mod tls;
+mod words;
 
 use std::io;
 use std::net::SocketAddr;
@@ -36,8 +55,9 @@ use clap::Args;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use plan::mock_text;
+pub use catalog::{path_for, request_body_for};
 pub use stats::{LatencySummary, MAX_BODIES, MockSnapshot, MockStats};
+pub use words::{mock_reasoning_text, mock_text};
 
 /// Where the mock listens and the timing of its streams.
 #[derive(Debug, Clone, Args)]
@@ -48,15 +68,23 @@ pub struct MockOptions {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Delay before the first content token, milliseconds.
+    /// Delay before the first chunk (reasoning or answer), milliseconds.
     #[arg(long = "ttft-ms", default_value_t = 200)]
     pub ttft_ms: u64,
-    /// Delay between tokens, milliseconds.
+    /// Delay between chunks, milliseconds (between tokens with one token per chunk).
     #[arg(long = "itl-ms", default_value_t = 20)]
     pub itl_ms: u64,
-    /// Tokens per response (capped by the request's `max_tokens`).
+    /// Answer tokens per response (capped by the request's max-tokens field).
     #[arg(long, default_value_t = 64)]
     pub tokens: u64,
+    /// Reasoning tokens streamed before the answer, in each format's reasoning field
+    /// (ignored by formats without one: Dify, TGI, legacy completions, plain text).
+    #[arg(long = "reasoning-tokens", default_value_t = 0)]
+    pub reasoning_tokens: u64,
+    /// Tokens per chunk; the last chunk of the reasoning or of the answer may hold fewer.
+    #[arg(long = "tokens-per-chunk", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub tokens_per_chunk: u64,
     /// Uniform random jitter added to each delay, 0..=N milliseconds.
     #[arg(long = "jitter-ms", default_value_t = 0)]
     pub jitter_ms: u64,
@@ -77,6 +105,8 @@ impl Default for MockOptions {
             ttft_ms: 200,
             itl_ms: 20,
             tokens: 64,
+            reasoning_tokens: 0,
+            tokens_per_chunk: 1,
             jitter_ms: 0,
             tls_cert: None,
             tls_key: None,
@@ -190,11 +220,7 @@ pub async fn run_mock_command(options: MockOptions) -> anyhow::Result<()> {
     // Every stream served holds a socket: take all the descriptors the hard limit allows.
     crate::limits::raise_descriptor_limit();
     let server = MockServer::start(options).await?;
-    println!(
-        "streamperf mock listening on {} — POST /v1/chat/completions, /v1/chat-messages, \
-         /v1/workflows/run, /v1/stream; GET /mock/stats",
-        server.url("")
-    );
+    println!("streamperf mock listening on {}\n\n{}", server.url(""), catalog::listing());
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     let s = server.stats.snapshot();
     println!(

@@ -1,88 +1,115 @@
 //! OpenAI-compatible `POST /v1/chat/completions`: `chat.completion.chunk` events framed as
 //! `data: <json>\n\n`, then `data: [DONE]`; or one `chat.completion` object when not streaming.
 //!
-//! The invariant part of every chunk (id, created, model) is formatted once per request; a
-//! token chunk is that prefix, the token and a fixed suffix copied into the reused buffer.
+//! Reasoning goes in `delta.reasoning_content` with `"content": null`, as DeepSeek and Qwen
+//! send it. `stream_options.include_usage` adds the usage chunk (`choices: []`) before
+//! `[DONE]`; vLLM's `stream_options.continuous_usage_stats` puts the running `usage` on every
+//! chunk. The invariant part of every chunk (id, created, model) is formatted once per request.
+
+use std::fmt::Write as _;
 
 use bytes::BytesMut;
 use serde_json::{Value, json};
 
-use super::driver::Framer;
-use super::plan::mock_text;
+use super::driver::{Chunk, Framer};
+use super::reply::Reply;
+use super::words::{Part, mock_reasoning_text, mock_text};
 
-/// What an OpenAI response needs to know about its request.
-#[derive(Debug, Clone)]
-pub(crate) struct OpenAiRequest {
-    /// Sequence number, shown as `chatcmpl-mock-<id>`.
-    pub id: u64,
-    /// Unix seconds.
-    pub created: i64,
-    /// The request's `model`, or "mock".
-    pub model: String,
-    /// `stream_options.include_usage`.
+/// The `stream_options` the OpenAI routes honour.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StreamOptions {
+    /// `include_usage`: a usage-only chunk before `[DONE]`.
     pub include_usage: bool,
-    /// Estimated from the request body.
-    pub prompt_tokens: u64,
-    /// Content tokens in the answer.
-    pub tokens: u64,
-    /// `max_tokens` cut the answer: finish reason "length".
-    pub capped: bool,
+    /// `continuous_usage_stats` (vLLM): running usage on every chunk.
+    pub continuous: bool,
 }
 
-impl OpenAiRequest {
-    /// Reads `model` and `stream_options.include_usage` from the body.
-    pub(crate) fn from_body(body: &Value) -> (String, bool) {
-        let model = body.get("model").and_then(Value::as_str).unwrap_or("mock").to_owned();
-        let include_usage =
-            body.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
-        (model, include_usage)
+impl StreamOptions {
+    /// Reads `stream_options` from the body; anything missing is false.
+    pub(crate) fn from_body(body: &Value) -> StreamOptions {
+        let flag = |p: &str| body.pointer(p).and_then(Value::as_bool).unwrap_or(false);
+        StreamOptions {
+            include_usage: flag("/stream_options/include_usage"),
+            continuous: flag("/stream_options/continuous_usage_stats"),
+        }
     }
+}
 
-    fn finish_reason(&self) -> &'static str {
-        if self.capped { "length" } else { "stop" }
-    }
+/// `"stop"`, or `"length"` when the max-tokens field cut the output.
+pub(crate) fn finish_reason(reply: &Reply) -> &'static str {
+    if reply.capped() { "length" } else { "stop" }
+}
 
-    fn usage(&self) -> Value {
-        json!({
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.tokens,
-            "total_tokens": self.prompt_tokens + self.tokens,
-        })
-    }
+/// The final usage object, reasoning included in `completion_tokens`.
+pub(crate) fn usage(reply: &Reply) -> Value {
+    let completion = reply.output_tokens();
+    json!({
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": reply.prompt_tokens + completion,
+        "completion_tokens_details": {"reasoning_tokens": reply.reasoning()},
+    })
+}
 
-    /// The whole answer as one `chat.completion` object (non-streaming requests).
-    pub(crate) fn completion(&self) -> Value {
-        json!({
-            "id": format!("chatcmpl-mock-{}", self.id),
-            "object": "chat.completion",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": mock_text(self.tokens)},
-                "finish_reason": self.finish_reason(),
-            }],
-            "usage": self.usage(),
-        })
+/// Appends `,"usage":{…}` with `completion` tokens so far (continuous usage).
+pub(crate) fn running_usage(buf: &mut BytesMut, prompt: u64, completion: u64) {
+    let total = prompt + completion;
+    // Writing into a BytesMut cannot fail.
+    let _ = write!(
+        buf,
+        ",\"usage\":{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\
+         \"total_tokens\":{total}}}"
+    );
+}
+
+/// The whole answer as one `chat.completion` object (non-streaming requests).
+pub(crate) fn chat_completion(reply: &Reply) -> Value {
+    let mut message = json!({"role": "assistant", "content": mock_text(reply.tokens())});
+    if reply.reasoning() > 0 {
+        message["reasoning_content"] = json!(mock_reasoning_text(reply.reasoning()));
     }
+    let mut c = json!({
+        "id": format!("chatcmpl-mock-{}", reply.id),
+        "object": "chat.completion",
+        "created": reply.created,
+        "model": reply.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason(reply)}],
+    });
+    if reply.usage {
+        c["usage"] = usage(reply);
+    }
+    c
 }
 
 /// Frames a streaming chat completion.
 pub(crate) struct OpenAiChunks {
-    req: OpenAiRequest,
+    reply: Reply,
+    options: StreamOptions,
     /// `data: {"id":…,"object":…,"created":…,"model":…,` shared by every chunk.
     head: String,
 }
 
 impl OpenAiChunks {
-    pub(crate) fn new(req: OpenAiRequest) -> OpenAiChunks {
-        let model = serde_json::to_string(&req.model).expect("a string serializes");
+    pub(crate) fn new(reply: Reply, mut options: StreamOptions) -> OpenAiChunks {
         let head = format!(
             "data: {{\"id\":\"chatcmpl-mock-{}\",\"object\":\"chat.completion.chunk\",\
-             \"created\":{},\"model\":{model},",
-            req.id, req.created
+             \"created\":{},\"model\":{},",
+            reply.id,
+            reply.created,
+            reply.model_json()
         );
-        OpenAiChunks { req, head }
+        if !reply.usage {
+            options = StreamOptions::default();
+        }
+        OpenAiChunks { reply, options, head }
+    }
+
+    /// Closes a chunk: running usage when asked for, then `}` and the blank line.
+    fn close(&self, buf: &mut BytesMut, completion: u64) {
+        if self.options.continuous {
+            running_usage(buf, self.reply.prompt_tokens, completion);
+        }
+        buf.extend_from_slice(b"}\n\n");
     }
 }
 
@@ -90,27 +117,34 @@ impl Framer for OpenAiChunks {
     fn preamble(&mut self, buf: &mut BytesMut) {
         buf.extend_from_slice(self.head.as_bytes());
         buf.extend_from_slice(
-            br#""choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+            br#""choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]"#,
         );
-        buf.extend_from_slice(b"\n\n");
+        self.close(buf, 0);
     }
 
-    fn token(&mut self, token: &str, buf: &mut BytesMut) {
+    fn chunk(&mut self, chunk: &Chunk<'_>, buf: &mut BytesMut) {
         buf.extend_from_slice(self.head.as_bytes());
-        buf.extend_from_slice(br#""choices":[{"index":0,"delta":{"content":""#);
-        buf.extend_from_slice(token.as_bytes());
-        buf.extend_from_slice(b"\"},\"finish_reason\":null}]}\n\n");
+        buf.extend_from_slice(match chunk.part {
+            Part::Answer => br#""choices":[{"index":0,"delta":{"content":""#.as_slice(),
+            Part::Reasoning => {
+                br#""choices":[{"index":0,"delta":{"content":null,"reasoning_content":""#
+            }
+        });
+        buf.extend_from_slice(chunk.text.as_bytes());
+        buf.extend_from_slice(br#""},"finish_reason":null}]"#);
+        self.close(buf, chunk.output_so_far(self.reply.reasoning()));
     }
 
     fn finish(&mut self, buf: &mut BytesMut) {
         buf.extend_from_slice(self.head.as_bytes());
         buf.extend_from_slice(br#""choices":[{"index":0,"delta":{},"finish_reason":""#);
-        buf.extend_from_slice(self.req.finish_reason().as_bytes());
-        buf.extend_from_slice(b"\"}]}\n\n");
-        if self.req.include_usage {
+        buf.extend_from_slice(finish_reason(&self.reply).as_bytes());
+        buf.extend_from_slice(b"\"}]");
+        self.close(buf, self.reply.output_tokens());
+        if self.options.include_usage {
             buf.extend_from_slice(self.head.as_bytes());
             buf.extend_from_slice(br#""choices":[],"usage":"#);
-            buf.extend_from_slice(self.req.usage().to_string().as_bytes());
+            buf.extend_from_slice(usage(&self.reply).to_string().as_bytes());
             buf.extend_from_slice(b"}\n\n");
         }
         buf.extend_from_slice(b"data: [DONE]\n\n");
@@ -127,38 +161,23 @@ impl Framer for OpenAiChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect;
+    use crate::mock::driver::{collect, collect_chunks};
     use crate::mock::plan::Fault;
+    use crate::mock::reply::testing::{joined, sse};
 
-    fn request(include_usage: bool) -> OpenAiRequest {
-        OpenAiRequest {
-            id: 7,
-            created: 1,
-            model: "m\"x".into(),
-            include_usage,
-            prompt_tokens: 4,
-            tokens: 2,
-            capped: true,
-        }
+    fn options(include_usage: bool, continuous: bool) -> StreamOptions {
+        StreamOptions { include_usage, continuous }
     }
 
     fn events(text: &str) -> Vec<Value> {
-        text.split("\n\n")
-            .filter(|e| !e.is_empty())
-            .map(|e| {
-                let data = e.strip_prefix("data: ").expect("data: framing");
-                if data == "[DONE]" {
-                    Value::Null
-                } else {
-                    serde_json::from_str(data).expect("valid JSON event")
-                }
-            })
-            .collect()
+        sse(text).into_iter().map(|(_, data)| data).collect()
     }
 
     #[tokio::test]
     async fn chunks_are_valid_json() {
-        let out = collect(OpenAiChunks::new(request(true)), 2, None).await;
+        let mut reply = Reply::test(0, 2, 1);
+        reply.shape.capped = true;
+        let out = collect(OpenAiChunks::new(reply, options(true, false)), 2, None).await;
         let ev = events(&out);
         assert_eq!(ev.len(), 6, "{out}");
         assert_eq!(ev[0]["model"], "m\"x");
@@ -166,18 +185,70 @@ mod tests {
         assert_eq!(ev[2]["choices"][0]["delta"]["content"], " world");
         assert_eq!(ev[3]["choices"][0]["finish_reason"], "length");
         assert_eq!(ev[4]["usage"]["total_tokens"], 6);
+        assert!(ev[1].get("usage").is_none(), "no running usage unless asked for");
         assert_eq!(ev[5], Value::Null);
 
-        let out = collect(OpenAiChunks::new(request(false)), 2, Some(Fault::Error(1))).await;
-        let ev = events(&out);
+        let reply = Reply::test(0, 2, 1);
+        let out =
+            collect(OpenAiChunks::new(reply, options(false, false)), 2, Some(Fault::Error(1)));
+        let ev = events(&out.await);
         assert_eq!(ev.len(), 3);
         assert_eq!(ev[2]["error"]["type"], "server_error");
     }
 
+    #[tokio::test]
+    async fn reasoning_first_and_counted_in_usage() {
+        let reply = Reply::test(5, 4, 2);
+        let shape = reply.shape;
+        let chunks = collect_chunks(OpenAiChunks::new(reply, options(true, false)), shape, None);
+        let chunks = chunks.await;
+        // Preamble, 3 reasoning chunks (2+2+1), 2 answer chunks, then finish+usage+[DONE].
+        assert_eq!(chunks.len(), 1 + 3 + 2 + 1, "{chunks:?}");
+        let ev = events(&chunks.concat());
+        assert_eq!(joined(&ev[1..4], "/choices/0/delta/reasoning_content"), mock_reasoning_text(5));
+        assert!(ev[1..4].iter().all(|e| e["choices"][0]["delta"]["content"].is_null()));
+        assert_eq!(joined(&ev[4..6], "/choices/0/delta/content"), mock_text(4));
+        assert_eq!(joined(&ev[4..6], "/choices/0/delta/reasoning_content"), "");
+        let usage = &ev[7]["usage"];
+        assert_eq!(usage["completion_tokens"], 9);
+        assert_eq!(usage["completion_tokens_details"]["reasoning_tokens"], 5);
+    }
+
+    #[tokio::test]
+    async fn continuous_usage_on_every_chunk() {
+        let reply = Reply::test(2, 3, 1);
+        let shape = reply.shape;
+        let out = collect_chunks(OpenAiChunks::new(reply, options(false, true)), shape, None);
+        let ev = events(&out.await.concat());
+        // Role, 2 reasoning, 3 answer, finish, [DONE].
+        assert_eq!(ev.len(), 8);
+        let running: Vec<_> =
+            ev[..7].iter().map(|e| e["usage"]["completion_tokens"].clone()).collect();
+        assert_eq!(running, [0, 1, 2, 3, 4, 5, 5].map(Value::from));
+        assert!(ev[..7].iter().all(|e| e["usage"]["prompt_tokens"] == 4));
+    }
+
+    #[tokio::test]
+    async fn usage_false_drops_every_usage() {
+        let mut reply = Reply::test(1, 2, 1);
+        reply.usage = false;
+        let shape = reply.shape;
+        let out =
+            collect_chunks(OpenAiChunks::new(reply.clone(), options(true, true)), shape, None);
+        let out = out.await.concat();
+        assert!(!out.contains("usage"), "{out}");
+        assert!(out.ends_with("data: [DONE]\n\n"));
+        assert!(chat_completion(&reply).get("usage").is_none());
+    }
+
     #[test]
     fn completion_object() {
-        let c = request(false).completion();
-        assert_eq!(c["choices"][0]["message"]["content"], "Hello world");
+        let c = chat_completion(&Reply::test(0, 2, 1));
+        assert_eq!(c["choices"][0]["message"]["content"], " Hello world");
+        assert!(c["choices"][0]["message"].get("reasoning_content").is_none());
         assert_eq!(c["usage"]["completion_tokens"], 2);
+        let c = chat_completion(&Reply::test(3, 2, 1));
+        assert_eq!(c["choices"][0]["message"]["reasoning_content"], mock_reasoning_text(3));
+        assert_eq!(c["usage"]["completion_tokens"], 5);
     }
 }

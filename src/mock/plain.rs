@@ -1,18 +1,19 @@
-//! `POST|GET /v1/stream`: plain chunked text, one token per chunk, as the original tool's
-//! README example (`http://localhost:8000/v1/stream`) expects.
+//! `POST|GET /v1/stream`: plain chunked text, one chunk per write, as the original tool's
+//! README example (`http://localhost:8000/v1/stream`) expects. Plain text has no place for
+//! reasoning or usage: `--reasoning-tokens` and `?usage=false` do not apply.
 
 use bytes::BytesMut;
 
-use super::driver::Framer;
+use super::driver::{Chunk, Framer};
 
-/// Frames nothing: each token is its own chunk and the stream simply ends.
+/// Frames nothing: each chunk's text is written as is and the stream simply ends.
 pub(crate) struct PlainText;
 
 impl Framer for PlainText {
     fn preamble(&mut self, _buf: &mut BytesMut) {}
 
-    fn token(&mut self, token: &str, buf: &mut BytesMut) {
-        buf.extend_from_slice(token.as_bytes());
+    fn chunk(&mut self, chunk: &Chunk<'_>, buf: &mut BytesMut) {
+        buf.extend_from_slice(chunk.text.as_bytes());
     }
 
     fn finish(&mut self, _buf: &mut BytesMut) {}
@@ -27,7 +28,7 @@ impl Framer for PlainText {
 mod tests {
     use super::*;
     use crate::mock::driver::collect;
-    use crate::mock::plan::mock_text;
+    use crate::mock::words::mock_text;
 
     #[tokio::test]
     async fn text_only() {

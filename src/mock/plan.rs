@@ -1,6 +1,8 @@
-//! Per-request plan: query-string overrides, injected faults, token schedule and token text.
+//! Per-request plan: query-string overrides, injected faults, how many tokens go in which
+//! chunk, and when each chunk is due.
 //!
-//! Every deadline is computed from the request's start (`start + ttft + k·itl + jitter_k`), so
+//! Every deadline is computed from the request's start (`start + ttft + k·itl + jitter_k`, `k`
+//! counting chunks, reasoning and answer together), so
 //! lateness of one wake-up never shifts the next one: no drift, even with 2,048 streams on two
 //! cores.
 
@@ -11,6 +13,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::MockOptions;
+use super::words::Part;
 
 /// Query parameters accepted by every streaming route.
 #[derive(Debug, Default, Deserialize)]
@@ -19,14 +22,22 @@ pub(crate) struct MockQuery {
     pub ttft_ms: Option<u64>,
     /// Overrides `--itl-ms`.
     pub itl_ms: Option<u64>,
-    /// Overrides `--tokens` (still capped by the body's `max_tokens`).
+    /// Overrides `--tokens` (still capped by the body's max-tokens field).
     pub tokens: Option<u64>,
+    /// Overrides `--reasoning-tokens`.
+    pub reasoning_tokens: Option<u64>,
+    /// Overrides `--tokens-per-chunk`.
+    pub tokens_per_chunk: Option<u64>,
     /// Overrides `--jitter-ms`.
     pub jitter_ms: Option<u64>,
+    /// `false` leaves out every usage and token-count field.
+    pub usage: Option<bool>,
     /// A fault to inject, see [`Fault::parse`].
     pub fail: Option<String>,
     /// Workflow route only: `dify` (default) or `event-lines`.
     pub framing: Option<String>,
+    /// Gemini route only: must be `sse` (the mock does not stream JSON arrays).
+    pub alt: Option<String>,
 }
 
 /// A fault injected with `?fail=…`.
@@ -34,11 +45,11 @@ pub(crate) struct MockQuery {
 pub(crate) enum Fault {
     /// `status:<code>`: answer `<code>` with a JSON error body right away.
     Status(u16),
-    /// `close:<k>`: after k content tokens, abort the body (truncated chunked encoding).
+    /// `close:<k>`: after k chunks, abort the body (truncated chunked encoding).
     Close(u64),
-    /// `stall:<k>`: after k content tokens, send nothing more until the client goes away.
+    /// `stall:<k>`: after k chunks, send nothing more until the client goes away.
     Stall(u64),
-    /// `error:<k>`: after k content tokens, send an in-stream error payload and end.
+    /// `error:<k>`: after k chunks, send an in-stream error payload and end.
     Error(u64),
 }
 
@@ -66,8 +77,9 @@ impl Fault {
         }
     }
 
-    /// After how many content tokens a mid-stream fault fires (`None` for `Status`).
-    pub(crate) fn after_tokens(self) -> Option<u64> {
+    /// After how many chunks (reasoning and answer together; tokens when a chunk holds one
+    /// token) a mid-stream fault fires (`None` for `Status`).
+    pub(crate) fn after_chunks(self) -> Option<u64> {
         match self {
             Fault::Status(_) => None,
             Fault::Close(k) | Fault::Stall(k) | Fault::Error(k) => Some(k),
@@ -84,23 +96,6 @@ impl fmt::Display for Fault {
             Fault::Error(k) => write!(f, "error:{k}"),
         }
     }
-}
-
-/// The tokens of every answer, cycled: mixed ASCII and CJK so that clients are exercised on
-/// multi-byte UTF-8. None needs JSON escaping, so they are spliced into preformatted JSON as is.
-pub(crate) const WORDS: [&str; 16] = [
-    "Hello", " world", ", ", "this", " is", " a", " mock", " stream", ". ", "这是", "一个", "模拟",
-    "的", "回答", "。", " ",
-];
-
-/// Token `k` of every answer.
-pub(crate) fn word(k: u64) -> &'static str {
-    WORDS[(k % WORDS.len() as u64) as usize]
-}
-
-/// The full text of an answer of `n` tokens (what the concatenated chunks spell).
-pub fn mock_text(n: u64) -> String {
-    (0..n).map(word).collect()
 }
 
 /// Tiny xorshift64 generator: jitter needs no quality, only to be cheap and reproducible.
@@ -131,44 +126,109 @@ impl XorShift {
     }
 }
 
-/// When each token of one response is due, and how many there are.
+/// How many tokens a response streams, and how they are cut into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Reasoning tokens, streamed first.
+    pub reasoning: u64,
+    /// Answer tokens.
+    pub tokens: u64,
+    /// Tokens per chunk (at least 1); the last chunk of each part may hold fewer.
+    pub per_chunk: u64,
+    /// True when the body's max-tokens field cut the output short (finish reason "length").
+    pub capped: bool,
+}
+
+/// One chunk of a response: which part, which of the part's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChunkSpan {
+    /// Reasoning or answer; a chunk never mixes them.
+    pub part: Part,
+    /// Index of its first token within the part.
+    pub first: u64,
+    /// Tokens in it (1..=per_chunk).
+    pub tokens: u64,
+}
+
+impl Shape {
+    /// The counts wanted by the options and the query, reasoning dropped when the format has
+    /// no place for it, and both capped by `max_tokens`. The cap covers reasoning and answer
+    /// together, as the real APIs count it, so a small cap can leave no answer at all.
+    pub(crate) fn new(
+        options: &MockOptions,
+        query: &MockQuery,
+        max_tokens: Option<u64>,
+        reasoning: bool,
+    ) -> Shape {
+        let wanted_reasoning =
+            if reasoning { query.reasoning_tokens.unwrap_or(options.reasoning_tokens) } else { 0 };
+        let wanted_tokens = query.tokens.unwrap_or(options.tokens);
+        let cap = max_tokens.unwrap_or(u64::MAX);
+        let reasoning = wanted_reasoning.min(cap);
+        let tokens = wanted_tokens.min(cap - reasoning);
+        Shape {
+            reasoning,
+            tokens,
+            per_chunk: query.tokens_per_chunk.unwrap_or(options.tokens_per_chunk).max(1),
+            capped: reasoning + tokens < wanted_reasoning.saturating_add(wanted_tokens),
+        }
+    }
+
+    /// Chunks of reasoning.
+    pub(crate) fn reasoning_chunks(&self) -> u64 {
+        self.reasoning.div_ceil(self.per_chunk)
+    }
+
+    /// Chunks in all: reasoning, then answer.
+    pub(crate) fn chunks(&self) -> u64 {
+        self.reasoning_chunks() + self.tokens.div_ceil(self.per_chunk)
+    }
+
+    /// Chunk `k` (0-based over reasoning and answer chunks together); `k < self.chunks()`.
+    pub(crate) fn span(&self, k: u64) -> ChunkSpan {
+        let (part, j, total) = match k.checked_sub(self.reasoning_chunks()) {
+            None => (Part::Reasoning, k, self.reasoning),
+            Some(j) => (Part::Answer, j, self.tokens),
+        };
+        let first = j * self.per_chunk;
+        ChunkSpan { part, first, tokens: self.per_chunk.min(total - first) }
+    }
+}
+
+/// When each chunk of one response is due, and what it holds.
 #[derive(Debug, Clone)]
 pub(crate) struct Schedule {
     /// Handler entry: every deadline and the first-content latency count from here.
     pub start: Instant,
-    ttft: Duration,
+    /// Delay before the first chunk.
+    pub ttft: Duration,
     itl: Duration,
     jitter_us: u64,
     rng: XorShift,
-    /// Content tokens to send.
-    pub tokens: u64,
-    /// True when the body's `max_tokens` cut the answer short (finish reason "length").
-    pub capped: bool,
+    /// Token counts and chunking.
+    pub shape: Shape,
 }
 
 impl Schedule {
-    /// Applies the query overrides to the options and caps the count by `max_tokens`.
+    /// Applies the query overrides to the options; `shape` holds the (capped) counts.
     pub(crate) fn new(
         start: Instant,
         options: &MockOptions,
         query: &MockQuery,
-        max_tokens: Option<u64>,
+        shape: Shape,
         seed: u64,
     ) -> Schedule {
-        let wanted = query.tokens.unwrap_or(options.tokens);
-        let tokens = max_tokens.map_or(wanted, |m| m.min(wanted));
         Schedule {
             start,
             ttft: Duration::from_millis(query.ttft_ms.unwrap_or(options.ttft_ms)),
             itl: Duration::from_millis(query.itl_ms.unwrap_or(options.itl_ms)),
             jitter_us: query.jitter_ms.unwrap_or(options.jitter_ms).saturating_mul(1000),
             rng: XorShift::new(seed),
-            tokens,
-            capped: tokens < wanted,
+            shape,
         }
     }
 
-    /// When token `k` (0-based) is due: `start + ttft + k·itl + jitter`, jitter drawn afresh
+    /// When chunk `k` (0-based) is due: `start + ttft + k·itl + jitter`, jitter drawn afresh
     /// for each delay and never accumulated.
     pub(crate) fn deadline(&mut self, k: u64) -> Instant {
         let steps = u32::try_from(k).unwrap_or(u32::MAX);
@@ -176,10 +236,10 @@ impl Schedule {
         self.start + self.ttft + self.itl.saturating_mul(steps) + jitter
     }
 
-    /// When a non-streaming answer is complete: the last token's deadline (ttft alone for an
+    /// When a non-streaming answer is complete: the last chunk's deadline (ttft alone for an
     /// empty answer).
     pub(crate) fn last_deadline(&mut self) -> Instant {
-        self.deadline(self.tokens.saturating_sub(1))
+        self.deadline(self.shape.chunks().saturating_sub(1))
     }
 }
 
@@ -200,14 +260,6 @@ mod tests {
     }
 
     #[test]
-    fn words_need_no_json_escaping() {
-        for w in WORDS {
-            assert_eq!(serde_json::to_string(w).expect("a str serializes"), format!("\"{w}\""));
-        }
-        assert_eq!(mock_text(3), "Hello world, ");
-    }
-
-    #[test]
     fn deadlines_do_not_drift_and_jitter_stays_bounded() {
         let start = Instant::now();
         let options = MockOptions {
@@ -217,15 +269,43 @@ mod tests {
             jitter_ms: 2,
             ..MockOptions::default()
         };
-        let query = MockQuery { tokens: Some(50), ..MockQuery::default() };
-        let mut s = Schedule::new(start, &options, &query, Some(20), 7);
-        assert_eq!((s.tokens, s.capped), (20, true));
+        let query = MockQuery::default();
+        let shape = Shape::new(&options, &query, None, true);
+        let mut s = Schedule::new(start, &options, &query, shape, 7);
         for k in [0u64, 1, 19, 1000] {
             let base = start + Duration::from_millis(100 + 10 * k);
             let d = s.deadline(k);
             assert!(d >= base && d <= base + Duration::from_millis(2), "k={k}");
         }
-        let s = Schedule::new(start, &options, &MockQuery::default(), Some(100), 7);
+    }
+
+    #[test]
+    fn the_cap_covers_reasoning_and_answer() {
+        let options = MockOptions { tokens: 64, reasoning_tokens: 10, ..MockOptions::default() };
+        let query = MockQuery { tokens: Some(50), ..MockQuery::default() };
+        let shape = |cap, reasoning| Shape::new(&options, &query, cap, reasoning);
+        let s = shape(Some(20), true);
+        assert_eq!((s.reasoning, s.tokens, s.capped), (10, 10, true));
+        let s = shape(Some(5), true);
+        assert_eq!((s.reasoning, s.tokens, s.capped), (5, 0, true));
+        let s = shape(Some(60), true);
+        assert_eq!((s.reasoning, s.tokens, s.capped), (10, 50, false));
+        // A format without reasoning ignores --reasoning-tokens altogether.
+        let s = shape(Some(50), false);
+        assert_eq!((s.reasoning, s.tokens, s.capped), (0, 50, false));
+        let s = Shape::new(&options, &MockQuery::default(), Some(100), false);
         assert_eq!((s.tokens, s.capped), (64, false));
+    }
+
+    #[test]
+    fn chunks_never_mix_parts() {
+        let shape = Shape { reasoning: 5, tokens: 7, per_chunk: 3, capped: false };
+        assert_eq!((shape.reasoning_chunks(), shape.chunks()), (2, 5));
+        let spans: Vec<_> = (0..5).map(|k| shape.span(k)).collect();
+        let r = |first, tokens| ChunkSpan { part: Part::Reasoning, first, tokens };
+        let a = |first, tokens| ChunkSpan { part: Part::Answer, first, tokens };
+        assert_eq!(spans, [r(0, 3), r(3, 2), a(0, 3), a(3, 3), a(6, 1)]);
+        let none = Shape { reasoning: 0, tokens: 0, per_chunk: 1, capped: false };
+        assert_eq!(none.chunks(), 0);
     }
 }

@@ -1,13 +1,81 @@
-//! Placeholder: the dify adapter is being written.
+//! Dify service API streams: chat apps (`/chat-messages`, including agent apps and
+//! chatflows), text generators (`/completion-messages`) and workflows (`/workflows/run`).
+//!
+//! Follows the event reference of Dify's API templates (`template_chat`,
+//! `template_advanced_chat`, `template_workflow`) and the wire framing of
+//! `base_app_generator.convert_to_event_stream`: every event is `data: {json}` whose
+//! `"event"` field names it, and keep-alives are `event: ping` blocks without data. Some
+//! proxies (and the seed's README) also put the name on an `event:` line, so a non-default
+//! SSE type wins over the JSON field.
+//!
+//! What counts:
+//! * `message` / `agent_message` `answer` and workflow `text_chunk` `data.text` are the
+//!   answer. Outputs repeated in `node_finished` and `workflow_finished` are not read again.
+//! * `message_end` completes a chat: `metadata.usage.completion_tokens` and `prompt_tokens`.
+//!   Workflows report only `total_tokens` (prompt + completion), so they give no count.
+//! * `workflow_finished` completes a workflow; a status other than `succeeded` is an error.
+//! * `error` events are errors (`code: message`).
+//! * `agent_thought.thought` is not reasoning: Dify's agent runners save the text they have
+//!   just streamed as `agent_message` chunks into it (or a fixed placeholder when there was
+//!   none), so it would count the answer twice. Its `tool_input` is generated output that is
+//!   streamed nowhere else, so it is a tool call, once per thought.
+//! * `message_replace` (moderation swapping the whole answer for a preset text),
+//!   `message_file`, `tts_message*`, `node_*`, `iteration_*`, `loop_*` and `ping` carry no
+//!   generated text.
 
+use std::collections::HashSet;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Interpretation;
+use super::lenient::{Count, Text};
 use crate::stream::Event;
 
-/// Per-request state of the dify adapter.
+/// How much of a payload a `malformed` message quotes.
+const PREVIEW_CHARS: usize = 80;
+
+/// Event names of Dify's streaming APIs (chat, agent, completion, chatflow and workflow).
+const EVENTS: &[&str] = &[
+    "message",
+    "agent_message",
+    "agent_thought",
+    "agent_log",
+    "message_file",
+    "message_end",
+    "message_replace",
+    "tts_message",
+    "tts_message_end",
+    "workflow_started",
+    "workflow_finished",
+    "node_started",
+    "node_finished",
+    "node_retry",
+    "text_chunk",
+    "text_replace",
+    "iteration_started",
+    "iteration_next",
+    "iteration_completed",
+    "loop_started",
+    "loop_next",
+    "loop_completed",
+    "parallel_branch_started",
+    "parallel_branch_finished",
+    "error",
+    "ping",
+];
+
+/// Top-level ids that every Dify chunk carries at least one of (the response converters add
+/// them to each event).
+const ID_KEYS: [&str; 4] = ["task_id", "conversation_id", "message_id", "workflow_run_id"];
+
+/// Per-request state of the Dify adapter.
 #[derive(Debug, Default)]
-pub struct Dify {}
+pub struct Dify {
+    /// Ids of the agent thoughts whose tool call was already counted: Dify publishes the same
+    /// thought again after saving it and after the tool answered.
+    tool_thoughts: HashSet<String>,
+}
 
 impl Dify {
     /// A fresh adapter.
@@ -15,13 +83,498 @@ impl Dify {
         Dify::default()
     }
 
-    /// Interprets one event.
-    pub fn interpret(&mut self, _event: &Event) -> Interpretation {
-        Interpretation::default()
+    /// Interprets one event: a JSON object named by its SSE type or its `"event"` field.
+    pub fn interpret(&mut self, event: &Event) -> Interpretation {
+        let data = event.data.trim();
+        if data.is_empty() || event.name == "ping" {
+            return Interpretation::default();
+        }
+        if !data.starts_with('{') {
+            return malformed(format!("event is not a JSON object: {}", preview(data)));
+        }
+        match serde_json::from_str::<Payload>(data) {
+            Ok(payload) => self.interpret_payload(event_name(event, &payload), &payload),
+            Err(e) => malformed(format!("event is not valid JSON ({e}): {}", preview(data))),
+        }
+    }
+
+    fn interpret_payload(&mut self, name: &str, payload: &Payload) -> Interpretation {
+        match name {
+            "message" | "agent_message" => answer(payload.answer.non_empty()),
+            "text_chunk" => answer(payload.data_field(|d| &d.text, &payload.text)),
+            "message_end" => message_end(payload),
+            "workflow_finished" => workflow_finished(payload),
+            "error" => {
+                Interpretation { error: Some(describe_error(payload)), ..Interpretation::default() }
+            }
+            "agent_thought" => self.agent_thought(payload),
+            _ => Interpretation::default(),
+        }
+    }
+
+    /// An agent thought's tool call, the first time that thought carries one.
+    fn agent_thought(&mut self, payload: &Payload) -> Interpretation {
+        // `tool_input` is `{"<tool>": <arguments>}`, names included; `tool` alone otherwise.
+        let Some(call) = payload.tool_input.non_empty().or(payload.tool.non_empty()) else {
+            return Interpretation::default();
+        };
+        let id = payload.id.non_empty().unwrap_or_default();
+        if !self.tool_thoughts.insert(id.to_owned()) {
+            return Interpretation::default();
+        }
+        Interpretation {
+            tool_call: Some(call.to_owned()),
+            token_marker: true,
+            ..Interpretation::default()
+        }
     }
 }
 
-/// Whether a stream's first JSON payload has this format's shape (used by `auto`).
-pub(crate) fn looks_like(_payload: &Value) -> bool {
-    false
+/// The fields of a Dify event that matter; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct Payload<'a> {
+    #[serde(default, borrow)]
+    event: Text<'a>,
+    /// `message` / `agent_message` delta.
+    #[serde(default, borrow)]
+    answer: Text<'a>,
+    /// Workflow events' body.
+    #[serde(default, borrow)]
+    data: Option<Data<'a>>,
+    /// `message_end` usage.
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    /// `error` events.
+    #[serde(default, borrow)]
+    code: Text<'a>,
+    #[serde(default, borrow)]
+    message: Text<'a>,
+    /// Chat ids: a chatflow's `workflow_finished` carries them, a workflow's does not.
+    #[serde(default, borrow)]
+    message_id: Text<'a>,
+    #[serde(default, borrow)]
+    conversation_id: Text<'a>,
+    /// `agent_thought` fields.
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    tool: Text<'a>,
+    #[serde(default, borrow)]
+    tool_input: Text<'a>,
+    /// The seed README's framing puts the inner `data` object straight in the SSE data
+    /// field, so these may sit at the top level.
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    #[serde(default, borrow)]
+    status: Text<'a>,
+    #[serde(default, borrow)]
+    error: Text<'a>,
+}
+
+/// The `data` object of workflow events.
+#[derive(Deserialize)]
+struct Data<'a> {
+    /// `text_chunk`.
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    /// `workflow_finished`.
+    #[serde(default, borrow)]
+    status: Text<'a>,
+    #[serde(default, borrow)]
+    error: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    #[serde(default)]
+    completion_tokens: Count,
+    #[serde(default)]
+    prompt_tokens: Count,
+}
+
+impl<'a> Payload<'a> {
+    /// A non-empty string from `data`, else from the same field at the top level.
+    fn data_field<'s>(
+        &'s self,
+        field: impl Fn(&'s Data<'a>) -> &'s Text<'a>,
+        top: &'s Text<'a>,
+    ) -> Option<&'s str> {
+        self.data.as_ref().and_then(|d| field(d).non_empty()).or(top.non_empty())
+    }
+
+    /// Whether the event belongs to a chat app (chatflows stream workflow events too).
+    fn in_chat(&self) -> bool {
+        self.message_id.non_empty().is_some() || self.conversation_id.non_empty().is_some()
+    }
+}
+
+/// Whether a stream's first JSON payload has this format's shape (used by `auto`): a known
+/// Dify event name in `"event"` plus one of the ids every Dify chunk carries.
+pub(crate) fn looks_like(payload: &Value) -> bool {
+    let Some(obj) = payload.as_object() else { return false };
+    let known = obj.get("event").and_then(Value::as_str).is_some_and(|e| EVENTS.contains(&e));
+    known && ID_KEYS.iter().any(|key| obj.contains_key(*key))
+}
+
+/// The SSE type unless it is the default, else the payload's `"event"` string.
+fn event_name<'a>(event: &'a Event, payload: &'a Payload) -> &'a str {
+    if !event.name.is_empty() && event.name != "message" {
+        return &event.name;
+    }
+    payload.event.non_empty().unwrap_or("message")
+}
+
+fn message_end(payload: &Payload) -> Interpretation {
+    let usage = payload.metadata.as_ref().and_then(|m| m.usage.as_ref());
+    Interpretation {
+        output_tokens: usage.and_then(|u| u.completion_tokens.0),
+        input_tokens: usage.and_then(|u| u.prompt_tokens.0),
+        done: true,
+        ..Interpretation::default()
+    }
+}
+
+/// The end of a workflow run. In a chatflow, `message_end` follows with the usage and is the
+/// completion marker: stopping here would lose it.
+fn workflow_finished(payload: &Payload) -> Interpretation {
+    let status = payload.data_field(|d| &d.status, &payload.status);
+    // `partial-succeeded` (a node failed into its fallback branch) counts as an error too:
+    // under load it usually means a model call failed and a default value was returned.
+    let error = status.filter(|s| *s != "succeeded").map(|status| {
+        let message = payload.data_field(|d| &d.error, &payload.error);
+        message.map_or_else(|| format!("workflow {status}"), str::to_owned)
+    });
+    Interpretation { done: !payload.in_chat(), error, ..Interpretation::default() }
+}
+
+/// `"<code>: <message>"` for an `error` event.
+fn describe_error(payload: &Payload) -> String {
+    match (payload.code.non_empty(), payload.message.non_empty()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, Some(message)) => message.to_owned(),
+        (None, None) => "error event".to_owned(),
+    }
+}
+
+fn answer(text: Option<&str>) -> Interpretation {
+    Interpretation { answer: text.map(str::to_owned), ..Interpretation::default() }
+}
+
+fn malformed(message: String) -> Interpretation {
+    Interpretation { malformed: Some(message), ..Interpretation::default() }
+}
+
+/// The start of a payload, for error messages.
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::{Framer, Framing};
+    use base64::Engine as _;
+    use serde_json::json;
+
+    /// What a whole stream amounted to, as the fixtures state it.
+    #[derive(Debug, Default, PartialEq)]
+    struct Outcome {
+        answer: String,
+        reasoning: String,
+        tool_calls: Vec<String>,
+        output_tokens: Option<u64>,
+        input_tokens: Option<u64>,
+        first_answer: Option<usize>,
+        first_reasoning: Option<usize>,
+        done: bool,
+        error: Option<String>,
+        malformed: Option<String>,
+        events: usize,
+    }
+
+    fn event(name: &str, data: &str) -> Event {
+        Event { name: name.into(), data: data.into(), id: None }
+    }
+
+    fn one(data: &str) -> Interpretation {
+        Dify::new().interpret(&event("message", data))
+    }
+
+    fn run(events: &[Event]) -> Outcome {
+        let mut adapter = Dify::new();
+        let mut out = Outcome { events: events.len(), ..Outcome::default() };
+        for (i, event) in events.iter().enumerate() {
+            let m = adapter.interpret(event);
+            if let Some(text) = m.answer {
+                out.first_answer.get_or_insert(i);
+                out.answer.push_str(&text);
+            }
+            if let Some(text) = m.reasoning {
+                out.first_reasoning.get_or_insert(i);
+                out.reasoning.push_str(&text);
+            }
+            out.tool_calls.extend(m.tool_call);
+            out.output_tokens = m.output_tokens.or(out.output_tokens);
+            out.input_tokens = m.input_tokens.or(out.input_tokens);
+            out.done |= m.done;
+            out.error = out.error.or(m.error);
+            out.malformed = out.malformed.or(m.malformed);
+        }
+        out
+    }
+
+    /// The events of `body` fed whole, or in two reads cut at byte `cut`.
+    fn frame(body: &[u8], cut: Option<usize>) -> Vec<Event> {
+        let mut framer = Framer::new(Framing::Sse);
+        let mut events = Vec::new();
+        let (a, b) = body.split_at(cut.unwrap_or(body.len()));
+        framer.feed(a, &mut events);
+        framer.feed(b, &mut events);
+        framer.finish(&mut events);
+        events
+    }
+
+    fn load(name: &str) -> (Vec<u8>, Value) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/providers");
+        let text = std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap();
+        let fixture: Value = serde_json::from_str(&text).unwrap();
+        let body = fixture["body_b64"].as_str().unwrap();
+        let body = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+        (body, fixture["expected"].clone())
+    }
+
+    fn index(value: &Value) -> Option<usize> {
+        value.as_u64().map(|i| i as usize)
+    }
+
+    /// Checks a fixture's expectations on the whole body, then the same outcome at every cut.
+    fn check_fixture(name: &str) -> Outcome {
+        let (body, expected) = load(name);
+        let whole = run(&frame(&body, None));
+        assert_eq!(whole.answer, expected["text"].as_str().unwrap(), "{name}");
+        let reasoning = (!whole.reasoning.is_empty()).then_some(whole.reasoning.as_str());
+        assert_eq!(reasoning, expected["reasoning_text"].as_str(), "{name}");
+        assert_eq!(whole.output_tokens, expected["output_tokens_reported"].as_u64(), "{name}");
+        assert_eq!(whole.first_answer, index(&expected["first_content_event_index"]), "{name}");
+        assert_eq!(whole.first_reasoning, index(&expected["first_reasoning_event_index"]));
+        assert_eq!(whole.done, expected["completion_seen"].as_bool().unwrap(), "{name}");
+        match expected["error"].as_str() {
+            Some(wanted) => assert!(whole.error.as_deref().unwrap().contains(wanted), "{name}"),
+            None => assert_eq!(whole.error, None, "{name}"),
+        }
+        assert_eq!(whole.malformed, None, "{name}");
+        if let Some(count) = index(&expected["dispatched_event_count"]) {
+            assert_eq!(whole.events, count, "{name}");
+        }
+        if let Some(text) = expected["workflow_outputs"]["text"].as_str() {
+            assert_eq!(whole.answer, text, "{name}: streamed text vs workflow outputs");
+        }
+        for cut in 0..=body.len() {
+            assert_eq!(run(&frame(&body, Some(cut))), whole, "{name} cut at byte {cut}");
+        }
+        whole
+    }
+
+    #[test]
+    fn fixture_chat_messages_data_only() {
+        let out = check_fixture("dify-chat-messages-data-only");
+        assert_eq!(out.input_tokens, Some(1033));
+    }
+
+    #[test]
+    fn fixture_chat_messages_event_lines() {
+        check_fixture("dify-chat-messages-event-lines");
+    }
+
+    #[test]
+    fn fixture_workflow_text_chunks() {
+        let out = check_fixture("dify-workflow-run-text-chunk");
+        assert_eq!(out.input_tokens, None, "total_tokens is not a split count");
+    }
+
+    #[test]
+    fn fixture_workflow_failed() {
+        check_fixture("dify-workflow-run-failed");
+    }
+
+    #[test]
+    fn ping_and_empty_data_mean_nothing() {
+        let mut d = Dify::new();
+        assert_eq!(d.interpret(&event("ping", "")), Interpretation::default());
+        assert_eq!(d.interpret(&event("ping", "{}")), Interpretation::default());
+        assert_eq!(d.interpret(&event("message", "  ")), Interpretation::default());
+        let ping = r#"{"event":"ping","task_id":"t"}"#;
+        assert_eq!(d.interpret(&event("message", ping)), Interpretation::default());
+    }
+
+    #[test]
+    fn message_and_agent_message_are_answer() {
+        let i = one(r#"{"event":"message","answer":"caf\u00e9","conversation_id":"c"}"#);
+        assert_eq!(i.answer.as_deref(), Some("café"));
+        assert_eq!(one(r#"{"event":"agent_message","answer":"x"}"#).answer.as_deref(), Some("x"));
+        assert_eq!(one(r#"{"event":"message","answer":""}"#), Interpretation::default());
+        // No name at all: a chat `message` is the default.
+        assert_eq!(one(r#"{"answer":"y"}"#).answer.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn sse_event_type_wins_over_the_json_field() {
+        let mut d = Dify::new();
+        let i = d.interpret(&event("message_end", r#"{"event":"message","answer":"x"}"#));
+        assert!(i.done && i.answer.is_none());
+    }
+
+    #[test]
+    fn message_end_reports_usage() {
+        let i = one(
+            r#"{"event":"message_end","metadata":{"usage":{"prompt_tokens":7,"completion_tokens":3.0,"latency":1.2}}}"#,
+        );
+        assert!(i.done);
+        assert_eq!((i.output_tokens, i.input_tokens), (Some(3), Some(7)));
+        let i = one(r#"{"event":"message_end","metadata":{"usage":null}}"#);
+        assert!(i.done && i.output_tokens.is_none());
+    }
+
+    #[test]
+    fn summary_events_do_not_repeat_text() {
+        let mut d = Dify::new();
+        let events = [
+            r#"{"event":"text_chunk","workflow_run_id":"r","data":{"text":"Hi"}}"#,
+            r#"{"event":"node_finished","workflow_run_id":"r","data":{"outputs":{"text":"Hi"},"status":"succeeded"}}"#,
+            r#"{"event":"workflow_finished","workflow_run_id":"r","data":{"status":"succeeded","outputs":{"text":"Hi"},"total_tokens":99}}"#,
+            r#"{"event":"message_replace","answer":"Blocked by moderation"}"#,
+        ];
+        let out: Vec<_> = events.iter().map(|e| d.interpret(&event("message", e))).collect();
+        assert_eq!(out[0].answer.as_deref(), Some("Hi"));
+        assert_eq!(out[1], Interpretation::default());
+        assert_eq!(out[2], Interpretation { done: true, ..Interpretation::default() });
+        assert_eq!(out[3], Interpretation::default());
+    }
+
+    #[test]
+    fn workflow_errors() {
+        let failed = r#"{"event":"workflow_finished","data":{"status":"failed","error":"429"}}"#;
+        let i = one(failed);
+        assert!(i.done);
+        assert_eq!(i.error.as_deref(), Some("429"));
+        let stopped = one(r#"{"event":"workflow_finished","data":{"status":"stopped"}}"#);
+        assert_eq!(stopped.error.as_deref(), Some("workflow stopped"));
+        let partial =
+            r#"{"event":"workflow_finished","data":{"status":"partial-succeeded","error":null}}"#;
+        assert_eq!(one(partial).error.as_deref(), Some("workflow partial-succeeded"));
+        // A node that failed into its fallback branch is not the run's outcome.
+        let node = r#"{"event":"node_finished","data":{"status":"failed","error":"boom"}}"#;
+        assert_eq!(one(node), Interpretation::default());
+    }
+
+    #[test]
+    fn chatflow_completes_at_message_end() {
+        let mut d = Dify::new();
+        let finished = r#"{"event":"workflow_finished","conversation_id":"c","message_id":"m","data":{"status":"succeeded"}}"#;
+        assert_eq!(d.interpret(&event("message", finished)), Interpretation::default());
+        let end = r#"{"event":"message_end","conversation_id":"c","message_id":"m","metadata":{"usage":{"completion_tokens":5}}}"#;
+        let i = d.interpret(&event("message", end));
+        assert!(i.done);
+        assert_eq!(i.output_tokens, Some(5));
+        // A failed chatflow run is still an error.
+        let failed = r#"{"event":"workflow_finished","message_id":"m","data":{"status":"failed","error":"x"}}"#;
+        assert_eq!(d.interpret(&event("message", failed)).error.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn seed_readme_framing_has_the_inner_object_at_the_top() {
+        let mut d = Dify::new();
+        let chunk = d.interpret(&event("text_chunk", r#"{"text":"Hi"}"#));
+        assert_eq!(chunk.answer.as_deref(), Some("Hi"));
+        let done = d.interpret(&event("workflow_finished", r#"{"outputs":{"result":"Hi"}}"#));
+        assert_eq!(done, Interpretation { done: true, ..Interpretation::default() });
+        let failed = d.interpret(&event("workflow_finished", r#"{"status":"failed"}"#));
+        assert_eq!(failed.error.as_deref(), Some("workflow failed"));
+    }
+
+    #[test]
+    fn error_events() {
+        let i = one(r#"{"event":"error","status":400,"code":"invalid_param","message":"bad"}"#);
+        assert_eq!(i.error.as_deref(), Some("invalid_param: bad"));
+        assert!(!i.done);
+        let mut d = Dify::new();
+        let i = d.interpret(&event("error", r#"{"message":"mock in-stream error"}"#));
+        assert_eq!(i.error.as_deref(), Some("mock in-stream error"));
+        assert_eq!(one(r#"{"event":"error"}"#).error.as_deref(), Some("error event"));
+    }
+
+    #[test]
+    fn agent_thoughts_give_tool_calls_once_and_no_reasoning() {
+        let mut d = Dify::new();
+        let mut send = |data: Value| d.interpret(&event("message", &data.to_string()));
+        let first = json!({"event":"agent_thought","id":"a","position":1,"thought":"","tool":""});
+        assert_eq!(send(first), Interpretation::default());
+        let saved = json!({"event":"agent_thought","id":"a","thought":"Let me look","tool":"search","tool_input":"{\"search\": {\"q\": \"x\"}}"});
+        let i = send(saved.clone());
+        assert_eq!(i.tool_call.as_deref(), Some("{\"search\": {\"q\": \"x\"}}"));
+        assert!(i.token_marker && i.reasoning.is_none() && i.answer.is_none());
+        // Published again after the tool answered: already counted.
+        let mut answered = saved;
+        answered["observation"] = json!("result");
+        assert_eq!(send(answered), Interpretation::default());
+        let next = json!({"event":"agent_thought","id":"b","thought":"Final","tool":"calc"});
+        assert_eq!(send(next).tool_call.as_deref(), Some("calc"));
+    }
+
+    #[test]
+    fn malformed_payloads() {
+        let i = one("<html>oops</html>");
+        assert!(i.malformed.as_deref().unwrap().contains("<html>"));
+        assert!(one(r#"{"event":"message","answer":"x""#).malformed.is_some());
+        assert!(one("[1]").malformed.is_some());
+        let long = format!("not json {}", "x".repeat(200));
+        assert!(one(&long).malformed.unwrap().chars().count() < 150);
+        // Unexpected scalar types read as absent rather than failing the event.
+        let odd =
+            one(r#"{"event":"message","answer":5,"metadata":{"usage":{"completion_tokens":"3"}}}"#);
+        assert_eq!(odd, Interpretation::default());
+    }
+
+    #[test]
+    fn looks_like_dify_first_events() {
+        let positives = [
+            json!({"event":"message","conversation_id":"c","message_id":"m","task_id":"t","answer":"Hi"}),
+            json!({"event":"workflow_started","task_id":"t","workflow_run_id":"r","data":{}}),
+            json!({"event":"agent_thought","conversation_id":"c","id":"a"}),
+            json!({"event":"error","message_id":"m","code":"x","message":"y"}),
+            json!({"event":"text_chunk","workflow_run_id":"r","data":{"text":"x"}}),
+        ];
+        for p in &positives {
+            assert!(looks_like(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn looks_like_rejects_other_formats() {
+        let negatives = [
+            json!({"id":"c","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}),
+            json!({"error":{"message":"m","type":"server_error"}}),
+            json!({"type":"message_start","message":{"id":"m"}}),
+            json!({"candidates":[{"content":{"parts":[{"text":"x"}]}}]}),
+            json!({"type":"response.created","response":{"id":"r"}}),
+            json!({"model":"m","created_at":"t","response":"x","done":false}),
+            json!({"token":{"id":1,"text":"x","special":false},"generated_text":null}),
+            json!({"event":"message","data":"generic SSE without Dify ids"}),
+            json!({"event":"custom","task_id":"t"}),
+            json!(["event", "message"]),
+        ];
+        for n in &negatives {
+            assert!(!looks_like(n), "{n}");
+        }
+    }
 }

@@ -1,11 +1,19 @@
-//! Placeholder: the gemini adapter is being written.
+//! Google Gemini `models/*:streamGenerateContent?alt=sse`: each SSE event is one
+//! `GenerateContentResponse` (Gemini API reference, "Generating content"): text and thought
+//! parts in `candidates[].content.parts[]`, `finishReason` on the candidate's last chunk,
+//! and `usageMetadata`. There is no `[DONE]`; a candidate with `finishReason` completes.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Interpretation;
+use super::lenient::{Count, Text};
 use crate::stream::Event;
 
-/// Per-request state of the gemini adapter.
+/// How much of a payload a `malformed` message quotes.
+const PREVIEW_CHARS: usize = 80;
+
+/// Per-request state of the Gemini adapter.
 #[derive(Debug, Default)]
 pub struct Gemini {}
 
@@ -15,13 +23,455 @@ impl Gemini {
         Gemini::default()
     }
 
-    /// Interprets one event.
-    pub fn interpret(&mut self, _event: &Event) -> Interpretation {
-        Interpretation::default()
+    /// Interprets one event: every payload must be a `GenerateContentResponse` (or an
+    /// `{"error": …}`) JSON object.
+    pub fn interpret(&mut self, event: &Event) -> Interpretation {
+        let data = event.data.trim();
+        // `[DONE]` is not part of this format, but proxies that front several APIs append
+        // it; failing a finished request over it would be wrong.
+        if data.is_empty() || data == "[DONE]" {
+            return Interpretation::default();
+        }
+        if !data.starts_with('{') {
+            return malformed(format!("event is not a JSON object: {}", preview(data)));
+        }
+        match serde_json::from_str::<Chunk>(data) {
+            Ok(chunk) => interpret_chunk(&chunk),
+            Err(e) => malformed(format!("event is not valid JSON ({e}): {}", preview(data))),
+        }
     }
 }
 
-/// Whether a stream's first JSON payload has this format's shape (used by `auto`).
-pub(crate) fn looks_like(_payload: &Value) -> bool {
-    false
+/// The fields of a `GenerateContentResponse` that matter; everything else is skipped.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    candidates: Option<Vec<Candidate<'a>>>,
+    #[serde(default)]
+    usage_metadata: Option<UsageMetadata>,
+    /// Set instead of candidates when the prompt itself was blocked.
+    #[serde(default, borrow)]
+    prompt_feedback: Option<PromptFeedback<'a>>,
+    /// Google's error shape, `{"code", "message", "status"}`; untyped so any shape reports.
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate<'a> {
+    #[serde(default, borrow)]
+    content: Option<Content<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Text<'a>,
+    /// Omitted for the first candidate (proto3 JSON leaves out zero values).
+    #[serde(default)]
+    index: Count,
+}
+
+#[derive(Deserialize)]
+struct Content<'a> {
+    #[serde(default, borrow)]
+    parts: Option<Vec<Part<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Part<'a> {
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    /// `true` on thought-summary parts. Untyped so that an odd value reads as "not a
+    /// thought" instead of failing the chunk.
+    #[serde(default)]
+    thought: Option<Value>,
+    #[serde(default, borrow)]
+    function_call: Option<FunctionCall<'a>>,
+    /// Code the model wrote for the code-execution tool.
+    #[serde(default, borrow)]
+    executable_code: Option<ExecutableCode<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionCall<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    /// Arbitrary JSON; rare enough that building a `Value` costs nothing that matters.
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ExecutableCode<'a> {
+    #[serde(default, borrow)]
+    code: Text<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageMetadata {
+    #[serde(default)]
+    prompt_token_count: Count,
+    #[serde(default)]
+    candidates_token_count: Count,
+    #[serde(default)]
+    thoughts_token_count: Count,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromptFeedback<'a> {
+    #[serde(default, borrow)]
+    block_reason: Text<'a>,
+}
+
+/// Whether a stream's first JSON payload has this format's shape (used by `auto`): an
+/// object with `candidates`, `usageMetadata`, `modelVersion` or `promptFeedback`. Gemini's
+/// `{"error": …}` is left to the OpenAI test, which reads the same shape.
+pub(crate) fn looks_like(payload: &Value) -> bool {
+    let Some(object) = payload.as_object() else { return false };
+    ["candidates", "usageMetadata", "modelVersion", "promptFeedback"]
+        .iter()
+        .any(|key| object.contains_key(*key))
+}
+
+fn interpret_chunk(chunk: &Chunk) -> Interpretation {
+    let mut out = Interpretation::default();
+    if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
+        out.error = Some(describe_error(error));
+    }
+    // Only the first candidate: with `candidateCount` > 1 the others are alternatives, not
+    // more output of the same answer.
+    let first = chunk.candidates.iter().flatten().find(|c| c.index.0.unwrap_or(0) == 0);
+    if let Some(candidate) = first {
+        read_candidate(candidate, &mut out);
+    }
+    if let Some(usage) = &chunk.usage_metadata {
+        read_usage(usage, &mut out);
+    }
+    if let Some(reason) = chunk.prompt_feedback.as_ref().and_then(|f| f.block_reason.non_empty()) {
+        // A blocked prompt gets no candidate, so no `finishReason`: this is the final word,
+        // as OpenAI's `content_filter` finish is.
+        out.finish_reason = Some(reason.to_owned());
+        out.done = true;
+    }
+    out
+}
+
+fn read_candidate(candidate: &Candidate, out: &mut Interpretation) {
+    let parts = candidate.content.as_ref().and_then(|c| c.parts.as_ref());
+    for part in parts.into_iter().flatten() {
+        read_part(part, out);
+    }
+    if let Some(reason) = candidate.finish_reason.non_empty() {
+        out.finish_reason = Some(reason.to_owned());
+        out.done = true;
+    }
+}
+
+/// Thought parts are reasoning, other text is answer; a function call is generated output
+/// too, as its name followed by its JSON arguments.
+fn read_part(part: &Part, out: &mut Interpretation) {
+    if let Some(text) = part.text.non_empty() {
+        let slot = match part.thought {
+            Some(Value::Bool(true)) => &mut out.reasoning,
+            _ => &mut out.answer,
+        };
+        slot.get_or_insert_with(String::new).push_str(text);
+    }
+    if let Some(call) = &part.function_call {
+        let args = call.args.as_ref().filter(|a| !a.is_null()).map(Value::to_string);
+        push_tool_call(out, call.name.non_empty().unwrap_or_default());
+        push_tool_call(out, args.as_deref().unwrap_or_default());
+    }
+    if let Some(code) = &part.executable_code {
+        push_tool_call(out, code.code.non_empty().unwrap_or_default());
+    }
+}
+
+/// Gemini's `candidatesTokenCount` leaves out thinking tokens (`thoughtsTokenCount`), while
+/// OpenAI's and Anthropic's output counts include them; the sum keeps `output_tokens`
+/// comparable across APIs. Nothing is reported until one of the two counts appears (early
+/// chunks carry only the prompt count).
+fn read_usage(usage: &UsageMetadata, out: &mut Interpretation) {
+    let (candidates, thoughts) = (usage.candidates_token_count.0, usage.thoughts_token_count.0);
+    if candidates.is_some() || thoughts.is_some() {
+        out.output_tokens = Some(candidates.unwrap_or(0) + thoughts.unwrap_or(0));
+    }
+    out.reasoning_tokens = thoughts;
+    out.input_tokens = usage.prompt_token_count.0;
+}
+
+/// `"<status>: <message>"` (the status names the kind, `RESOURCE_EXHAUSTED`); the numeric
+/// code stands in when there is no status.
+fn describe_error(error: &Value) -> String {
+    let status = match (error.get("status"), error.get("code")) {
+        (Some(Value::String(s)), _) if !s.is_empty() => s.clone(),
+        (_, Some(Value::Number(n))) => n.to_string(),
+        _ => "error".to_owned(),
+    };
+    let message = match error {
+        Value::String(text) => Some(text.as_str()),
+        _ => error.get("message").and_then(Value::as_str),
+    };
+    match message.filter(|m| !m.is_empty()) {
+        Some(message) => format!("{status}: {message}"),
+        None => status,
+    }
+}
+
+/// Tool-call text is generated output, so the event also marks a token (see
+/// [`Interpretation::token_marker`]).
+fn push_tool_call(out: &mut Interpretation, text: &str) {
+    if !text.is_empty() {
+        out.tool_call.get_or_insert_with(String::new).push_str(text);
+        out.token_marker = true;
+    }
+}
+
+fn malformed(message: String) -> Interpretation {
+    Interpretation { malformed: Some(message), ..Interpretation::default() }
+}
+
+/// The start of a payload, for messages.
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::stream::{Framer, Framing};
+
+    fn run(data: &str) -> Interpretation {
+        let event = Event { name: "message".into(), data: data.into(), id: None };
+        Gemini::new().interpret(&event)
+    }
+
+    /// What a whole stream produced, in the terms of a fixture's `expected`.
+    #[derive(Debug, Default, PartialEq)]
+    struct Outcome {
+        text: String,
+        reasoning: Option<String>,
+        output_tokens: Option<u64>,
+        reasoning_tokens: Option<u64>,
+        input_tokens: Option<u64>,
+        finish_reason: Option<String>,
+        first_content: Option<usize>,
+        first_reasoning: Option<usize>,
+        done: bool,
+        error: Option<String>,
+        events: usize,
+    }
+
+    /// Frames `body` (in two reads when `cut` is set) and interprets every event.
+    fn run_body(body: &[u8], cut: Option<usize>) -> Outcome {
+        let mut framer = Framer::new(Framing::Sse);
+        let mut events = Vec::new();
+        match cut {
+            Some(at) => {
+                framer.feed(&body[..at], &mut events);
+                framer.feed(&body[at..], &mut events);
+            }
+            None => framer.feed(body, &mut events),
+        }
+        framer.finish(&mut events);
+        let mut adapter = Gemini::new();
+        let mut o = Outcome { events: events.len(), ..Outcome::default() };
+        for (index, event) in events.iter().enumerate() {
+            let i = adapter.interpret(event);
+            assert_eq!(i.malformed, None, "event {index}");
+            if let Some(answer) = i.answer {
+                o.first_content.get_or_insert(index);
+                o.text.push_str(&answer);
+            }
+            if let Some(reasoning) = i.reasoning {
+                o.first_reasoning.get_or_insert(index);
+                o.reasoning.get_or_insert_with(String::new).push_str(&reasoning);
+            }
+            o.output_tokens = i.output_tokens.or(o.output_tokens);
+            o.reasoning_tokens = i.reasoning_tokens.or(o.reasoning_tokens);
+            o.input_tokens = i.input_tokens.or(o.input_tokens);
+            o.finish_reason = i.finish_reason.or(o.finish_reason.take());
+            o.done |= i.done;
+            o.error = i.error.or(o.error.take());
+        }
+        o
+    }
+
+    /// Runs a provider fixture whole and split at every byte, checking `expected`.
+    fn check_fixture(name: &str) -> Outcome {
+        let path = format!("{}/tests/fixtures/providers/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let fixture: Value = serde_json::from_str(&text).unwrap();
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(fixture["body_b64"].as_str().unwrap())
+            .unwrap();
+        let want = &fixture["expected"];
+        let got = run_body(&body, None);
+        let index = |key: &str| want[key].as_u64().map(|n| n as usize);
+        assert_eq!(got.text, want["text"].as_str().unwrap_or_default(), "{name}: text");
+        assert_eq!(got.reasoning.as_deref(), want["reasoning_text"].as_str(), "{name}");
+        // The fixture records the raw `candidatesTokenCount`, which excludes thinking.
+        let candidates = got.output_tokens.map(|n| n - got.reasoning_tokens.unwrap_or(0));
+        assert_eq!(candidates, want["output_tokens_reported"].as_u64(), "{name}: tokens");
+        if let Some(n) = want.get("reasoning_tokens_reported") {
+            assert_eq!(got.reasoning_tokens, n.as_u64(), "{name}: reasoning tokens");
+        }
+        assert_eq!(got.first_content, index("first_content_event_index"), "{name}");
+        assert_eq!(got.first_reasoning, index("first_reasoning_event_index"), "{name}");
+        assert_eq!(got.done, want["completion_seen"].as_bool().unwrap(), "{name}: done");
+        assert_eq!(Some(got.events as u64), want["dispatched_event_count"].as_u64(), "{name}");
+        match (&got.error, want["error"].as_str()) {
+            (None, None) => {}
+            (Some(g), Some(w)) => assert!(g.contains(w.split(": ").next().unwrap()), "{g}"),
+            (g, w) => panic!("{name}: error {g:?}, expected {w:?}"),
+        }
+        for at in 1..body.len() {
+            assert_eq!(run_body(&body, Some(at)), got, "{name}: split at {at}");
+        }
+        got
+    }
+
+    #[test]
+    fn fixture_basic_crlf() {
+        let got = check_fixture("gemini-sse-basic-crlf");
+        assert_eq!(got.output_tokens, Some(11));
+        assert_eq!(got.input_tokens, Some(8));
+        assert_eq!(got.finish_reason.as_deref(), Some("STOP"));
+    }
+
+    #[test]
+    fn thought_parts_are_reasoning_and_usage_adds_thoughts() {
+        let i = run(
+            r#"{"candidates":[{"content":{"parts":[{"text":"Let me think.","thought":true},{"text":"Hi","thoughtSignature":"abc"}],"role":"model"}}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":3,"thoughtsTokenCount":40}}"#,
+        );
+        assert_eq!(i.reasoning.as_deref(), Some("Let me think."));
+        assert_eq!(i.answer.as_deref(), Some("Hi"));
+        assert_eq!(i.output_tokens, Some(43));
+        assert_eq!(i.reasoning_tokens, Some(40));
+        assert_eq!(i.input_tokens, Some(5));
+        assert!(!i.done);
+        let odd = run(r#"{"candidates":[{"content":{"parts":[{"text":"x","thought":"yes"}]}}]}"#);
+        assert_eq!(odd.answer.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn prompt_only_usage_is_no_output_count() {
+        let i = run(r#"{"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8}}"#);
+        assert_eq!(i.output_tokens, None);
+        assert_eq!(i.reasoning_tokens, None);
+        assert_eq!(i.input_tokens, Some(8));
+        let thinking_only = run(r#"{"usageMetadata":{"thoughtsTokenCount":12}}"#);
+        assert_eq!(thinking_only.output_tokens, Some(12));
+    }
+
+    #[test]
+    fn finish_reason_completes() {
+        let i = run(
+            r#"{"candidates":[{"content":{"parts":[{"text":""}]},"finishReason":"MAX_TOKENS"}]}"#,
+        );
+        assert!(i.done);
+        assert_eq!(i.finish_reason.as_deref(), Some("MAX_TOKENS"));
+        assert_eq!(i.answer, None);
+        let blocked = run(
+            r#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":3}}"#,
+        );
+        assert!(blocked.done);
+        assert_eq!(blocked.finish_reason.as_deref(), Some("SAFETY"));
+    }
+
+    #[test]
+    fn only_the_first_candidate_counts() {
+        let i = run(
+            r#"{"candidates":[{"index":1,"content":{"parts":[{"text":"B"}]},"finishReason":"STOP"},{"content":{"parts":[{"text":"A"}]}}]}"#,
+        );
+        assert_eq!(i.answer.as_deref(), Some("A"));
+        assert!(!i.done);
+    }
+
+    #[test]
+    fn function_calls_and_code_are_tool_calls() {
+        let i = run(
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"Paris","unit":"celsius"}}}]}}]}"#,
+        );
+        assert_eq!(
+            i.tool_call.as_deref(),
+            Some(r#"get_weather{"location":"Paris","unit":"celsius"}"#)
+        );
+        assert!(i.token_marker);
+        assert_eq!(i.answer, None);
+        let code = run(
+            r#"{"candidates":[{"content":{"parts":[{"executableCode":{"language":"PYTHON","code":"print(1)"}},{"codeExecutionResult":{"outcome":"OUTCOME_OK","output":"1\n"}}]}}]}"#,
+        );
+        assert_eq!(code.tool_call.as_deref(), Some("print(1)"));
+        assert_eq!(code.answer, None);
+    }
+
+    #[test]
+    fn empty_and_keepalive_events_are_nothing() {
+        let nothing = Interpretation::default();
+        assert_eq!(run(""), nothing);
+        assert_eq!(run("[DONE]"), nothing);
+        assert_eq!(
+            run(r#"{"candidates":[{"content":{"parts":[{"text":""}],"role":"model"}}]}"#),
+            nothing
+        );
+        assert_eq!(run(r#"{"candidates":[],"modelVersion":"gemini-2.5-pro"}"#), nothing);
+        assert_eq!(run(r#"{"candidates":null,"usageMetadata":null,"error":null}"#), nothing);
+    }
+
+    #[test]
+    fn error_payloads() {
+        let i = run(
+            r#"{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}"#,
+        );
+        assert_eq!(i.error.as_deref(), Some("RESOURCE_EXHAUSTED: Resource has been exhausted"));
+        assert!(!i.done);
+        assert_eq!(
+            run(r#"{"error":{"code":500,"message":"boom"}}"#).error.as_deref(),
+            Some("500: boom")
+        );
+        assert_eq!(run(r#"{"error":"overloaded"}"#).error.as_deref(), Some("error: overloaded"));
+    }
+
+    #[test]
+    fn malformed_payloads() {
+        let cut = r#"{"candidates":[{"content":{"parts":[{"text":"x"}]}}"#;
+        assert!(run(cut).malformed.unwrap().contains("not valid JSON"));
+        assert!(run("<html>502</html>").malformed.unwrap().contains("<html>502"));
+        assert!(run(r#"[{"candidates":[]}]"#).malformed.is_some());
+    }
+
+    #[test]
+    fn looks_like_generate_content_responses_only() {
+        let yes = [
+            r#"{"candidates":[{"content":{"parts":[{"text":"The"}],"role":"model"},"index":0}],"modelVersion":"gemini-2.0-flash"}"#,
+            r#"{"usageMetadata":{"promptTokenCount":8}}"#,
+            r#"{"modelVersion":"gemini-2.5-flash","responseId":"x"}"#,
+            r#"{"promptFeedback":{"blockReason":"SAFETY"}}"#,
+        ];
+        let no = [
+            r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}"#,
+            r#"{"error":{"type":"server_error","message":"x"}}"#,
+            r#"{"error":{"code":429,"message":"x","status":"RESOURCE_EXHAUSTED"}}"#,
+            r#"{"event":"message","answer":"x","conversation_id":"c"}"#,
+            r#"{"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"x"},"done":false}"#,
+            r#"{"index":1,"token":{"id":1,"text":"x","special":false}}"#,
+            r#"{"type":"message_start","message":{"id":"msg_1"}}"#,
+            r#"{"type":"response.created","response":{"id":"resp_1"}}"#,
+            r#"[{"candidates":[]}]"#,
+        ];
+        for payload in yes {
+            assert!(looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
+        }
+        for payload in no {
+            assert!(!looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
+        }
+    }
 }

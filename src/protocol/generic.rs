@@ -1,14 +1,17 @@
-//! The seed's generic SSE rules: `first_token_event`, `completion_event`, `output_path`.
+//! The generic adapter: the seed's `stream_format` rules (`first_token_event`,
+//! `completion_event`, `output_path`) plus user paths (`content_path`, `reasoning_path`,
+//! `usage_path`, `error_path`, `done_marker`), for any SSE or NDJSON API.
 //!
 //! An event's name is its SSE `event:` type, or, when that is the default `message`, the
 //! top-level `"event"` string of its JSON payload: real Dify sends `data: {"event": …}`
-//! lines without `event:` fields. With no `output_path`, every event's data is content
-//! (DESIGN §7); with one, only the completion event's value at that path is.
+//! lines without `event:` fields. With no path at all, every event's data is content
+//! (DESIGN §7); with `output_path` only the completion event's value there is; with
+//! `content_path`/`reasoning_path` every event's value there is.
 
 use serde_json::Value;
 
 use super::Interpretation;
-use super::path::{extract_text, resolve_str};
+use super::path::{extract_text, resolve, resolve_str};
 use crate::config::StreamFormat;
 use crate::stream::Event;
 
@@ -19,9 +22,7 @@ const AUTO_COMPLETION: [&str; 2] = ["workflow_finished", "message_end"];
 /// Per-request state of the generic adapter.
 #[derive(Debug, Default)]
 pub struct Generic {
-    first_token_event: Option<String>,
-    completion_event: Option<String>,
-    output_path: Option<String>,
+    rules: StreamFormat,
     /// An event with a name has been seen (the seed's fallback first-token rule).
     named_seen: bool,
 }
@@ -29,56 +30,80 @@ pub struct Generic {
 impl Generic {
     /// The adapter for the rules in `format`.
     pub fn new(format: &StreamFormat) -> Self {
-        Generic {
-            first_token_event: format.first_token_event.clone(),
-            completion_event: format.completion_event.clone(),
-            output_path: format.output_path.clone(),
-            named_seen: false,
-        }
+        Generic { rules: format.clone(), named_seen: false }
     }
 
     /// Whether only `first_token_event` marks the first token (DESIGN §2), so content that
     /// arrives before it does not.
     pub fn first_token_by_marker(&self) -> bool {
-        self.first_token_event.is_some()
+        self.rules.first_token_event.is_some()
     }
 
-    /// Whether a clean EOF completes: not when a completion event was configured.
+    /// Whether a clean EOF completes: not when a completion event or marker was configured.
     pub fn eof_completes(&self) -> bool {
-        self.completion_event.is_none()
+        self.rules.completion_event.is_none() && self.rules.done_marker.is_none()
     }
 
     /// Interprets one event.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
+        let rules = &self.rules;
         let data = event.data.as_str();
-        if data.trim() == "[DONE]" {
+        let marker = rules.done_marker.as_deref();
+        if data.trim() == "[DONE]" || marker.is_some_and(|m| data.trim() == m) {
             return Interpretation { done: true, ..Interpretation::default() };
         }
         let payload = parse_object(data);
         let name = event_name(event, payload.as_ref());
-        let completion = match (&self.completion_event, name) {
+        let completion = match (&rules.completion_event, name) {
+            (_, Some(name)) if marker == Some(name) => true,
             (Some(wanted), Some(name)) => wanted == name,
             (None, Some(name)) => AUTO_COMPLETION.contains(&name),
             (_, None) => false,
         };
-        let token_marker = match &self.first_token_event {
+        let token_marker = match &rules.first_token_event {
             Some(wanted) => name == Some(wanted.as_str()),
             // The seed: "otherwise the first event with an event type".
-            None => self.output_path.is_some() && !self.named_seen && name.is_some(),
+            None => rules.output_path.is_some() && !self.named_seen && name.is_some(),
         };
         self.named_seen |= name.is_some();
-        let answer = match &self.output_path {
-            Some(path) if completion => extract_text(path, data, payload.as_ref()),
-            Some(_) => None,
-            None => (!data.is_empty()).then(|| data.to_owned()),
+        let at = |path: &Option<String>| {
+            path.as_deref().and_then(|p| extract_text(p, data, payload.as_ref()))
+        };
+        let answer = match (&rules.content_path, &rules.output_path) {
+            (Some(_), _) => at(&rules.content_path),
+            (None, Some(_)) if completion => at(&rules.output_path),
+            (None, Some(_)) => None,
+            // With only a reasoning path, the rest of the data is not answer.
+            (None, None) if rules.reasoning_path.is_some() => None,
+            (None, None) => (!data.is_empty()).then(|| data.to_owned()),
+        };
+        let payload = payload.as_ref();
+        let count = |path: &Option<String>| {
+            path.as_deref().zip(payload).and_then(|(p, v)| resolve(v, p)).and_then(Value::as_u64)
+        };
+        let error = match (&rules.error_path, payload) {
+            (Some(path), Some(payload)) => error_at(payload, path),
+            _ => None,
         };
         Interpretation {
             answer,
+            reasoning: at(&rules.reasoning_path),
             token_marker,
+            output_tokens: count(&rules.usage_path),
             done: completion,
-            error: payload.as_ref().and_then(|p| dify_error(name, p)),
+            error: error.or_else(|| payload.and_then(|p| dify_error(name, p))),
             ..Interpretation::default()
         }
+    }
+}
+
+/// The error at `path`: anything but absent, `null`, `false` and `""` is one.
+fn error_at(payload: &Value, path: &str) -> Option<String> {
+    match resolve(payload, path)? {
+        Value::Null | Value::Bool(false) => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -182,6 +207,29 @@ mod tests {
         let done = g.interpret(&event("message", "[DONE]"));
         assert!(done.done && done.answer.is_none());
         assert!(g.interpret(&event("message_end", "{}")).done);
+    }
+
+    #[test]
+    fn user_paths_give_content_reasoning_usage_errors_and_the_end() {
+        let format = StreamFormat {
+            content_path: Some("out.text".into()),
+            reasoning_path: Some("out.think".into()),
+            usage_path: Some("stats.generated".into()),
+            error_path: Some("failure".into()),
+            done_marker: Some("END".into()),
+            ..StreamFormat::default()
+        };
+        let mut g = Generic::new(&format);
+        assert!(!g.eof_completes());
+        let i = g.interpret(&event("message", r#"{"out":{"think":"hm","text":"Hi"}}"#));
+        assert_eq!((i.answer.as_deref(), i.reasoning.as_deref()), (Some("Hi"), Some("hm")));
+        let i = g.interpret(&event("message", r#"{"stats":{"generated":7},"failure":null}"#));
+        assert_eq!((i.answer, i.output_tokens, i.error), (None, Some(7), None));
+        let i = g.interpret(&event("message", r#"{"failure":{"code":5}}"#));
+        assert_eq!(i.error.as_deref(), Some(r#"{"code":5}"#));
+        assert!(g.interpret(&event("message", "END")).done);
+        assert!(g.interpret(&event("END", "{}")).done, "the marker may be an event name");
+        assert!(g.interpret(&event("message", "plain text")).answer.is_none());
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Interpretation;
-use super::lenient::{Count, Present, Text};
+use super::lenient::{Count, Text};
+use super::{Interpretation, Protocol};
 use crate::stream::Event;
 
 /// How much of a payload a `malformed` message quotes.
@@ -14,12 +14,29 @@ const PREVIEW_CHARS: usize = 80;
 
 /// Per-request state of the OpenAI adapter.
 #[derive(Debug, Default)]
-pub struct OpenAiChat {}
+pub struct OpenAiChat {
+    /// Reading the legacy completions endpoint (only the reported name differs: every
+    /// OpenAI-compatible server streams both the same way).
+    legacy: bool,
+}
 
 impl OpenAiChat {
-    /// A fresh adapter.
+    /// A fresh chat-completions adapter.
     pub fn new() -> Self {
         OpenAiChat::default()
+    }
+
+    /// A fresh legacy-completions adapter.
+    pub fn completions() -> Self {
+        OpenAiChat { legacy: true }
+    }
+
+    /// `openai-chat` or `openai-completions`.
+    pub fn protocol(&self) -> Protocol {
+        match self.legacy {
+            true => Protocol::OpenAiCompletions,
+            false => Protocol::OpenAiChat,
+        }
     }
 
     /// Interprets one chunk: `[DONE]` completes, anything else must be a JSON object.
@@ -74,15 +91,32 @@ struct Delta<'a> {
     /// OpenRouter, newer vLLM.
     #[serde(default, borrow)]
     reasoning: Text<'a>,
-    #[serde(default)]
-    tool_calls: Present,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCall<'a>>>,
     /// The pre-tools function calling API.
-    #[serde(default)]
-    function_call: Present,
+    #[serde(default, borrow)]
+    function_call: Option<Function<'a>>,
+}
+
+/// One tool-call delta: its name arrives first, then its arguments in pieces.
+#[derive(Deserialize)]
+struct ToolCall<'a> {
+    #[serde(default, borrow)]
+    function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Function<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    arguments: Text<'a>,
 }
 
 #[derive(Deserialize)]
 struct Usage {
+    #[serde(default)]
+    prompt_tokens: Count,
     #[serde(default)]
     completion_tokens: Count,
     #[serde(default)]
@@ -93,6 +127,16 @@ struct Usage {
 struct UsageDetails {
     #[serde(default)]
     reasoning_tokens: Count,
+}
+
+/// Whether a first payload is a legacy completions chunk: `"object": "text_completion"`, or
+/// choices with `text` and no `delta`.
+pub(crate) fn looks_like_completions(payload: &Value) -> bool {
+    if payload.get("object").and_then(Value::as_str) == Some("text_completion") {
+        return true;
+    }
+    let first = payload.get("choices").and_then(Value::as_array).and_then(|c| c.first());
+    first.is_some_and(|c| c.get("text").is_some() && c.get("delta").is_none())
 }
 
 /// Whether a first payload looks like OpenAI chat/completions (used by `auto`).
@@ -119,9 +163,11 @@ fn interpret_chunk(chunk: &Chunk) -> Interpretation {
             if let Some(text) = reasoning {
                 out.reasoning.get_or_insert_with(String::new).push_str(text);
             }
-            // Tool-call arguments are generated output even though no text is visible.
-            if delta.tool_calls.0 || delta.function_call.0 {
-                out.token_marker = true;
+            // Tool-call names and arguments are generated output, though not visible text.
+            let calls = delta.tool_calls.iter().flatten().filter_map(|c| c.function.as_ref());
+            for function in calls.chain(delta.function_call.as_ref()) {
+                push_text(&mut out.tool_call, &function.name);
+                push_text(&mut out.tool_call, &function.arguments);
             }
         }
         push_text(&mut out.answer, &choice.text);
@@ -131,6 +177,7 @@ fn interpret_chunk(chunk: &Chunk) -> Interpretation {
     }
     if let Some(usage) = &chunk.usage {
         out.output_tokens = usage.completion_tokens.0;
+        out.input_tokens = usage.prompt_tokens.0;
         out.reasoning_tokens =
             usage.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens.0);
     }
@@ -219,13 +266,15 @@ mod tests {
     }
 
     #[test]
-    fn tool_calls_are_a_token_marker() {
+    fn tool_calls_are_generated_output_but_not_answer() {
         let i = run(
-            r#"{"choices":[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"arguments":"{"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"content":null,"tool_calls":[{"index":0,"function":{"name":"get","arguments":"{"}}]}}]}"#,
         );
-        assert!(i.token_marker);
+        assert_eq!(i.tool_call.as_deref(), Some("get{"));
         assert_eq!(i.answer, None);
-        assert!(!run(r#"{"choices":[{"delta":{"tool_calls":[]}}]}"#).token_marker);
+        assert_eq!(run(r#"{"choices":[{"delta":{"tool_calls":[]}}]}"#).tool_call, None);
+        let legacy = run(r#"{"choices":[{"delta":{"function_call":{"arguments":"x"}}}]}"#);
+        assert_eq!(legacy.tool_call.as_deref(), Some("x"));
     }
 
     #[test]
@@ -234,7 +283,7 @@ mod tests {
             r#"{"choices":[{"delta":{"content":[{"type":"text","text":"x"}],"tool_calls":null},"finish_reason":7}],"usage":{"completion_tokens":12.0,"completion_tokens_details":null}}"#,
         );
         assert_eq!(i.answer, None);
-        assert!(!i.token_marker);
+        assert_eq!(i.tool_call, None);
         assert_eq!(i.finish_reason, None);
         assert_eq!(i.output_tokens, Some(12));
         let i = run(r#"{"choices":null,"usage":null,"error":null}"#);

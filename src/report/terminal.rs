@@ -74,18 +74,34 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
         out.brief(t, |v| format!("{v:.3}s"));
     }
     // For models without a reasoning phase the first answer token is the first token: the
-    // section would only repeat TTFT.
+    // section would only repeat TTFT. For reasoning models the two side by side tell how long
+    // users wait for thinking versus for an answer.
     if let Some(t) = s.ttfat.as_ref().filter(|t| !s.ttft.as_ref().is_some_and(|f| same(f, t))) {
-        out.section(w.ttfat);
-        out.brief(t, |v| format!("{v:.3}s"));
+        match &s.ttft {
+            Some(first) => {
+                out.section(w.first_vs_answer);
+                out.columns(["TTFT", "TTFAT", w.thinking]);
+                let secs = |v: f64| format!("{v:.3}s");
+                for (name, f, a) in quantiles(first, t) {
+                    out.row(name, columns([secs(f), secs(a), format!("{:+.3}s", a - f)]));
+                }
+            }
+            None => {
+                out.section(w.ttfat);
+                out.brief(t, |v| format!("{v:.3}s"));
+            }
+        }
     }
     if let Some(n) = &s.output_tokens {
         out.section(w.output_tokens);
         out.row(w.mean, format!("{:.1}", n.mean));
         out.row(w.median, format!("{:.0}", n.median));
         out.row(w.total, s.total_output_tokens.to_string());
+        if s.total_reasoning_tokens > 0 {
+            out.row(w.reasoning, s.total_reasoning_tokens.to_string());
+        }
         if !s.token_sources.is_empty() {
-            out.row(w.token_source, sources(s));
+            out.row(w.token_source, sources(s, tokenizer(result)));
         }
     }
     if s.tokens_per_second.is_some() || s.output_token_throughput > 0.0 {
@@ -97,11 +113,30 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
             out.row("P99", format!("{:.2} tokens/s", r.p99));
         }
         out.row(w.aggregate, format!("{:.2} tokens/s", s.output_token_throughput));
+        if let Some(all) = s.total_token_throughput {
+            out.row(w.all_tokens, format!("{all:.2} tokens/s"));
+        }
     }
-    for (title, stats) in [(w.itl, &s.itl), (w.tpot, &s.tpot)] {
+    let ms = |v: f64| format!("{:.2}ms", v * 1000.0);
+    match (&s.itl, &s.itl_token) {
+        (Some(chunk), Some(token)) => {
+            out.section(w.itl);
+            out.columns([w.per_chunk, w.per_token]);
+            out.row(w.mean, columns([ms(chunk.mean), ms(token.mean)]));
+            for (name, c, t) in quantiles(chunk, token) {
+                out.row(name, columns([ms(c), ms(t)]));
+            }
+        }
+        (Some(chunk), None) => {
+            out.section(w.itl);
+            out.brief(chunk, ms);
+        }
+        _ => {}
+    }
+    for (title, stats) in [(w.tpot, &s.tpot), (w.max_gap, &s.max_gap)] {
         if let Some(t) = stats {
             out.section(title);
-            out.brief(t, |v| format!("{:.2}ms", v * 1000.0));
+            out.brief(t, ms);
         }
     }
 
@@ -164,6 +199,12 @@ impl Report {
         }
     }
 
+    /// A header line over [`columns`] values.
+    fn columns<const N: usize>(&mut self, titles: [&str; N]) {
+        let indent = " ".repeat(LABEL_WIDTH + 2);
+        self.line(&format!("{indent}{}", columns(titles.map(str::to_owned)).trim_end()));
+    }
+
     /// Mean, P50, P90, P99: the short block of the new latency metrics.
     fn brief(&mut self, t: &Stats, unit: impl Fn(f64) -> String) {
         self.row(self.w.mean, unit(t.mean));
@@ -183,12 +224,41 @@ fn same(a: &Stats, b: &Stats) -> bool {
     a.count == b.count && fields(a).iter().zip(fields(b)).all(|(x, y)| (x - y).abs() < 1e-6)
 }
 
-/// `usage` when every request counted the same way, else `usage 90, events 10`.
-fn sources(s: &Summary) -> String {
-    if s.token_sources.len() == 1 {
-        return s.token_sources.keys().cloned().collect();
+/// Width of one value column in side-by-side sections (display columns).
+const COLUMN_WIDTH: usize = 12;
+
+/// Values in columns of [`COLUMN_WIDTH`], CJK characters counting two.
+fn columns<const N: usize>(values: [String; N]) -> String {
+    let mut out = String::new();
+    for value in values {
+        let pad = COLUMN_WIDTH.saturating_sub(display_width(&value)).max(1);
+        let _ = write!(out, "{value}{}", " ".repeat(pad));
     }
-    let parts: Vec<String> = s.token_sources.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    out.trim_end().to_owned()
+}
+
+/// P50, P90, P95, P99 of two distributions, side by side.
+fn quantiles(a: &Stats, b: &Stats) -> [(&'static str, f64, f64); 4] {
+    [("P50", a.p50, b.p50), ("P90", a.p90, b.p90), ("P95", a.p95, b.p95), ("P99", a.p99, b.p99)]
+}
+
+/// The tokenizer a run counted with, from its config.
+fn tokenizer(result: &RunResult) -> Option<&str> {
+    result.config.get("tokenizer").and_then(serde_json::Value::as_str)
+}
+
+/// `usage` when every request counted the same way, else `usage 90, events 10`; the
+/// tokenizer named, e.g. `tokenizer (o200k_base)`.
+fn sources(s: &Summary, tokenizer: Option<&str>) -> String {
+    let name = |k: &str| match (k, tokenizer) {
+        ("tokenizer", Some(t)) => format!("tokenizer ({t})"),
+        _ => k.to_owned(),
+    };
+    if s.token_sources.len() == 1 {
+        return s.token_sources.keys().map(|k| name(k)).collect();
+    }
+    let parts: Vec<String> =
+        s.token_sources.iter().map(|(k, n)| format!("{} {n}", name(k))).collect();
     parts.join(", ")
 }
 

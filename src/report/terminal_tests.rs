@@ -66,7 +66,7 @@ fn chinese_report_keeps_the_seed_sections_and_alignment() {
         "  P50:         0.148s\n",
         "\n【总耗时】\n  最小值:      2.000s\n",
         "\n【生成速率】\n  平均值:      ",
-        "【首个回答 token 时间 (TTFAT)】",
+        "【首 token 与首个回答 token (推理)】",
         "【首字节时间 (TTFB)】",
         "  计数来源:    usage\n",
         "  P50:         45.00ms\n",

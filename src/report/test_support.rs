@@ -25,6 +25,7 @@ pub fn ok(id: u64, ttft: Duration, total: Duration, tokens: u64) -> RequestRecor
         chunks_per_second: Some(45.0 / total.as_secs_f64().max(1e-9)),
         output_tokens: Some(tokens),
         reasoning_tokens: None,
+        input_tokens: None,
         token_source: TokenSource::Usage,
         status: Some(200),
         error_class: None,
@@ -33,6 +34,7 @@ pub fn ok(id: u64, ttft: Duration, total: Duration, tokens: u64) -> RequestRecor
         output: None,
         reasoning: None,
         itl: Vec::new(),
+        itl_token: Vec::new(),
     }
 }
 

@@ -1,0 +1,159 @@
+//! OpenAI legacy completions, `POST /v1/completions`: `text_completion` chunks carrying
+//! `choices[0].text`, a last chunk with `finish_reason`, the optional usage chunk, `[DONE]`.
+//!
+//! There is no role chunk (the first chunk already carries text) and no reasoning field, so
+//! `--reasoning-tokens` does not apply. Usage options are the chat route's.
+
+use bytes::BytesMut;
+use serde_json::{Value, json};
+
+use super::driver::{Chunk, Framer};
+use super::openai::{StreamOptions, finish_reason, running_usage, usage};
+use super::reply::Reply;
+use super::words::mock_text;
+
+/// The whole answer as one `text_completion` object (non-streaming requests).
+pub(crate) fn text_completion(reply: &Reply) -> Value {
+    let mut c = json!({
+        "id": format!("cmpl-mock-{}", reply.id),
+        "object": "text_completion",
+        "created": reply.created,
+        "model": reply.model,
+        "choices": [{
+            "text": mock_text(reply.tokens()),
+            "index": 0,
+            "logprobs": null,
+            "finish_reason": finish_reason(reply),
+        }],
+    });
+    if reply.usage {
+        c["usage"] = usage(reply);
+    }
+    c
+}
+
+/// Frames a streaming legacy completion.
+pub(crate) struct CompletionChunks {
+    reply: Reply,
+    options: StreamOptions,
+    /// `data: {"id":…,"object":"text_completion","created":…,"choices":[` before each choice.
+    head: String,
+    /// `],"model":…` after it (the field order of the real API).
+    tail: String,
+}
+
+impl CompletionChunks {
+    pub(crate) fn new(reply: Reply, mut options: StreamOptions) -> CompletionChunks {
+        let head = format!(
+            "data: {{\"id\":\"cmpl-mock-{}\",\"object\":\"text_completion\",\"created\":{},\
+             \"choices\":[",
+            reply.id, reply.created
+        );
+        let tail = format!("],\"model\":{}", reply.model_json());
+        if !reply.usage {
+            options = StreamOptions::default();
+        }
+        CompletionChunks { reply, options, head, tail }
+    }
+
+    /// One chunk with one choice of `text` and `finish_reason` (a JSON literal).
+    fn write(&self, buf: &mut BytesMut, text: &str, finish_reason: &str, completion: u64) {
+        buf.extend_from_slice(self.head.as_bytes());
+        buf.extend_from_slice(b"{\"text\":\"");
+        buf.extend_from_slice(text.as_bytes());
+        buf.extend_from_slice(b"\",\"index\":0,\"logprobs\":null,\"finish_reason\":");
+        buf.extend_from_slice(finish_reason.as_bytes());
+        buf.extend_from_slice(b"}");
+        buf.extend_from_slice(self.tail.as_bytes());
+        if self.options.continuous {
+            running_usage(buf, self.reply.prompt_tokens, completion);
+        }
+        buf.extend_from_slice(b"}\n\n");
+    }
+}
+
+impl Framer for CompletionChunks {
+    fn preamble(&mut self, _buf: &mut BytesMut) {}
+
+    fn chunk(&mut self, chunk: &Chunk<'_>, buf: &mut BytesMut) {
+        self.write(buf, chunk.text, "null", chunk.output_so_far(0));
+    }
+
+    fn finish(&mut self, buf: &mut BytesMut) {
+        let reason = format!("\"{}\"", finish_reason(&self.reply));
+        self.write(buf, "", &reason, self.reply.tokens());
+        if self.options.include_usage {
+            buf.extend_from_slice(self.head.as_bytes());
+            buf.extend_from_slice(self.tail.as_bytes());
+            buf.extend_from_slice(b",\"usage\":");
+            buf.extend_from_slice(usage(&self.reply).to_string().as_bytes());
+            buf.extend_from_slice(b"}\n\n");
+        }
+        buf.extend_from_slice(b"data: [DONE]\n\n");
+    }
+
+    fn error(&mut self, buf: &mut BytesMut) {
+        buf.extend_from_slice(
+            br#"data: {"error":{"message":"mock in-stream error","type":"server_error"}}"#,
+        );
+        buf.extend_from_slice(b"\n\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::driver::{collect, collect_chunks};
+    use crate::mock::plan::Fault;
+    use crate::mock::reply::testing::{joined, sse};
+
+    fn events(text: &str) -> Vec<Value> {
+        sse(text).into_iter().map(|(_, data)| data).collect()
+    }
+
+    fn framer(reply: Reply, include_usage: bool, continuous: bool) -> CompletionChunks {
+        CompletionChunks::new(reply, StreamOptions { include_usage, continuous })
+    }
+
+    #[tokio::test]
+    async fn text_then_finish_usage_and_done() {
+        let out = collect(framer(Reply::test(0, 3, 1), true, false), 3, None).await;
+        let ev = events(&out);
+        assert_eq!(ev.len(), 3 + 1 + 1 + 1, "{out}");
+        assert!(ev[..4].iter().all(|e| e["object"] == "text_completion" && e["model"] == "m\"x"));
+        assert_eq!(joined(&ev[..3], "/choices/0/text"), mock_text(3));
+        assert!(ev[0]["choices"][0]["finish_reason"].is_null());
+        assert_eq!(ev[3]["choices"][0]["text"], "");
+        assert_eq!(ev[3]["choices"][0]["finish_reason"], "stop");
+        assert_eq!(ev[4]["choices"], json!([]));
+        assert_eq!(ev[4]["usage"]["completion_tokens"], 3);
+        assert_eq!(ev[5], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn chunks_continuous_usage_and_usage_off() {
+        let reply = Reply::test(0, 5, 2);
+        let shape = reply.shape;
+        let chunks = collect_chunks(framer(reply, false, true), shape, None).await;
+        assert_eq!(chunks.len(), 3 + 1, "2+2+1 tokens, then finish and [DONE] in one write");
+        let ev = events(&chunks.concat());
+        assert_eq!(ev[1]["choices"][0]["text"], ", this");
+        let running: Vec<_> =
+            ev[..4].iter().map(|e| e["usage"]["completion_tokens"].clone()).collect();
+        assert_eq!(running, [2, 4, 5, 5].map(Value::from));
+
+        let mut reply = Reply::test(0, 2, 1);
+        reply.usage = false;
+        let out = collect(framer(reply.clone(), true, true), 2, None).await;
+        assert!(!out.contains("usage"), "{out}");
+        assert!(text_completion(&reply).get("usage").is_none());
+    }
+
+    #[tokio::test]
+    async fn in_stream_error() {
+        let out = collect(framer(Reply::test(0, 3, 1), false, false), 3, Some(Fault::Error(2)));
+        let ev = events(&out.await);
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[2]["error"]["type"], "server_error");
+    }
+}
