@@ -139,4 +139,14 @@ pub struct DemoArgs {
     /// Print per-request lines too.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+
+    /// Protocol the mock speaks (streamperf detects it as a user's run would): openai-chat, openai-completions, openai-responses, anthropic, gemini, dify, ollama,
+    /// tgi.
+    #[arg(long = "format", value_name = "NAME", default_value = "openai-chat")]
+    pub format: String,
+
+    /// Reasoning tokens the mock streams before each answer (for TTFT vs. TTFAT); ignored by
+    /// formats without reasoning (dify, tgi, openai-completions).
+    #[arg(long = "reasoning-tokens", value_name = "N", default_value_t = 0)]
+    pub reasoning_tokens: u64,
 }

@@ -5,25 +5,43 @@ use std::time::Duration;
 
 use crate::cli::{DemoArgs, Lang};
 use crate::config::{Config, StreamFormat, TlsOptions};
-use crate::mock::{MockOptions, MockServer};
+use crate::mock::{self, MockOptions, MockServer};
+use crate::protocol::Protocol;
 use crate::redact::Redactor;
 use crate::run::{self, RunOutput};
 
 /// The mock's timing in the demo: an LLM-like stream that finishes in well under a second.
-fn demo_mock() -> MockOptions {
+fn demo_mock(reasoning_tokens: u64) -> MockOptions {
     MockOptions {
         port: 0,
         ttft_ms: 150,
         itl_ms: 10,
         tokens: 32,
+        reasoning_tokens,
         jitter_ms: 5,
         ..MockOptions::default()
     }
 }
 
+/// The protocol `--format` names; `generic` and framings are not mock formats.
+fn demo_protocol(name: &str) -> anyhow::Result<Protocol> {
+    match Protocol::from_name(name.trim().to_ascii_lowercase().as_str()) {
+        Some(Protocol::Generic) | None => {
+            let names: Vec<&str> = Protocol::ALL
+                .iter()
+                .filter(|p| **p != Protocol::Generic)
+                .map(|p| p.name())
+                .collect();
+            anyhow::bail!("`demo --format {name}`: use one of {}", names.join(", "))
+        }
+        Some(protocol) => Ok(protocol),
+    }
+}
+
 /// Runs the demo and prints its report.
 pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
-    let options = demo_mock();
+    let protocol = demo_protocol(&args.format)?;
+    let options = demo_mock(args.reasoning_tokens);
     let mock = MockServer::start(options.clone()).await?;
     let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
     let intro = match lang {
@@ -38,15 +56,10 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
     };
     println!("{intro}");
     let config = Config {
-        url: format!("http://{}/v1/chat/completions", mock.addr),
+        url: mock.url(mock::path_for(protocol)),
         method: "POST".into(),
         headers: vec![("Content-Type".into(), "application/json".into())],
-        body: Some(serde_json::json!({
-            "model": "mock",
-            "messages": [{"role": "user", "content": "Write a short essay about AI."}],
-            "stream": true,
-            "stream_options": {"include_usage": true},
-        })),
+        body: Some(mock::request_body_for(protocol)),
         timeout: Duration::from_secs(30),
         concurrency: args.concurrency,
         total_requests: args.requests,

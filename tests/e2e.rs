@@ -261,6 +261,23 @@ fn demo_prints_the_full_report() {
     let _ = Duration::ZERO;
 }
 
+#[test]
+fn demo_speaks_every_format_and_shows_reasoning_beside_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["demo", "-n", "6", "-p", "3", "--format", "anthropic", "--reasoning-tokens", "20"];
+    let out = streamperf(&args, dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Format:      sse/anthropic"), "{stdout}");
+    assert!(stdout.contains("[First token vs first answer (reasoning)]"), "{stdout}");
+    assert!(stdout.contains("Succeeded:   6 (100.0%)"), "{stdout}");
+
+    let bad = streamperf(&["demo", "--format", "generic"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("`demo --format generic`: use one of openai-chat"), "{stderr}");
+}
+
 /// The original README's Dify block: TTFT is the `workflow_started` event, the output comes
 /// from `data.outputs.result` of `workflow_finished`, with real Dify framing (JSON `event`
 /// field) and the README's own (`event:` lines, outputs straight in `data:`).

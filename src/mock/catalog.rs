@@ -36,7 +36,7 @@ pub(crate) const ROUTES: [Route; 15] = [
         "",
         "query",
         "ttft_ms itl_ms tokens reasoning_tokens tokens_per_chunk jitter_ms usage=false \
-         fail=status:N|close:k|stall:k|error:k",
+         fail=status:N|close:k|stall:k|error:k|pause:k:ms",
     ),
 ];
 

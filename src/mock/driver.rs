@@ -142,7 +142,7 @@ impl<F: Framer> Driver<F> {
                         self.phase = Phase::Finish;
                         continue;
                     }
-                    tokio::time::sleep_until(self.schedule.deadline(k.min(1))).await;
+                    tokio::time::sleep_until(self.schedule.deadline(k)).await;
                     self.write_chunk(k, chunks);
                     if k == 0 {
                         // Reasoning counts: it is the first generated output.
@@ -199,9 +199,9 @@ impl<F: Framer> Driver<F> {
                 self.guard.finish();
                 Some(Err(io::Error::other("mock stall ended by shutdown")))
             }
-            // Close, and Status which never reaches a body: abort without a chunked
+            // Close, and Status and Pause which never get here: abort without a chunked
             // terminator, so the client sees a truncated body.
-            Some(Fault::Close(_) | Fault::Status(_)) | None => {
+            Some(Fault::Close(_) | Fault::Status(_) | Fault::Pause { .. }) | None => {
                 // The connection dies when the next chunk would have been due. Returning
                 // Pending once lets hyper flush the tokens already handed over, which it
                 // would otherwise discard together with the connection.

@@ -145,7 +145,8 @@ async fn not_streaming(app: &App, mut p: Prepared, answer: Value) -> Response {
             });
             Response::new(Body::from_stream(body))
         }
-        Some(Fault::Status(_)) | None => {
+        // A pause already delayed the last deadline; a status fault never gets here.
+        Some(Fault::Status(_) | Fault::Pause { .. }) | None => {
             let resp = Json(answer).into_response();
             p.guard.stats().record_first_content(p.schedule.start.elapsed());
             p.guard.finish();

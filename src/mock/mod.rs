@@ -11,10 +11,11 @@
 //!
 //! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`,
 //! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
-//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>` (`k` counts chunks), so one mock serves
-//! many test cases. Reasoning streams before the answer in each format's reasoning field; chunk
-//! `k` (reasoning and answer counted together) is due at `start + ttft + k·itl`. Every streamed
-//! word is one `o200k_base` token (`words`), so tokenizer counts match what was sent.
+//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>` (`k` counts chunks), so
+//! one mock serves many test cases. Reasoning streams before the answer in each format's
+//! reasoning field; chunk `k` (reasoning and answer counted together) is due at
+//! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so
+//! tokenizer counts match what was sent.
 //!
 //! Layout: `routes` and `handlers` parse requests, `driver` runs the one timed streaming loop,
 //! the per-format modules (`openai`, `completions`, `responses`, `anthropic`, `gemini`,

@@ -51,16 +51,33 @@ pub(crate) enum Fault {
     Stall(u64),
     /// `error:<k>`: after k chunks, send an in-stream error payload and end.
     Error(u64),
+    /// `pause:<k>:<ms>`: after k chunks, wait `ms` more milliseconds, then carry on; the rest
+    /// of the stream shifts by the pause and completes normally.
+    Pause {
+        /// Chunks sent before the pause.
+        after: u64,
+        /// Length of the pause, milliseconds.
+        ms: u64,
+    },
 }
 
 impl Fault {
-    /// Parses `status:<code>`, `close:<k>`, `stall:<k>` or `error:<k>`.
+    /// Parses `status:<code>`, `close:<k>`, `stall:<k>`, `error:<k>` or `pause:<k>:<ms>`.
     pub(crate) fn parse(s: &str) -> Result<Fault, String> {
         let bad = || {
-            format!("invalid fail={s:?}: expected status:<code>, close:<k>, stall:<k> or error:<k>")
+            format!(
+                "invalid fail={s:?}: expected status:<code>, close:<k>, stall:<k>, error:<k> \
+                 or pause:<k>:<ms>"
+            )
         };
         let (kind, arg) = s.split_once(':').ok_or_else(bad)?;
         match kind {
+            "pause" => {
+                let (after, ms) = arg.split_once(':').ok_or_else(bad)?;
+                let after = after.parse::<u64>().map_err(|_| bad())?;
+                let ms = ms.parse::<u64>().map_err(|_| bad())?;
+                Ok(Fault::Pause { after, ms })
+            }
             "status" => match arg.parse::<u16>() {
                 Ok(code) if (100..=999).contains(&code) => Ok(Fault::Status(code)),
                 _ => Err(bad()),
@@ -78,10 +95,10 @@ impl Fault {
     }
 
     /// After how many chunks (reasoning and answer together; tokens when a chunk holds one
-    /// token) a mid-stream fault fires (`None` for `Status`).
+    /// token) a stream-ending fault fires (`None` for `Status` and `Pause`).
     pub(crate) fn after_chunks(self) -> Option<u64> {
         match self {
-            Fault::Status(_) => None,
+            Fault::Status(_) | Fault::Pause { .. } => None,
             Fault::Close(k) | Fault::Stall(k) | Fault::Error(k) => Some(k),
         }
     }
@@ -94,6 +111,7 @@ impl fmt::Display for Fault {
             Fault::Close(k) => write!(f, "close:{k}"),
             Fault::Stall(k) => write!(f, "stall:{k}"),
             Fault::Error(k) => write!(f, "error:{k}"),
+            Fault::Pause { after, ms } => write!(f, "pause:{after}:{ms}"),
         }
     }
 }
@@ -205,6 +223,8 @@ pub(crate) struct Schedule {
     itl: Duration,
     jitter_us: u64,
     rng: XorShift,
+    /// `fail=pause`: chunks from this index on are due this much later.
+    pause: Option<(u64, Duration)>,
     /// Token counts and chunking.
     pub shape: Shape,
 }
@@ -224,8 +244,17 @@ impl Schedule {
             itl: Duration::from_millis(query.itl_ms.unwrap_or(options.itl_ms)),
             jitter_us: query.jitter_ms.unwrap_or(options.jitter_ms).saturating_mul(1000),
             rng: XorShift::new(seed),
+            pause: None,
             shape,
         }
+    }
+
+    /// Applies `fault` if it is a pause (other faults do not move deadlines).
+    pub(crate) fn with_fault(mut self, fault: Option<Fault>) -> Schedule {
+        if let Some(Fault::Pause { after, ms }) = fault {
+            self.pause = Some((after, Duration::from_millis(ms)));
+        }
+        self
     }
 
     /// When chunk `k` (0-based) is due: `start + ttft + k·itl + jitter`, jitter drawn afresh
@@ -233,7 +262,11 @@ impl Schedule {
     pub(crate) fn deadline(&mut self, k: u64) -> Instant {
         let steps = u32::try_from(k).unwrap_or(u32::MAX);
         let jitter = Duration::from_micros(self.rng.up_to(self.jitter_us));
-        self.start + self.ttft + self.itl.saturating_mul(steps) + jitter
+        let pause = match self.pause {
+            Some((after, pause)) if k >= after => pause,
+            _ => Duration::ZERO,
+        };
+        self.start + self.ttft + self.itl.saturating_mul(steps) + jitter + pause
     }
 
     /// When a non-streaming answer is complete: the last chunk's deadline (ttft alone for an
@@ -256,7 +289,12 @@ mod tests {
         for bad in ["", "close", "close:x", "status:42", "boom:1"] {
             assert!(Fault::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(Fault::parse("pause:10:300"), Ok(Fault::Pause { after: 10, ms: 300 }));
+        for bad in ["pause:1", "pause:x:3", "pause:1:"] {
+            assert!(Fault::parse(bad).is_err(), "{bad}");
+        }
         assert_eq!(Fault::Error(2).to_string(), "error:2");
+        assert_eq!(Fault::Pause { after: 1, ms: 2 }.to_string(), "pause:1:2");
     }
 
     #[test]
@@ -277,6 +315,19 @@ mod tests {
             let d = s.deadline(k);
             assert!(d >= base && d <= base + Duration::from_millis(2), "k={k}");
         }
+    }
+
+    #[test]
+    fn a_pause_shifts_every_later_chunk() {
+        let start = Instant::now();
+        let options =
+            MockOptions { ttft_ms: 10, itl_ms: 5, jitter_ms: 0, ..MockOptions::default() };
+        let query = MockQuery::default();
+        let shape = Shape::new(&options, &query, None, false);
+        let mut s = Schedule::new(start, &options, &query, shape, 1)
+            .with_fault(Some(Fault::Pause { after: 2, ms: 100 }));
+        let due: Vec<u64> = (0..4).map(|k| (s.deadline(k) - start).as_millis() as u64).collect();
+        assert_eq!(due, [10, 15, 120, 125]);
     }
 
     #[test]

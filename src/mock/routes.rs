@@ -124,7 +124,7 @@ pub(crate) fn prepare(
     let max_tokens = spec.caps.iter().find_map(|p| body.pointer(p).and_then(Value::as_u64));
     let shape = Shape::new(&app.options, &query, max_tokens, spec.reasoning);
     let id = app.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-    let schedule = Schedule::new(start, &app.options, &query, shape, id);
+    let schedule = Schedule::new(start, &app.options, &query, shape, id).with_fault(fault);
     let reply = Reply {
         id,
         created: SystemTime::now()

@@ -118,7 +118,9 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
         }
     }
     let ms = |v: f64| format!("{:.2}ms", v * 1000.0);
-    match (&s.itl, &s.itl_token) {
+    // One token per chunk (the usual case) makes the per-token view a copy of the per-chunk one.
+    let itl_token = s.itl_token.as_ref().filter(|t| !s.itl.as_ref().is_some_and(|c| same(c, t)));
+    match (&s.itl, itl_token) {
         (Some(chunk), Some(token)) => {
             out.section(w.itl);
             out.columns([w.per_chunk, w.per_token]);
