@@ -28,7 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a load test against a streaming endpoint.
     Run(RunArgs),
-    /// Serve the built-in mock streaming API (OpenAI- and Dify-compatible).
+    /// Serve the built-in mock streaming API: OpenAI (chat, completions, responses),
+    /// Anthropic, Gemini, Dify, Ollama, TGI and plain chunks.
     Mock(MockOptions),
     /// Start the mock in-process and run a short benchmark against it: no setup, no API key.
     Demo(DemoArgs),

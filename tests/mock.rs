@@ -357,6 +357,17 @@ async fn fault_error_in_stream() {
 }
 
 #[tokio::test]
+async fn fault_pause_delays_then_completes() {
+    let mock = start(1, 1, 4).await;
+    let sent = tokio::time::Instant::now();
+    let path = "/v1/chat/completions?fail=pause:2:150";
+    let ev = events(&text(post(&mock, path, &chat(true, json!({}))).await).await);
+    assert!(sent.elapsed() >= Duration::from_millis(150), "the pause was waited");
+    assert_eq!(ev.len(), 1 + 4 + 1 + 1, "every token, then finish and [DONE]");
+    assert_eq!(ev.last().map(|e| e.data.as_str()), Some("[DONE]"));
+}
+
+#[tokio::test]
 async fn stats_count_concurrency_exactly() {
     // Held open: the streams wait 10 s for their first token, so all 8 are in flight together.
     let mock = start(1, 1, 3).await;

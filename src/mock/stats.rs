@@ -25,7 +25,7 @@ pub struct MockStats {
     max_in_flight: AtomicU64,
     bodies_seen: AtomicU64,
     bodies: Mutex<Vec<serde_json::Value>>,
-    /// Microseconds from handler entry to the first content chunk handed to hyper.
+    /// Microseconds from handler entry to the first chunk (reasoning or answer) handed to hyper.
     first_content_us: Mutex<Histogram<u64>>,
 }
 
@@ -67,7 +67,7 @@ pub struct MockSnapshot {
     pub max_in_flight: u64,
     /// Request bodies parsed as JSON (all of them, also those beyond the kept 10,000).
     pub bodies_seen: u64,
-    /// Server-side time to first content, microseconds.
+    /// Server-side time to the first chunk (reasoning included), microseconds.
     pub first_content_us: LatencySummary,
     /// The kept bodies, only when asked for (`GET /mock/stats?bodies=1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
