@@ -298,29 +298,3 @@ fn provider_fixtures_through_framer_and_adapter() {
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
     println!("ran {} provider fixtures: {}", ran.len(), ran.join(", "));
 }
-
-/// Framer + OpenAI adapter throughput on a typical stream in 16 KiB reads. Run with
-/// `cargo test --release --test provider_fixtures -- --ignored --nocapture`.
-#[test]
-#[ignore = "benchmark; run in release"]
-fn openai_pipeline_throughput() {
-    let chunk = r#"data: {"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_eb9dce56a8","choices":[{"index":0,"delta":{"content":" today"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
-    let mut body = Vec::new();
-    while body.len() < 16 << 20 {
-        body.extend_from_slice(chunk.as_bytes());
-        body.extend_from_slice(b"\n\n");
-    }
-    let start = std::time::Instant::now();
-    let mut framer = Framer::new(Framing::Sse);
-    let mut adapter = Adapter::new(&StreamFormat::default(), Framing::Sse, "");
-    let mut batch = Vec::new();
-    let mut chars = 0;
-    for read in body.chunks(16 * 1024) {
-        framer.feed(read, &mut batch);
-        for event in batch.drain(..) {
-            chars += adapter.interpret(&event).answer.map_or(0, |a| a.len());
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!("{chars} answer bytes, {:.0} MB/s", body.len() as f64 / secs / 1e6);
-}

@@ -164,27 +164,3 @@ fn every_sse_conformance_fixture() {
         problems.join("\n")
     );
 }
-
-/// Throughput on a typical OpenAI stream in 16 KiB reads. Run with
-/// `cargo test --release --test sse_conformance -- --ignored --nocapture`.
-#[test]
-#[ignore = "benchmark; run in release"]
-fn sse_parser_throughput() {
-    let chunk = r#"data: {"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_eb9dce56a8","choices":[{"index":0,"delta":{"content":" today"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
-    let mut body = Vec::new();
-    while body.len() < 64 << 20 {
-        body.extend_from_slice(chunk.as_bytes());
-        body.extend_from_slice(b"\n\n");
-    }
-    let start = std::time::Instant::now();
-    let mut parser = SseParser::new();
-    let mut out = Vec::new();
-    let mut events = 0;
-    for read in body.chunks(16 * 1024) {
-        parser.feed(read, &mut out);
-        events += out.len();
-        out.clear();
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!("{events} events, {:.0} MB/s", body.len() as f64 / secs / 1e6);
-}
