@@ -44,14 +44,30 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
     let options = demo_mock(args.reasoning_tokens);
     let mock = MockServer::start(options.clone()).await?;
     let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
+    let o = &options;
+    let reasoning = match (lang, o.reasoning_tokens) {
+        (_, 0) => String::new(),
+        (Lang::En, n) => format!(" after {n} reasoning tokens"),
+        (Lang::Zh, n) => format!(",其前 {n} 个推理 token"),
+    };
     let intro = match lang {
         Lang::En => format!(
-            "demo: built-in mock at http://{} (TTFT {} ms, ITL {} ms, {} tokens, jitter ≤{} ms)",
-            mock.addr, options.ttft_ms, options.itl_ms, options.tokens, options.jitter_ms
+            "demo: built-in mock at http://{} speaking {} (TTFT {} ms, ITL {} ms, {} tokens{reasoning}, jitter ≤{} ms)",
+            mock.addr,
+            protocol.name(),
+            o.ttft_ms,
+            o.itl_ms,
+            o.tokens,
+            o.jitter_ms
         ),
         Lang::Zh => format!(
-            "演示:内置模拟服务 http://{}(首 token {} ms,token 间隔 {} ms,{} 个 token,抖动 ≤{} ms)",
-            mock.addr, options.ttft_ms, options.itl_ms, options.tokens, options.jitter_ms
+            "演示:内置模拟服务 http://{}({} 格式,首 token {} ms,token 间隔 {} ms,{} 个 token{reasoning},抖动 ≤{} ms)",
+            mock.addr,
+            protocol.name(),
+            o.ttft_ms,
+            o.itl_ms,
+            o.tokens,
+            o.jitter_ms
         ),
     };
     println!("{intro}");
