@@ -154,3 +154,58 @@ async fn a_stall_mid_stream_is_the_max_gap() {
     assert!(s.max_gap.as_ref().unwrap().p50 >= 0.295);
     assert!(s.itl.as_ref().unwrap().p50 < 0.02, "one stall does not move the median");
 }
+
+/// `auto` names the framing and adapter it picked for every route the mock serves, including
+/// the ones `path_for` does not use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_names_the_format_of_every_mock_route() {
+    let mock =
+        start(MockOptions { ttft_ms: 1, itl_ms: 1, tokens: 3, ..MockOptions::default() }).await;
+    let routes = [
+        ("/v1/chat/completions", Protocol::OpenAiChat, "sse/openai-chat"),
+        ("/v1/completions", Protocol::OpenAiCompletions, "sse/openai-completions"),
+        ("/v1/responses", Protocol::OpenAiResponses, "sse/openai-responses"),
+        ("/v1/messages", Protocol::Anthropic, "sse/anthropic"),
+        ("/v1beta/models/m:streamGenerateContent?alt=sse", Protocol::Gemini, "sse/gemini"),
+        ("/v1/chat-messages", Protocol::Dify, "sse/dify"),
+        ("/v1/workflows/run", Protocol::Dify, "sse/dify"),
+        ("/v1/workflows/run?framing=event-lines", Protocol::Dify, "sse/dify"),
+        ("/api/chat", Protocol::Ollama, "ndjson/ollama"),
+        ("/api/generate", Protocol::Ollama, "ndjson/ollama"),
+        ("/generate_stream", Protocol::Tgi, "sse/tgi"),
+        ("/v1/stream", Protocol::Generic, "raw/raw"),
+    ];
+    for (path, protocol, want) in routes {
+        let dir = tempfile::tempdir().unwrap();
+        let args = RunArgs {
+            body: Some(mock::request_body_for(protocol).to_string()),
+            ..args(mock.url(path), 2, 1, dir.path())
+        };
+        let out = run_args(&args).await;
+        let s = &out.result.summary;
+        assert_eq!(s.success_count, 2, "{path}: {:?}", s.failure_examples);
+        assert_eq!(out.detected_format.as_deref(), Some(want), "{path}");
+        assert!(out.report.contains(&format!("Format:      {want}")), "{path}: {}", out.report);
+    }
+}
+
+/// Each protocol's in-stream error is a `stream_error` carrying the provider's message, and a
+/// stream cut before its end marker is `incomplete`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_errors_and_cut_streams_are_classified() {
+    let mock =
+        start(MockOptions { ttft_ms: 1, itl_ms: 1, tokens: 8, ..MockOptions::default() }).await;
+    for protocol in Protocol::ALL.into_iter().filter(|p| *p != Protocol::Generic) {
+        for (fault, class) in [("error:3", "stream_error"), ("close:3", "incomplete")] {
+            let out = run(&mock, protocol, &format!("fail={fault}"), None).await;
+            let s = &out.result.summary;
+            let name = format!("{} fail={fault}", protocol.name());
+            assert_eq!(s.failed_count, 4, "{name}: {s:?}");
+            let classes: Vec<&str> = s.failures.keys().map(|c| c.as_str()).collect();
+            assert_eq!(classes, [class], "{name}: {:?}", s.failure_examples);
+            let example = s.failure_examples.values().next().unwrap();
+            let why = if class == "stream_error" { "mock in-stream error" } else { "broke off" };
+            assert!(example.contains(why), "{name}: {example}");
+        }
+    }
+}
