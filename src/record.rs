@@ -176,12 +176,12 @@ impl Timeline {
     /// Records a content-bearing event that arrived at `at` carrying the generated text
     /// `parts` (reasoning, answer, tool call), with the running output-token total the API
     /// reported on the same event, if any.
-    pub fn content_at(&mut self, at: Instant, parts: &[&str], reported: Option<u64>) {
+    pub fn content_at(&mut self, at: Instant, parts: &[Option<&str>], reported: Option<u64>) {
         if !self.first_token_by_marker {
             self.first_token.get_or_insert(at);
         }
         self.last_token = Some(at);
-        for part in parts {
+        for part in parts.iter().flatten() {
             self.text.push_str(part);
         }
         self.pieces.push(Piece { at, end: self.text.len(), reported });
@@ -446,7 +446,7 @@ mod tests {
         let mut tl = Timeline::new(t0, t0);
         tl.first_byte = Some(t0 + 5 * MS);
         for at in [100, 110, 130] {
-            tl.content_at(t0 + at * MS, &["x"], None);
+            tl.content_at(t0 + at * MS, &[Some("x")], None);
         }
         tl.first_answer = Some(t0 + 100 * MS);
         tl.end = Some(t0 + 140 * MS);
@@ -503,9 +503,9 @@ mod tests {
         let t0 = Instant::now();
         let mut tl = Timeline::new(t0, t0);
         // " the model" is 2 tokens in o200k_base, " stream" 1: gaps of 40 and 10 ms.
-        tl.content_at(t0 + 100 * MS, &[" hello"], None);
-        tl.content_at(t0 + 140 * MS, &[" the", " model"], None);
-        tl.content_at(t0 + 150 * MS, &[" stream"], None);
+        tl.content_at(t0 + 100 * MS, &[Some(" hello")], None);
+        tl.content_at(t0 + 140 * MS, &[Some(" the"), Some(" model")], None);
+        tl.content_at(t0 + 150 * MS, &[Some(" stream")], None);
         tl.end = Some(t0 + 150 * MS);
         let r = tl.into_record(1, None, &Tokenizer::from_spec("o200k_base").unwrap());
         assert_eq!((r.output_tokens, r.token_source), (Some(4), TokenSource::Tokenizer));
@@ -519,7 +519,7 @@ mod tests {
         let t0 = Instant::now();
         let mut tl = Timeline::new(t0, t0);
         for (at, total) in [(100, 4), (120, 8), (140, 12)] {
-            tl.content_at(t0 + at * MS, &["abcd"], Some(total));
+            tl.content_at(t0 + at * MS, &[Some("abcd")], Some(total));
         }
         tl.usage_output_tokens = Some(12);
         let r = tl.into_record(1, None, &events());
@@ -540,7 +540,7 @@ mod tests {
         let t0 = Instant::now();
         let mut tl = Timeline::new(t0, t0);
         tl.first_token_by_marker = true;
-        tl.content_at(t0 + 10 * MS, &["x"], None);
+        tl.content_at(t0 + 10 * MS, &[Some("x")], None);
         assert_eq!(tl.first_token, None, "content before the marker is not the first token");
         tl.first_token.get_or_insert(t0 + 20 * MS);
         assert_eq!(tl.into_record(1, None, &events()).ttft, Some(20 * MS));

@@ -523,3 +523,57 @@ fn without_data_source_placeholders_are_sent_as_written() {
     assert_eq!(w.request(3).url, "http://h/{{x}}");
     assert_eq!(&w.request(0).body[..], br#"{"q":"{{x}}"}"#);
 }
+
+#[test]
+fn format_flag_and_stream_format_keys() {
+    use streamperf::protocol::Protocol;
+    let (_d, path) = temp_file(
+        "f.json",
+        br#"{"url": "http://h/", "tokenizer": "vocab/tokenizer.json",
+             "stream_format": {"type": "ndjson", "content_path": "msg.text", "reasoning_path": "msg.think",
+             "usage_path": "n", "error_path": "err", "done_marker": "END"}}"#,
+    );
+    let c = resolve(&with_config(&path)).unwrap();
+    let sf = &c.stream_format;
+    assert_eq!(sf.kind, FormatKind::Ndjson);
+    assert_eq!(sf.content_path.as_deref(), Some("msg.text"));
+    assert_eq!(sf.reasoning_path.as_deref(), Some("msg.think"));
+    assert_eq!((sf.usage_path.as_deref(), sf.error_path.as_deref()), (Some("n"), Some("err")));
+    assert_eq!(sf.done_marker.as_deref(), Some("END"));
+    // A tokenizer file in the config is relative to the config's folder, as data files are.
+    let expected = path.parent().unwrap().join("vocab/tokenizer.json");
+    assert_eq!(c.tokenizer, expected.display().to_string());
+
+    let flags = RunArgs {
+        format: Some("Anthropic".into()),
+        tokenizer: Some("cl100k_base".into()),
+        ..with_config(&path)
+    };
+    let c = resolve(&flags).unwrap();
+    assert_eq!(c.stream_format.kind, FormatKind::Protocol(Protocol::Anthropic));
+    assert_eq!(c.stream_format.content_path.as_deref(), Some("msg.text"), "paths are kept");
+    assert_eq!(c.tokenizer, "cl100k_base");
+    let view = c.result_view("t");
+    assert_eq!(view["stream_format"]["type"], "anthropic");
+    assert_eq!(view["tokenizer"], "cl100k_base");
+
+    let openai = RunArgs { format: Some("openai".into()), ..with_config(&path) };
+    assert_eq!(
+        resolve(&openai).unwrap().stream_format.kind,
+        FormatKind::Protocol(Protocol::OpenAiChat),
+        "the old name still works"
+    );
+    let bad = RunArgs { format: Some("websocket".into()), ..with_config(&path) };
+    assert!(err_of(&bad).starts_with("`--format websocket`: unknown stream format; use one of auto, sse, ndjson, raw, openai-chat"));
+    let (_d, bad_type) =
+        temp_file("t.json", br#"{"url": "http://h/", "stream_format": {"type": "grpc"}}"#);
+    let e = err_of(&with_config(&bad_type));
+    assert!(
+        e.contains("`stream_format.type` must be one of auto, sse, ndjson, raw, openai-chat"),
+        "{e}"
+    );
+    let (_d, typo) =
+        temp_file("k.json", br#"{"url": "http://h/", "stream_format": {"content_pth": "x"}}"#);
+    let e = err_of(&with_config(&typo));
+    assert!(e.contains("did you mean `stream_format.content_path`"), "{e}");
+}

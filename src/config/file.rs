@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::formats;
 use super::{FormatKind, StreamFormat};
 
-/// The seed's top-level keys, in the seed's order.
+/// The seed's top-level keys, in the seed's order, then streamperf's own.
 const TOP_KEYS: &[&str] = &[
     "url",
     "method",
@@ -24,6 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "total_requests",
     "data_source",
     "stream_format",
+    "tokenizer",
 ];
 const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
 const STREAM_FORMAT_KEYS: &[&str] = &[
@@ -62,6 +63,8 @@ pub(crate) struct FileConfig {
     pub total_requests: Option<u64>,
     pub data_source: Option<FileDataSource>,
     pub stream_format: Option<StreamFormat>,
+    /// `--tokenizer` in the file.
+    pub tokenizer: Option<String>,
 }
 
 /// The `data_source` block as written (the path is not resolved yet).
@@ -94,6 +97,7 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
     check_keys(&map, TOP_KEYS, "")?;
     let mut cfg = FileConfig {
         url: string(&map, "url", "url")?,
+        tokenizer: string(&map, "tokenizer", "tokenizer")?,
         method: string(&map, "method", "method")?,
         body: map.get("body").filter(|v| !v.is_null()).cloned(),
         timeout: seconds(&map, "timeout")?,

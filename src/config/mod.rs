@@ -273,6 +273,19 @@ impl Config {
             None => None,
         };
 
+        // A tokenizer file named in the config is relative to the config's folder, as data is.
+        let file_tokenizer =
+            file.tokenizer.map(|t| match crate::tokens::NAMES.contains(&t.as_str()) {
+                true => t,
+                false => {
+                    resolve_data_path(Path::new(&t), args.config.as_deref()).display().to_string()
+                }
+            });
+        let tokenizer = args
+            .tokenizer
+            .clone()
+            .or(file_tokenizer)
+            .unwrap_or_else(|| DEFAULT_TOKENIZER.to_string());
         let mut stream_format = file.stream_format.unwrap_or_default();
         if let Some(name) = &args.format {
             stream_format.kind = FormatKind::from_name(name).ok_or_else(|| {
@@ -302,7 +315,7 @@ impl Config {
             lang: args.lang.unwrap_or_else(|| detect_lang_with(env)),
             quiet: args.quiet,
             save_output: args.save_output,
-            tokenizer: args.tokenizer.clone().unwrap_or_else(|| DEFAULT_TOKENIZER.to_string()),
+            tokenizer,
             tls,
             config_path: args.config.clone(),
             redactor,

@@ -267,9 +267,8 @@ fn apply(meaning: Interpretation, now: Instant, progress: &mut Progress) -> Resu
     let answer = meaning.answer.filter(|a| !a.is_empty());
     let reasoning = meaning.reasoning.filter(|r| !r.is_empty());
     let tool_call = meaning.tool_call.filter(|t| !t.is_empty());
-    let parts: Vec<&str> =
-        [&reasoning, &answer, &tool_call].into_iter().flatten().map(String::as_str).collect();
-    if !parts.is_empty() {
+    let parts = [reasoning.as_deref(), answer.as_deref(), tool_call.as_deref()];
+    if parts.iter().any(Option::is_some) {
         tl.content_at(now, &parts, meaning.output_tokens);
     }
     if meaning.token_marker {
