@@ -136,23 +136,15 @@ impl Framer for AnthropicEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_chunks;
+    use crate::mock::driver::collect_shape;
     use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{joined, sse};
+    use crate::mock::reply::testing::{error_last, joined, named_events};
     use crate::mock::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<(String, Value)> {
         let shape = reply.shape;
-        let out = collect_chunks(AnthropicEvents::new(reply), shape, fault).await.concat();
-        sse(&out)
-            .into_iter()
-            .map(|(name, data)| {
-                let name = name.expect("every event is named");
-                assert_eq!(data["type"], name.as_str());
-                (name, data)
-            })
-            .collect()
+        named_events(&collect_shape(AnthropicEvents::new(reply), shape, fault).await)
     }
 
     fn deltas(ev: &[(String, Value)], kind: &str) -> Vec<Value> {
@@ -185,10 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn text_only_capped_and_usage_off() {
-        let mut reply = Reply::test(0, 2, 1);
-        reply.shape.capped = true;
-        reply.usage = false;
-        let ev = run(reply, None).await;
+        let ev = run(Reply::test(0, 2, 1).truncated().without_usage(), None).await;
         assert_eq!(ev.len(), 3 + 2 + 3);
         assert_eq!(ev[1].1["content_block"]["type"], "text");
         assert_eq!(ev[1].1["index"], 0);
@@ -200,9 +189,7 @@ mod tests {
     #[tokio::test]
     async fn error_event() {
         let ev = run(Reply::test(0, 4, 1), Some(Fault::Error(2))).await;
-        let (name, data) = ev.last().unwrap();
-        assert_eq!(name, "error");
+        let data = error_last(&ev, "error", "message_stop");
         assert_eq!(data["error"]["type"], "overloaded_error");
-        assert!(ev.iter().all(|(n, _)| n != "message_stop"));
     }
 }

@@ -8,28 +8,19 @@ use bytes::BytesMut;
 use serde_json::{Value, json};
 
 use super::driver::{Chunk, Framer};
-use super::openai::{StreamOptions, finish_reason, running_usage, usage};
+use super::openai::{ERROR_EVENT, StreamOptions, finish_reason, whole_answer};
 use super::reply::Reply;
 use super::words::mock_text;
 
 /// The whole answer as one `text_completion` object (non-streaming requests).
 pub(crate) fn text_completion(reply: &Reply) -> Value {
-    let mut c = json!({
-        "id": format!("cmpl-mock-{}", reply.id),
-        "object": "text_completion",
-        "created": reply.created,
-        "model": reply.model,
-        "choices": [{
-            "text": mock_text(reply.tokens()),
-            "index": 0,
-            "logprobs": null,
-            "finish_reason": finish_reason(reply),
-        }],
+    let choice = json!({
+        "text": mock_text(reply.tokens()),
+        "index": 0,
+        "logprobs": null,
+        "finish_reason": finish_reason(reply),
     });
-    if reply.usage {
-        c["usage"] = usage(reply);
-    }
-    c
+    whole_answer(reply, &format!("cmpl-mock-{}", reply.id), "text_completion", choice)
 }
 
 /// Frames a streaming legacy completion.
@@ -43,16 +34,14 @@ pub(crate) struct CompletionChunks {
 }
 
 impl CompletionChunks {
-    pub(crate) fn new(reply: Reply, mut options: StreamOptions) -> CompletionChunks {
+    pub(crate) fn new(reply: Reply, options: StreamOptions) -> CompletionChunks {
         let head = format!(
             "data: {{\"id\":\"cmpl-mock-{}\",\"object\":\"text_completion\",\"created\":{},\
              \"choices\":[",
             reply.id, reply.created
         );
         let tail = format!("],\"model\":{}", reply.model_json());
-        if !reply.usage {
-            options = StreamOptions::default();
-        }
+        let options = options.for_reply(&reply);
         CompletionChunks { reply, options, head, tail }
     }
 
@@ -65,10 +54,7 @@ impl CompletionChunks {
         buf.extend_from_slice(finish_reason.as_bytes());
         buf.extend_from_slice(b"}");
         buf.extend_from_slice(self.tail.as_bytes());
-        if self.options.continuous {
-            running_usage(buf, self.reply.prompt_tokens, completion);
-        }
-        buf.extend_from_slice(b"}\n\n");
+        self.options.close_chunk(buf, &self.reply, completion);
     }
 }
 
@@ -82,21 +68,15 @@ impl Framer for CompletionChunks {
     fn finish(&mut self, buf: &mut BytesMut) {
         let reason = format!("\"{}\"", finish_reason(&self.reply));
         self.write(buf, "", &reason, self.reply.tokens());
-        if self.options.include_usage {
+        self.options.end(buf, &self.reply, |buf| {
             buf.extend_from_slice(self.head.as_bytes());
             buf.extend_from_slice(self.tail.as_bytes());
-            buf.extend_from_slice(b",\"usage\":");
-            buf.extend_from_slice(usage(&self.reply).to_string().as_bytes());
-            buf.extend_from_slice(b"}\n\n");
-        }
-        buf.extend_from_slice(b"data: [DONE]\n\n");
+            buf.extend_from_slice(b",");
+        });
     }
 
     fn error(&mut self, buf: &mut BytesMut) {
-        buf.extend_from_slice(
-            br#"data: {"error":{"message":"mock in-stream error","type":"server_error"}}"#,
-        );
-        buf.extend_from_slice(b"\n\n");
+        buf.extend_from_slice(ERROR_EVENT);
     }
 }
 
@@ -105,11 +85,7 @@ mod tests {
     use super::*;
     use crate::mock::driver::{collect, collect_chunks};
     use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{joined, sse};
-
-    fn events(text: &str) -> Vec<Value> {
-        sse(text).into_iter().map(|(_, data)| data).collect()
-    }
+    use crate::mock::reply::testing::{data_events as events, joined};
 
     fn framer(reply: Reply, include_usage: bool, continuous: bool) -> CompletionChunks {
         CompletionChunks::new(reply, StreamOptions { include_usage, continuous })
@@ -142,8 +118,7 @@ mod tests {
             ev[..4].iter().map(|e| e["usage"]["completion_tokens"].clone()).collect();
         assert_eq!(running, [2, 4, 5, 5].map(Value::from));
 
-        let mut reply = Reply::test(0, 2, 1);
-        reply.usage = false;
+        let reply = Reply::test(0, 2, 1).without_usage();
         let out = collect(framer(reply.clone(), true, true), 2, None).await;
         assert!(!out.contains("usage"), "{out}");
         assert!(text_completion(&reply).get("usage").is_none());

@@ -229,7 +229,7 @@ impl Framer for DifyWorkflow {
 mod tests {
     use super::*;
     use crate::mock::driver::collect;
-    use serde_json::Value;
+    use crate::mock::reply::testing::sse as events;
 
     fn request() -> Reply {
         let mut r = Reply::test(0, 2, 1);
@@ -240,25 +240,6 @@ mod tests {
 
     fn chat() -> DifyChat {
         DifyChat::new(request(), Some("c\"1".into()))
-    }
-
-    /// Parses `[event: name\n]data: json` blocks into (SSE event name, payload).
-    fn events(text: &str) -> Vec<(Option<String>, Value)> {
-        text.split("\n\n")
-            .filter(|e| !e.is_empty())
-            .map(|block| {
-                let mut name = None;
-                let mut data = Value::Null;
-                for line in block.lines() {
-                    if let Some(n) = line.strip_prefix("event: ") {
-                        name = Some(n.to_owned());
-                    } else if let Some(d) = line.strip_prefix("data: ") {
-                        data = serde_json::from_str(d).expect("valid JSON payload");
-                    }
-                }
-                (name, data)
-            })
-            .collect()
     }
 
     #[tokio::test]
@@ -274,8 +255,7 @@ mod tests {
 
     #[tokio::test]
     async fn usage_off_and_chunks() {
-        let mut r = request();
-        r.usage = false;
+        let r = request().without_usage();
         let ev = events(&collect(DifyChat::new(r.clone(), None), 2, None).await);
         assert_eq!(ev[3].1["metadata"], serde_json::json!({}));
         assert!(ev[3].1["conversation_id"].as_str().is_some_and(|c| !c.is_empty()));

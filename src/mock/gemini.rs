@@ -98,22 +98,15 @@ impl Framer for GeminiChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_chunks;
+    use crate::mock::driver::collect_shape;
     use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::sse;
+    use crate::mock::reply::testing::data_events;
     use crate::mock::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<Value> {
         let shape = reply.shape;
-        let out = collect_chunks(GeminiChunks::new(reply), shape, fault).await.concat();
-        sse(&out)
-            .into_iter()
-            .map(|(name, data)| {
-                assert_eq!(name, None, "data-only events");
-                data
-            })
-            .collect()
+        data_events(&collect_shape(GeminiChunks::new(reply), shape, fault).await)
     }
 
     /// The text of the parts whose `thought` flag is `thought`.
@@ -147,10 +140,7 @@ mod tests {
 
     #[tokio::test]
     async fn usage_off_and_capped() {
-        let mut reply = Reply::test(0, 2, 1);
-        reply.usage = false;
-        reply.shape.capped = true;
-        let ev = run(reply, None).await;
+        let ev = run(Reply::test(0, 2, 1).truncated().without_usage(), None).await;
         assert!(ev.iter().all(|e| e.get("usageMetadata").is_none()));
         assert_eq!(ev[2]["candidates"][0]["finishReason"], "MAX_TOKENS");
         assert!(

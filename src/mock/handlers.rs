@@ -1,17 +1,13 @@
 //! One handler per streaming route: which [`Spec`] it reads its request with, and which framer
 //! and content type answer it.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Version};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use super::anthropic::AnthropicEvents;
 use super::completions::{CompletionChunks, text_completion};
@@ -22,17 +18,16 @@ use super::gemini::GeminiChunks;
 use super::ollama::{Endpoint, OllamaLines};
 use super::openai::{OpenAiChunks, StreamOptions, chat_completion};
 use super::plain::PlainText;
-use super::plan::{Fault, MockQuery};
+use super::plan::Fault;
+use super::reply::Reply;
 use super::responses::ResponsesEvents;
-use super::routes::{App, Prepared, Spec, prepare, streaming};
+use super::routes::{Incoming, Prepared, Spec, prepare, streaming};
 use super::tgi::TgiEvents;
 
 const SSE: &str = "text/event-stream";
 /// What OpenAI's and Anthropic's servers send.
 const SSE_UTF8: &str = "text/event-stream; charset=utf-8";
 const NDJSON: &str = "application/x-ndjson";
-
-type QueryResult = Result<Query<MockQuery>, QueryRejection>;
 
 /// The OpenAI max-tokens fields (`max_completion_tokens` is the newer name).
 const OPENAI_CAPS: &[&str] = &["/max_tokens", "/max_completion_tokens"];
@@ -57,71 +52,61 @@ const DIFY: Spec = spec(Style::Dify, OPENAI_CAPS, false);
 /// Plain text takes any body, also none (`GET`).
 const PLAIN: Spec = Spec { json_required: false, ..spec(Style::OpenAi, OPENAI_CAPS, false) };
 
+/// Prepares the request and streams what `build` frames, or sends the error `build` returns.
+fn try_serve<F: Framer>(
+    req: Incoming,
+    spec: Spec,
+    content_type: &'static str,
+    build: impl FnOnce(&Prepared) -> Result<F, Box<Response>>,
+) -> Response {
+    let served = prepare(req, spec).and_then(|p| {
+        let framer = build(&p)?;
+        Ok(streaming(p, framer, content_type))
+    });
+    served.unwrap_or_else(|resp| *resp)
+}
+
 /// Prepares the request and streams what `build` frames.
 fn serve<F: Framer>(
-    app: &App,
-    version: Version,
-    query: QueryResult,
-    raw: &Bytes,
+    req: Incoming,
     spec: Spec,
     content_type: &'static str,
     build: impl FnOnce(&Prepared) -> F,
 ) -> Response {
-    let start = Instant::now();
-    match prepare(app, start, version, query, raw, spec) {
-        Ok(p) => {
-            let framer = build(&p);
-            streaming(app, p, framer, content_type)
-        }
-        Err(resp) => *resp,
-    }
+    try_serve(req, spec, content_type, |p| Ok(build(p)))
 }
 
-/// `"stream": true` in the body (OpenAI's routes answer with one object otherwise).
-fn wants_stream(body: &Value) -> bool {
-    body.get("stream").and_then(Value::as_bool) == Some(true)
-}
-
-pub(crate) async fn chat_completions(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
+/// An OpenAI route: the `whole` answer as one object, or with `"stream": true` in the body
+/// the stream `chunks` frames with the body's `stream_options`.
+async fn openai<F: Framer>(
+    req: Incoming,
+    spec: Spec,
+    content_type: &'static str,
+    whole: fn(&Reply) -> Value,
+    chunks: fn(Reply, StreamOptions) -> F,
 ) -> Response {
-    let start = Instant::now();
-    let p = match prepare(&app, start, version, query, &raw, CHAT) {
+    let p = match prepare(req, spec) {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
     let reply = p.reply(None);
-    if !wants_stream(&p.body) {
-        return not_streaming(&app, p, chat_completion(&reply)).await;
+    if p.body.get("stream").and_then(Value::as_bool) != Some(true) {
+        return not_streaming(p, whole(&reply)).await;
     }
-    let framer = OpenAiChunks::new(reply, StreamOptions::from_body(&p.body));
-    streaming(&app, p, framer, SSE)
+    let framer = chunks(reply, StreamOptions::from_body(&p.body));
+    streaming(p, framer, content_type)
 }
 
-pub(crate) async fn completions(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    let start = Instant::now();
-    let p = match prepare(&app, start, version, query, &raw, COMPLETIONS) {
-        Ok(p) => p,
-        Err(resp) => return *resp,
-    };
-    let reply = p.reply(None);
-    if !wants_stream(&p.body) {
-        return not_streaming(&app, p, text_completion(&reply)).await;
-    }
-    let framer = CompletionChunks::new(reply, StreamOptions::from_body(&p.body));
-    streaming(&app, p, framer, SSE_UTF8)
+pub(crate) async fn chat_completions(req: Incoming) -> Response {
+    openai(req, CHAT, SSE, chat_completion, OpenAiChunks::new).await
+}
+
+pub(crate) async fn completions(req: Incoming) -> Response {
+    openai(req, COMPLETIONS, SSE_UTF8, text_completion, CompletionChunks::new).await
 }
 
 /// Waits until the whole answer would be generated, then sends `answer` at once.
-async fn not_streaming(app: &App, mut p: Prepared, answer: Value) -> Response {
+async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
     tokio::time::sleep_until(p.schedule.last_deadline()).await;
     match p.fault {
         Some(Fault::Error(_)) => {
@@ -131,7 +116,7 @@ async fn not_streaming(app: &App, mut p: Prepared, answer: Value) -> Response {
         }
         Some(Fault::Close(_) | Fault::Stall(_)) => {
             let stall = matches!(p.fault, Some(Fault::Stall(_)));
-            let mut shutdown = app.shutdown.clone();
+            let mut shutdown = p.app.shutdown.clone();
             let mut guard = p.guard;
             // Headers go out, then the body stalls or aborts; the guard lives in the body so
             // that a stall stays in flight until the client leaves.
@@ -155,89 +140,46 @@ async fn not_streaming(app: &App, mut p: Prepared, answer: Value) -> Response {
     }
 }
 
-pub(crate) async fn responses(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    serve(&app, version, query, &raw, RESPONSES, SSE_UTF8, |p| ResponsesEvents::new(p.reply(None)))
+pub(crate) async fn responses(req: Incoming) -> Response {
+    serve(req, RESPONSES, SSE_UTF8, |p| ResponsesEvents::new(p.reply(None)))
 }
 
-pub(crate) async fn messages(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    serve(&app, version, query, &raw, ANTHROPIC, SSE_UTF8, |p| AnthropicEvents::new(p.reply(None)))
+pub(crate) async fn messages(req: Incoming) -> Response {
+    serve(req, ANTHROPIC, SSE_UTF8, |p| AnthropicEvents::new(p.reply(None)))
 }
 
 /// `/v1beta/models/{model}:streamGenerateContent?alt=sse`. axum cannot match a literal after
 /// a parameter within one segment, so the route takes the rest of the path and checks it.
-pub(crate) async fn gemini(
-    State(app): State<Arc<App>>,
-    Path(rest): Path<String>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
+pub(crate) async fn gemini(Path(rest): Path<String>, req: Incoming) -> Response {
     let Some(model) = rest.strip_suffix(":streamGenerateContent").filter(|m| !m.is_empty()) else {
         let message =
             format!("the mock serves only models/{{model}}:streamGenerateContent, not {rest:?}");
         return client_error(Style::Gemini, 404, &message);
     };
-    let start = Instant::now();
-    let p = match prepare(&app, start, version, query, &raw, GEMINI) {
-        Ok(p) => p,
-        Err(resp) => return *resp,
-    };
-    if p.query.alt.as_deref() != Some("sse") {
-        // Without alt=sse Gemini streams one JSON array, a framing the mock does not serve.
-        return bad_request(Style::Gemini, "the mock streams only with ?alt=sse");
-    }
-    let framer = GeminiChunks::new(p.reply(Some(model)));
-    streaming(&app, p, framer, SSE)
-}
-
-pub(crate) async fn ollama_chat(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    serve(&app, version, query, &raw, OLLAMA, NDJSON, |p| {
-        OllamaLines::new(p.reply(None), Endpoint::Chat)
+    try_serve(req, GEMINI, SSE, |p| {
+        if p.query.alt.as_deref() != Some("sse") {
+            // Without alt=sse Gemini streams one JSON array, a framing the mock does not serve.
+            let message = "the mock streams only with ?alt=sse";
+            return Err(Box::new(bad_request(Style::Gemini, message)));
+        }
+        Ok(GeminiChunks::new(p.reply(Some(model))))
     })
 }
 
-pub(crate) async fn ollama_generate(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    serve(&app, version, query, &raw, OLLAMA, NDJSON, |p| {
-        OllamaLines::new(p.reply(None), Endpoint::Generate)
-    })
+pub(crate) async fn ollama_chat(req: Incoming) -> Response {
+    serve(req, OLLAMA, NDJSON, |p| OllamaLines::new(p.reply(None), Endpoint::Chat))
 }
 
-pub(crate) async fn tgi(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    serve(&app, version, query, &raw, TGI, SSE, |p| TgiEvents::new(p.reply(None)))
+pub(crate) async fn ollama_generate(req: Incoming) -> Response {
+    serve(req, OLLAMA, NDJSON, |p| OllamaLines::new(p.reply(None), Endpoint::Generate))
 }
 
-pub(crate) async fn chat_messages(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    serve(&app, version, query, &raw, DIFY, SSE, |p| {
+pub(crate) async fn tgi(req: Incoming) -> Response {
+    serve(req, TGI, SSE, |p| TgiEvents::new(p.reply(None)))
+}
+
+pub(crate) async fn chat_messages(req: Incoming) -> Response {
+    serve(req, DIFY, SSE, |p| {
         let conversation_id = p
             .body
             .get("conversation_id")
@@ -248,30 +190,14 @@ pub(crate) async fn chat_messages(
     })
 }
 
-pub(crate) async fn workflows_run(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    let start = Instant::now();
-    let p = match prepare(&app, start, version, query, &raw, DIFY) {
-        Ok(p) => p,
-        Err(resp) => return *resp,
-    };
-    let framing = match Framing::parse(p.query.framing.as_deref()) {
-        Ok(f) => f,
-        Err(msg) => return bad_request(Style::Dify, &msg),
-    };
-    let workflow = DifyWorkflow::new(p.reply(None), framing);
-    streaming(&app, p, workflow, SSE)
+pub(crate) async fn workflows_run(req: Incoming) -> Response {
+    try_serve(req, DIFY, SSE, |p| {
+        let framing = Framing::parse(p.query.framing.as_deref())
+            .map_err(|msg| Box::new(bad_request(Style::Dify, &msg)))?;
+        Ok(DifyWorkflow::new(p.reply(None), framing))
+    })
 }
 
-pub(crate) async fn plain_stream(
-    State(app): State<Arc<App>>,
-    version: Version,
-    query: QueryResult,
-    raw: Bytes,
-) -> Response {
-    serve(&app, version, query, &raw, PLAIN, "text/plain; charset=utf-8", |_| PlainText)
+pub(crate) async fn plain_stream(req: Incoming) -> Response {
+    serve(req, PLAIN, "text/plain; charset=utf-8", |_| PlainText)
 }

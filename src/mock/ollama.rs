@@ -137,9 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn generate_fields_usage_off_and_capped() {
-        let mut reply = Reply::test(1, 2, 1);
-        reply.usage = false;
-        reply.shape.capped = true;
+        let reply = Reply::test(1, 2, 1).truncated().without_usage();
         let lines = run(reply, Endpoint::Generate, None).await;
         assert_eq!(lines[0]["thinking"], mock_reasoning_text(1));
         assert_eq!(joined(&lines, "/response"), mock_text(2));

@@ -33,7 +33,37 @@ impl StreamOptions {
             continuous: flag("/stream_options/continuous_usage_stats"),
         }
     }
+
+    /// The options in effect for `reply`: none with `?usage=false`.
+    pub(crate) fn for_reply(self, reply: &Reply) -> StreamOptions {
+        if reply.usage { self } else { StreamOptions::default() }
+    }
+
+    /// Closes a chunk: the running usage (`completion` tokens so far) when asked for, then `}`
+    /// and the blank line.
+    pub(crate) fn close_chunk(self, buf: &mut BytesMut, reply: &Reply, completion: u64) {
+        if self.continuous {
+            running_usage(buf, reply.prompt_tokens, completion);
+        }
+        buf.extend_from_slice(b"}\n\n");
+    }
+
+    /// Ends the stream after the finish chunk: the usage-only chunk when asked for (`open`
+    /// writes it up to its `"usage":` field), then `[DONE]`.
+    pub(crate) fn end(self, buf: &mut BytesMut, reply: &Reply, open: impl FnOnce(&mut BytesMut)) {
+        if self.include_usage {
+            open(buf);
+            buf.extend_from_slice(b"\"usage\":");
+            buf.extend_from_slice(usage(reply).to_string().as_bytes());
+            buf.extend_from_slice(b"}\n\n");
+        }
+        buf.extend_from_slice(b"data: [DONE]\n\n");
+    }
 }
+
+/// The in-stream error event of both OpenAI streaming routes.
+pub(crate) const ERROR_EVENT: &[u8] =
+    b"data: {\"error\":{\"message\":\"mock in-stream error\",\"type\":\"server_error\"}}\n\n";
 
 /// `"stop"`, or `"length"` when the max-tokens field cut the output.
 pub(crate) fn finish_reason(reply: &Reply) -> &'static str {
@@ -52,7 +82,7 @@ pub(crate) fn usage(reply: &Reply) -> Value {
 }
 
 /// Appends `,"usage":{…}` with `completion` tokens so far (continuous usage).
-pub(crate) fn running_usage(buf: &mut BytesMut, prompt: u64, completion: u64) {
+fn running_usage(buf: &mut BytesMut, prompt: u64, completion: u64) {
     let total = prompt + completion;
     // Writing into a BytesMut cannot fail.
     let _ = write!(
@@ -62,23 +92,30 @@ pub(crate) fn running_usage(buf: &mut BytesMut, prompt: u64, completion: u64) {
     );
 }
 
+/// A whole (non-streaming) answer: `id`, `object`, `created`, `model` and `choices`, then
+/// the usage unless `?usage=false`.
+pub(crate) fn whole_answer(reply: &Reply, id: &str, object: &str, choice: Value) -> Value {
+    let mut c = json!({
+        "id": id,
+        "object": object,
+        "created": reply.created,
+        "model": reply.model,
+        "choices": [choice],
+    });
+    if reply.usage {
+        c["usage"] = usage(reply);
+    }
+    c
+}
+
 /// The whole answer as one `chat.completion` object (non-streaming requests).
 pub(crate) fn chat_completion(reply: &Reply) -> Value {
     let mut message = json!({"role": "assistant", "content": mock_text(reply.tokens())});
     if reply.reasoning() > 0 {
         message["reasoning_content"] = json!(mock_reasoning_text(reply.reasoning()));
     }
-    let mut c = json!({
-        "id": format!("chatcmpl-mock-{}", reply.id),
-        "object": "chat.completion",
-        "created": reply.created,
-        "model": reply.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason(reply)}],
-    });
-    if reply.usage {
-        c["usage"] = usage(reply);
-    }
-    c
+    let choice = json!({"index": 0, "message": message, "finish_reason": finish_reason(reply)});
+    whole_answer(reply, &format!("chatcmpl-mock-{}", reply.id), "chat.completion", choice)
 }
 
 /// Frames a streaming chat completion.
@@ -90,7 +127,7 @@ pub(crate) struct OpenAiChunks {
 }
 
 impl OpenAiChunks {
-    pub(crate) fn new(reply: Reply, mut options: StreamOptions) -> OpenAiChunks {
+    pub(crate) fn new(reply: Reply, options: StreamOptions) -> OpenAiChunks {
         let head = format!(
             "data: {{\"id\":\"chatcmpl-mock-{}\",\"object\":\"chat.completion.chunk\",\
              \"created\":{},\"model\":{},",
@@ -98,18 +135,13 @@ impl OpenAiChunks {
             reply.created,
             reply.model_json()
         );
-        if !reply.usage {
-            options = StreamOptions::default();
-        }
+        let options = options.for_reply(&reply);
         OpenAiChunks { reply, options, head }
     }
 
     /// Closes a chunk: running usage when asked for, then `}` and the blank line.
     fn close(&self, buf: &mut BytesMut, completion: u64) {
-        if self.options.continuous {
-            running_usage(buf, self.reply.prompt_tokens, completion);
-        }
-        buf.extend_from_slice(b"}\n\n");
+        self.options.close_chunk(buf, &self.reply, completion);
     }
 }
 
@@ -141,20 +173,14 @@ impl Framer for OpenAiChunks {
         buf.extend_from_slice(finish_reason(&self.reply).as_bytes());
         buf.extend_from_slice(b"\"}]");
         self.close(buf, self.reply.output_tokens());
-        if self.options.include_usage {
+        self.options.end(buf, &self.reply, |buf| {
             buf.extend_from_slice(self.head.as_bytes());
-            buf.extend_from_slice(br#""choices":[],"usage":"#);
-            buf.extend_from_slice(usage(&self.reply).to_string().as_bytes());
-            buf.extend_from_slice(b"}\n\n");
-        }
-        buf.extend_from_slice(b"data: [DONE]\n\n");
+            buf.extend_from_slice(br#""choices":[],"#);
+        });
     }
 
     fn error(&mut self, buf: &mut BytesMut) {
-        buf.extend_from_slice(
-            br#"data: {"error":{"message":"mock in-stream error","type":"server_error"}}"#,
-        );
-        buf.extend_from_slice(b"\n\n");
+        buf.extend_from_slice(ERROR_EVENT);
     }
 }
 
@@ -163,20 +189,15 @@ mod tests {
     use super::*;
     use crate::mock::driver::{collect, collect_chunks};
     use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{joined, sse};
+    use crate::mock::reply::testing::{data_events as events, joined};
 
     fn options(include_usage: bool, continuous: bool) -> StreamOptions {
         StreamOptions { include_usage, continuous }
     }
 
-    fn events(text: &str) -> Vec<Value> {
-        sse(text).into_iter().map(|(_, data)| data).collect()
-    }
-
     #[tokio::test]
     async fn chunks_are_valid_json() {
-        let mut reply = Reply::test(0, 2, 1);
-        reply.shape.capped = true;
+        let reply = Reply::test(0, 2, 1).truncated();
         let out = collect(OpenAiChunks::new(reply, options(true, false)), 2, None).await;
         let ev = events(&out);
         assert_eq!(ev.len(), 6, "{out}");
@@ -230,8 +251,7 @@ mod tests {
 
     #[tokio::test]
     async fn usage_false_drops_every_usage() {
-        let mut reply = Reply::test(1, 2, 1);
-        reply.usage = false;
+        let reply = Reply::test(1, 2, 1).without_usage();
         let shape = reply.shape;
         let out =
             collect_chunks(OpenAiChunks::new(reply.clone(), options(true, true)), shape, None);

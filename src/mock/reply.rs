@@ -67,6 +67,20 @@ impl Reply {
             ttft: Duration::ZERO,
         }
     }
+
+    /// The test reply as if the max-tokens field had cut it.
+    #[cfg(test)]
+    pub(crate) fn truncated(mut self) -> Reply {
+        self.shape.capped = true;
+        self
+    }
+
+    /// The test reply as with `?usage=false`.
+    #[cfg(test)]
+    pub(crate) fn without_usage(mut self) -> Reply {
+        self.usage = false;
+        self
+    }
 }
 
 /// A string as a JSON literal (quotes included).
@@ -110,6 +124,38 @@ pub(crate) mod testing {
                 (name, data)
             })
             .collect()
+    }
+
+    /// The `data:` payloads of SSE text whose events are all unnamed.
+    pub(crate) fn data_events(text: &str) -> Vec<Value> {
+        sse(text)
+            .into_iter()
+            .map(|(name, data)| {
+                assert_eq!(name, None, "data-only events");
+                data
+            })
+            .collect()
+    }
+
+    /// The named events of SSE text: every event has a name, and its JSON `type` repeats it.
+    pub(crate) fn named_events(text: &str) -> Vec<(String, Value)> {
+        sse(text)
+            .into_iter()
+            .map(|(name, data)| {
+                let name = name.expect("every event is named");
+                assert_eq!(data["type"], name.as_str(), "type repeats the event name");
+                (name, data)
+            })
+            .collect()
+    }
+
+    /// The payload of the last named event, an in-stream error named `error`; asserts that the
+    /// stream's normal `end` event never came.
+    pub(crate) fn error_last<'a>(ev: &'a [(String, Value)], error: &str, end: &str) -> &'a Value {
+        let (name, data) = ev.last().expect("events");
+        assert_eq!(name, error);
+        assert!(ev.iter().all(|(n, _)| n != end), "{end} after an error");
+        data
     }
 
     /// The concatenated strings at `pointer` of the events that have one.

@@ -243,21 +243,13 @@ impl Framer for ResponsesEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_chunks;
+    use crate::mock::driver::collect_shape;
     use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{joined, sse};
+    use crate::mock::reply::testing::{error_last, joined, named_events};
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<(String, Value)> {
         let shape = reply.shape;
-        let out = collect_chunks(ResponsesEvents::new(reply), shape, fault).await.concat();
-        sse(&out)
-            .into_iter()
-            .map(|(name, data)| {
-                let name = name.expect("every event is named");
-                assert_eq!(data["type"], name.as_str(), "type repeats the event name");
-                (name, data)
-            })
-            .collect()
+        named_events(&collect_shape(ResponsesEvents::new(reply), shape, fault).await)
     }
 
     fn names(ev: &[(String, Value)]) -> Vec<&str> {
@@ -302,10 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn answer_only_usage_off_and_capped() {
-        let mut reply = Reply::test(0, 2, 1);
-        reply.usage = false;
-        reply.shape.capped = true;
-        let ev = run(reply, None).await;
+        let ev = run(Reply::test(0, 2, 1).truncated().without_usage(), None).await;
         assert_eq!(ev[2].0, "response.output_item.added");
         assert_eq!(ev[2].1["item"]["type"], "message");
         assert_eq!(ev[4].1["output_index"], 0);
@@ -318,10 +307,8 @@ mod tests {
     #[tokio::test]
     async fn error_is_response_failed() {
         let ev = run(Reply::test(2, 2, 1), Some(Fault::Error(3))).await;
-        let (name, last) = ev.last().unwrap();
-        assert_eq!(name, "response.failed");
+        let last = error_last(&ev, "response.failed", "response.completed");
         assert_eq!(last["response"]["status"], "failed");
         assert_eq!(last["response"]["error"]["code"], "server_error");
-        assert!(ev.iter().all(|(n, _)| n != "response.completed"));
     }
 }

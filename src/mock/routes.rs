@@ -1,6 +1,7 @@
-//! The mock's router and the request handling every route shares: counting, query overrides,
-//! body parsing, status faults and the streaming response. The handlers themselves are in
-//! [`super::handlers`]; streaming lives in [`super::driver`].
+//! The mock's router and the request handling every route shares: what it extracts
+//! ([`Incoming`]), counting, query overrides, body parsing, status faults and the streaming
+//! response. The handlers themselves are in [`super::handlers`]; streaming lives in
+//! [`super::driver`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -72,8 +73,33 @@ pub(crate) struct Spec {
     pub json_required: bool,
 }
 
+/// What every streaming route reads from its request: the HTTP version, the query overrides
+/// (a bad query is answered in the route's own error style, so it is kept as a `Result`) and
+/// the raw body. It consumes the body, so it is a handler's last argument.
+pub(crate) struct Incoming {
+    app: Arc<App>,
+    version: Version,
+    query: Result<Query<MockQuery>, QueryRejection>,
+    raw: Bytes,
+}
+
+impl FromRequest<Arc<App>> for Incoming {
+    /// The body could not be read (axum's own answer, as with a plain `Bytes` argument).
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Incoming, Response> {
+        let (mut parts, body) = req.into_parts();
+        let version = parts.version;
+        let query = Query::from_request_parts(&mut parts, app).await;
+        let req = Request::from_parts(parts, body);
+        let raw = Bytes::from_request(req, app).await.map_err(IntoResponse::into_response)?;
+        Ok(Incoming { app: app.clone(), version, query, raw })
+    }
+}
+
 /// A request that passed validation, counted in flight.
 pub(crate) struct Prepared {
+    pub app: Arc<App>,
     pub guard: InFlight,
     pub body: Value,
     pub schedule: Schedule,
@@ -93,16 +119,11 @@ impl Prepared {
     }
 }
 
-/// Counts the request (and its HTTP `version`), applies the query, parses and records the body
-/// and answers bad input and status faults right away.
-pub(crate) fn prepare(
-    app: &App,
-    start: Instant,
-    version: Version,
-    query: Result<Query<MockQuery>, QueryRejection>,
-    raw: &Bytes,
-    spec: Spec,
-) -> Result<Prepared, Box<Response>> {
+/// Counts the request (and its HTTP version), applies the query, parses and records the body
+/// and answers bad input and status faults right away. The schedule starts now.
+pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Response>> {
+    let start = Instant::now();
+    let Incoming { app, version, query, raw } = req;
     let guard = InFlight::enter(app.stats.clone(), version == Version::HTTP_2);
     let bad = |msg: &str| Box::new(bad_request(spec.style, msg));
     let Query(query) = query.map_err(|e| bad(&e.body_text()))?;
@@ -110,7 +131,7 @@ pub(crate) fn prepare(
     if query.tokens_per_chunk == Some(0) {
         return Err(bad("tokens_per_chunk must be at least 1"));
     }
-    let body = match serde_json::from_slice::<Value>(raw) {
+    let body = match serde_json::from_slice::<Value>(&raw) {
         Ok(v) => {
             app.stats.record_body(&v);
             v
@@ -137,7 +158,7 @@ pub(crate) fn prepare(
         start,
         ttft: schedule.ttft,
     };
-    Ok(Prepared { guard, body, schedule, fault, query, reply })
+    Ok(Prepared { app, guard, body, schedule, fault, query, reply })
 }
 
 /// A rough prompt size (characters ÷ 4) for the usage reports: only its presence matters.
@@ -156,13 +177,8 @@ fn prompt_tokens(body: &Value) -> u64 {
 }
 
 /// A streaming response of `content_type` driven by `framer`.
-pub(crate) fn streaming(
-    app: &App,
-    p: Prepared,
-    framer: impl Framer,
-    content_type: &'static str,
-) -> Response {
-    let body = driver::body(framer, p.schedule, p.fault, p.guard, app.shutdown.clone());
+pub(crate) fn streaming(p: Prepared, framer: impl Framer, content_type: &'static str) -> Response {
+    let body = driver::body(framer, p.schedule, p.fault, p.guard, p.app.shutdown.clone());
     let mut resp = Response::new(body);
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

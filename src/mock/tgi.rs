@@ -100,7 +100,7 @@ mod tests {
     use super::*;
     use crate::mock::driver::collect_chunks;
     use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{joined, sse};
+    use crate::mock::reply::testing::{data_events, joined};
     use serde_json::Value;
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<String> {
@@ -111,7 +111,7 @@ mod tests {
     fn events(chunks: &[String]) -> Vec<Value> {
         let out = chunks.concat();
         assert!(out.lines().all(|l| l.is_empty() || l.starts_with("data:{")), "{out}");
-        sse(&out).into_iter().map(|(_, d)| d).collect()
+        data_events(&out)
     }
 
     #[tokio::test]
@@ -136,10 +136,7 @@ mod tests {
 
     #[tokio::test]
     async fn capped_ends_on_the_last_token_and_usage_off() {
-        let mut reply = Reply::test(0, 3, 1);
-        reply.shape.capped = true;
-        reply.usage = false;
-        let ev = events(&run(reply, None).await);
+        let ev = events(&run(Reply::test(0, 3, 1).truncated().without_usage(), None).await);
         assert_eq!(ev.len(), 3);
         assert_eq!(ev[2]["token"]["special"], false);
         assert_eq!(ev[2]["details"]["finish_reason"], "length");
