@@ -25,6 +25,9 @@ struct Outcome {
     tool_call: String,
     output_tokens: Option<u64>,
     reasoning_tokens: Option<u64>,
+    /// Not in the fixtures' `expected`; still must not depend on how the body was split.
+    input_tokens: Option<u64>,
+    finish_reason: Option<String>,
     first_content: Option<usize>,
     first_reasoning: Option<usize>,
     first_token_marker: Option<usize>,
@@ -44,6 +47,8 @@ fn run(body: &[u8], cuts: &[usize], content_type: &str, format: &StreamFormat) -
         tool_call: String::new(),
         output_tokens: None,
         reasoning_tokens: None,
+        input_tokens: None,
+        finish_reason: None,
         first_content: None,
         first_reasoning: None,
         first_token_marker: None,
@@ -78,6 +83,8 @@ fn run(body: &[u8], cuts: &[usize], content_type: &str, format: &StreamFormat) -
             }
             o.output_tokens = meaning.output_tokens.or(o.output_tokens);
             o.reasoning_tokens = meaning.reasoning_tokens.or(o.reasoning_tokens);
+            o.input_tokens = meaning.input_tokens.or(o.input_tokens);
+            o.finish_reason = meaning.finish_reason.or(o.finish_reason.take());
             done |= meaning.done;
             if meaning.error.is_some() {
                 o.error = meaning.error;

@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
+use super::support::{
+    DoneMarker, error, error_message, kind_and_message, push_tool_call, read_named_event,
+};
 use crate::stream::Event;
-
-/// How much of a payload a `malformed` or error message quotes.
-const PREVIEW_CHARS: usize = 80;
 
 /// Every event type of a Messages stream; `auto` recognises the format by them.
 const EVENT_TYPES: [&str; 8] = [
@@ -37,25 +37,10 @@ impl Anthropic {
     }
 
     /// Interprets one event: every payload must be a JSON object; its `type` (or, when the
-    /// JSON has none, the SSE event name) says what it carries.
+    /// JSON has none, the SSE event name) says what it carries. `[DONE]` is not part of this
+    /// format, but proxies that front several APIs append it: it means nothing.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let data = event.data.trim();
-        // `[DONE]` is not part of this format, but proxies that front several APIs append
-        // it; failing a finished request over it would be wrong.
-        if data.is_empty() || data == "[DONE]" {
-            return Interpretation::default();
-        }
-        let parsed = if data.starts_with('{') {
-            serde_json::from_str::<Payload>(data).map_err(|e| format!("not valid JSON ({e})"))
-        } else {
-            Err("not a JSON object".to_owned())
-        };
-        match parsed {
-            Ok(payload) => interpret_payload(&payload, &event.name),
-            // A gateway may answer `event: error` with plain text: still an error, not noise.
-            Err(_) if event.name == "error" => error(format!("error: {}", preview(data))),
-            Err(why) => malformed(format!("event is {why}: {}", preview(data))),
-        }
+        read_named_event(event, DoneMarker::Ignored, interpret_payload)
     }
 }
 
@@ -149,7 +134,7 @@ fn block_delta(delta: &Delta) -> Interpretation {
     match delta.kind.non_empty() {
         Some("text_delta") => out.answer = owned(&delta.text),
         Some("thinking_delta") => out.reasoning = owned(&delta.thinking),
-        Some("input_json_delta") => set_tool_call(&mut out, &delta.partial_json),
+        Some("input_json_delta") => push_tool_call(&mut out, delta.partial_json.non_empty()),
         _ => {}
     }
     out
@@ -160,7 +145,7 @@ fn block_delta(delta: &Delta) -> Interpretation {
 /// thinking blocks open empty.
 fn block_start(block: &Block) -> Interpretation {
     let mut out = Interpretation::default();
-    set_tool_call(&mut out, &block.name);
+    push_tool_call(&mut out, block.name.non_empty());
     out
 }
 
@@ -185,150 +170,27 @@ fn message_delta(payload: &Payload) -> Interpretation {
     }
 }
 
-/// `"<error.type>: <error.message>"`, as much of it as the event has.
+/// `"<error.type>: <error.message>"`, as much of it as the event has (`error` stands in for
+/// a missing type).
 fn describe_error(error: Option<&Value>) -> String {
-    let field = |key| error.and_then(|e| e.get(key)).and_then(Value::as_str);
-    let kind = field("type").filter(|s| !s.is_empty()).unwrap_or("error");
-    let message = match error {
-        Some(Value::String(text)) => Some(text.as_str()),
-        _ => field("message"),
-    };
-    match message.filter(|s| !s.is_empty()) {
-        Some(message) => format!("{kind}: {message}"),
-        None => kind.to_owned(),
-    }
-}
-
-/// Tool-call text is generated output, so the event also marks a token (see
-/// [`Interpretation::token_marker`]).
-fn set_tool_call(out: &mut Interpretation, text: &Text) {
-    if let Some(text) = text.non_empty() {
-        out.tool_call = Some(text.to_owned());
-        out.token_marker = true;
-    }
+    let kind = error.and_then(|e| e.get("type")).and_then(Value::as_str);
+    let kind = kind.filter(|s| !s.is_empty()).unwrap_or("error");
+    kind_and_message(kind, error.and_then(error_message))
 }
 
 fn owned(text: &Text) -> Option<String> {
     text.non_empty().map(str::to_owned)
 }
 
-fn error(message: String) -> Interpretation {
-    Interpretation { error: Some(message), ..Interpretation::default() }
-}
-
-fn malformed(message: String) -> Interpretation {
-    Interpretation { malformed: Some(message), ..Interpretation::default() }
-}
-
-/// The start of a payload, for messages.
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use base64::Engine as _;
-
     use super::*;
-    use crate::stream::{Framer, Framing};
+    use crate::protocol::Protocol;
+    use crate::protocol::support::testing::check_looks_like;
 
     fn run(name: &str, data: &str) -> Interpretation {
         let event = Event { name: name.into(), data: data.into(), id: None };
         Anthropic::new().interpret(&event)
-    }
-
-    /// What a whole stream produced, in the terms of a fixture's `expected`.
-    #[derive(Debug, Default, PartialEq)]
-    struct Outcome {
-        text: String,
-        reasoning: Option<String>,
-        output_tokens: Option<u64>,
-        input_tokens: Option<u64>,
-        finish_reason: Option<String>,
-        first_content: Option<usize>,
-        first_reasoning: Option<usize>,
-        done: bool,
-        error: Option<String>,
-        events: usize,
-    }
-
-    /// Frames `body` (in two reads when `cut` is set) and interprets every event.
-    fn run_body(body: &[u8], cut: Option<usize>) -> Outcome {
-        let mut framer = Framer::new(Framing::Sse);
-        let mut events = Vec::new();
-        match cut {
-            Some(at) => {
-                framer.feed(&body[..at], &mut events);
-                framer.feed(&body[at..], &mut events);
-            }
-            None => framer.feed(body, &mut events),
-        }
-        framer.finish(&mut events);
-        let mut adapter = Anthropic::new();
-        let mut o = Outcome { events: events.len(), ..Outcome::default() };
-        for (index, event) in events.iter().enumerate() {
-            let i = adapter.interpret(event);
-            assert_eq!(i.malformed, None, "event {index}");
-            if let Some(answer) = i.answer {
-                o.first_content.get_or_insert(index);
-                o.text.push_str(&answer);
-            }
-            if let Some(reasoning) = i.reasoning {
-                o.first_reasoning.get_or_insert(index);
-                o.reasoning.get_or_insert_with(String::new).push_str(&reasoning);
-            }
-            o.output_tokens = i.output_tokens.or(o.output_tokens);
-            o.input_tokens = i.input_tokens.or(o.input_tokens);
-            o.finish_reason = i.finish_reason.or(o.finish_reason.take());
-            o.done |= i.done;
-            o.error = i.error.or(o.error.take());
-        }
-        o
-    }
-
-    /// Runs a provider fixture whole and split at every byte, checking `expected`.
-    fn check_fixture(name: &str) -> Outcome {
-        let path = format!("{}/tests/fixtures/providers/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let fixture: Value = serde_json::from_str(&text).unwrap();
-        let body = base64::engine::general_purpose::STANDARD
-            .decode(fixture["body_b64"].as_str().unwrap())
-            .unwrap();
-        let want = &fixture["expected"];
-        let got = run_body(&body, None);
-        let index = |key: &str| want[key].as_u64().map(|n| n as usize);
-        assert_eq!(got.text, want["text"].as_str().unwrap_or_default(), "{name}: text");
-        assert_eq!(got.reasoning.as_deref(), want["reasoning_text"].as_str(), "{name}");
-        assert_eq!(got.output_tokens, want["output_tokens_reported"].as_u64(), "{name}");
-        assert_eq!(got.first_content, index("first_content_event_index"), "{name}");
-        assert_eq!(got.first_reasoning, index("first_reasoning_event_index"), "{name}");
-        assert_eq!(got.done, want["completion_seen"].as_bool().unwrap(), "{name}: done");
-        assert_eq!(Some(got.events as u64), want["dispatched_event_count"].as_u64(), "{name}");
-        match (&got.error, want["error"].as_str()) {
-            (None, None) => {}
-            (Some(g), Some(w)) => assert!(g.contains(w.split(": ").next().unwrap()), "{g}"),
-            (g, w) => panic!("{name}: error {g:?}, expected {w:?}"),
-        }
-        for at in 1..body.len() {
-            assert_eq!(run_body(&body, Some(at)), got, "{name}: split at {at}");
-        }
-        got
-    }
-
-    #[test]
-    fn fixture_basic() {
-        let got = check_fixture("anthropic-messages-basic");
-        assert_eq!(got.input_tokens, Some(25));
-        assert_eq!(got.finish_reason.as_deref(), Some("end_turn"));
-    }
-
-    #[test]
-    fn fixture_thinking() {
-        let got = check_fixture("anthropic-messages-thinking");
-        assert_eq!(got.output_tokens, Some(186));
     }
 
     #[test]
@@ -445,27 +307,9 @@ mod tests {
     #[test]
     fn looks_like_messages_events_only() {
         let yes = [
-            r#"{"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":1}}}"#,
             r#"{"type":"ping"}"#,
             r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
-            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
         ];
-        let no = [
-            r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}"#,
-            r#"{"error":{"type":"server_error","message":"x"}}"#,
-            r#"{"event":"message","answer":"x","conversation_id":"c"}"#,
-            r#"{"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"x"},"done":false}"#,
-            r#"{"index":1,"token":{"id":1,"text":"x","special":false}}"#,
-            r#"{"candidates":[{"content":{"parts":[{"text":"x"}]}}],"modelVersion":"gemini-2.0-flash"}"#,
-            r#"{"type":"response.created","response":{"id":"resp_1"}}"#,
-            r#"{"type":"error","code":"server_error","message":"x"}"#,
-            r#"["message_start"]"#,
-        ];
-        for payload in yes {
-            assert!(looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
-        }
-        for payload in no {
-            assert!(!looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
-        }
+        check_looks_like(Protocol::Anthropic, looks_like, &yes, &[r#"["message_start"]"#]);
     }
 }

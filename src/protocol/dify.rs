@@ -30,10 +30,8 @@ use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
+use super::support::{DoneMarker, error, kind_or_message, read_payload};
 use crate::stream::Event;
-
-/// How much of a payload a `malformed` message quotes.
-const PREVIEW_CHARS: usize = 80;
 
 /// Event names of Dify's streaming APIs (chat, agent, completion, chatflow and workflow).
 const EVENTS: &[&str] = &[
@@ -85,17 +83,12 @@ impl Dify {
 
     /// Interprets one event: a JSON object named by its SSE type or its `"event"` field.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let data = event.data.trim();
-        if data.is_empty() || event.name == "ping" {
+        if event.name == "ping" {
             return Interpretation::default();
         }
-        if !data.starts_with('{') {
-            return malformed(format!("event is not a JSON object: {}", preview(data)));
-        }
-        match serde_json::from_str::<Payload>(data) {
-            Ok(payload) => self.interpret_payload(event_name(event, &payload), &payload),
-            Err(e) => malformed(format!("event is not valid JSON ({e}): {}", preview(data))),
-        }
+        read_payload(&event.data, "event", DoneMarker::Malformed, |payload: &Payload| {
+            self.interpret_payload(event_name(event, payload), payload)
+        })
     }
 
     fn interpret_payload(&mut self, name: &str, payload: &Payload) -> Interpretation {
@@ -104,9 +97,7 @@ impl Dify {
             "text_chunk" => answer(payload.data_field(|d| &d.text, &payload.text)),
             "message_end" => message_end(payload),
             "workflow_finished" => workflow_finished(payload),
-            "error" => {
-                Interpretation { error: Some(describe_error(payload)), ..Interpretation::default() }
-            }
+            "error" => error(describe_error(payload)),
             "agent_thought" => self.agent_thought(payload),
             _ => Interpretation::default(),
         }
@@ -253,54 +244,23 @@ fn workflow_finished(payload: &Payload) -> Interpretation {
     Interpretation { done: !payload.in_chat(), error, ..Interpretation::default() }
 }
 
-/// `"<code>: <message>"` for an `error` event.
+/// `"<code>: <message>"` for an `error` event, as much of it as there is (`error event`
+/// when neither).
 fn describe_error(payload: &Payload) -> String {
-    match (payload.code.non_empty(), payload.message.non_empty()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        (None, Some(message)) => message.to_owned(),
-        (None, None) => "error event".to_owned(),
-    }
+    kind_or_message(payload.code.non_empty(), payload.message.non_empty())
+        .unwrap_or_else(|| "error event".to_owned())
 }
 
 fn answer(text: Option<&str>) -> Interpretation {
     Interpretation { answer: text.map(str::to_owned), ..Interpretation::default() }
 }
 
-fn malformed(message: String) -> Interpretation {
-    Interpretation { malformed: Some(message), ..Interpretation::default() }
-}
-
-/// The start of a payload, for error messages.
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::{Framer, Framing};
-    use base64::Engine as _;
+    use crate::protocol::Protocol;
+    use crate::protocol::support::testing::check_looks_like;
     use serde_json::json;
-
-    /// What a whole stream amounted to, as the fixtures state it.
-    #[derive(Debug, Default, PartialEq)]
-    struct Outcome {
-        answer: String,
-        reasoning: String,
-        tool_calls: Vec<String>,
-        output_tokens: Option<u64>,
-        input_tokens: Option<u64>,
-        first_answer: Option<usize>,
-        first_reasoning: Option<usize>,
-        done: bool,
-        error: Option<String>,
-        malformed: Option<String>,
-        events: usize,
-    }
 
     fn event(name: &str, data: &str) -> Event {
         Event { name: name.into(), data: data.into(), id: None }
@@ -308,103 +268,6 @@ mod tests {
 
     fn one(data: &str) -> Interpretation {
         Dify::new().interpret(&event("message", data))
-    }
-
-    fn run(events: &[Event]) -> Outcome {
-        let mut adapter = Dify::new();
-        let mut out = Outcome { events: events.len(), ..Outcome::default() };
-        for (i, event) in events.iter().enumerate() {
-            let m = adapter.interpret(event);
-            if let Some(text) = m.answer {
-                out.first_answer.get_or_insert(i);
-                out.answer.push_str(&text);
-            }
-            if let Some(text) = m.reasoning {
-                out.first_reasoning.get_or_insert(i);
-                out.reasoning.push_str(&text);
-            }
-            out.tool_calls.extend(m.tool_call);
-            out.output_tokens = m.output_tokens.or(out.output_tokens);
-            out.input_tokens = m.input_tokens.or(out.input_tokens);
-            out.done |= m.done;
-            out.error = out.error.or(m.error);
-            out.malformed = out.malformed.or(m.malformed);
-        }
-        out
-    }
-
-    /// The events of `body` fed whole, or in two reads cut at byte `cut`.
-    fn frame(body: &[u8], cut: Option<usize>) -> Vec<Event> {
-        let mut framer = Framer::new(Framing::Sse);
-        let mut events = Vec::new();
-        let (a, b) = body.split_at(cut.unwrap_or(body.len()));
-        framer.feed(a, &mut events);
-        framer.feed(b, &mut events);
-        framer.finish(&mut events);
-        events
-    }
-
-    fn load(name: &str) -> (Vec<u8>, Value) {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/providers");
-        let text = std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap();
-        let fixture: Value = serde_json::from_str(&text).unwrap();
-        let body = fixture["body_b64"].as_str().unwrap();
-        let body = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
-        (body, fixture["expected"].clone())
-    }
-
-    fn index(value: &Value) -> Option<usize> {
-        value.as_u64().map(|i| i as usize)
-    }
-
-    /// Checks a fixture's expectations on the whole body, then the same outcome at every cut.
-    fn check_fixture(name: &str) -> Outcome {
-        let (body, expected) = load(name);
-        let whole = run(&frame(&body, None));
-        assert_eq!(whole.answer, expected["text"].as_str().unwrap(), "{name}");
-        let reasoning = (!whole.reasoning.is_empty()).then_some(whole.reasoning.as_str());
-        assert_eq!(reasoning, expected["reasoning_text"].as_str(), "{name}");
-        assert_eq!(whole.output_tokens, expected["output_tokens_reported"].as_u64(), "{name}");
-        assert_eq!(whole.first_answer, index(&expected["first_content_event_index"]), "{name}");
-        assert_eq!(whole.first_reasoning, index(&expected["first_reasoning_event_index"]));
-        assert_eq!(whole.done, expected["completion_seen"].as_bool().unwrap(), "{name}");
-        match expected["error"].as_str() {
-            Some(wanted) => assert!(whole.error.as_deref().unwrap().contains(wanted), "{name}"),
-            None => assert_eq!(whole.error, None, "{name}"),
-        }
-        assert_eq!(whole.malformed, None, "{name}");
-        if let Some(count) = index(&expected["dispatched_event_count"]) {
-            assert_eq!(whole.events, count, "{name}");
-        }
-        if let Some(text) = expected["workflow_outputs"]["text"].as_str() {
-            assert_eq!(whole.answer, text, "{name}: streamed text vs workflow outputs");
-        }
-        for cut in 0..=body.len() {
-            assert_eq!(run(&frame(&body, Some(cut))), whole, "{name} cut at byte {cut}");
-        }
-        whole
-    }
-
-    #[test]
-    fn fixture_chat_messages_data_only() {
-        let out = check_fixture("dify-chat-messages-data-only");
-        assert_eq!(out.input_tokens, Some(1033));
-    }
-
-    #[test]
-    fn fixture_chat_messages_event_lines() {
-        check_fixture("dify-chat-messages-event-lines");
-    }
-
-    #[test]
-    fn fixture_workflow_text_chunks() {
-        let out = check_fixture("dify-workflow-run-text-chunk");
-        assert_eq!(out.input_tokens, None, "total_tokens is not a split count");
-    }
-
-    #[test]
-    fn fixture_workflow_failed() {
-        check_fixture("dify-workflow-run-failed");
     }
 
     #[test]
@@ -546,35 +409,17 @@ mod tests {
     }
 
     #[test]
-    fn looks_like_dify_first_events() {
-        let positives = [
-            json!({"event":"message","conversation_id":"c","message_id":"m","task_id":"t","answer":"Hi"}),
-            json!({"event":"workflow_started","task_id":"t","workflow_run_id":"r","data":{}}),
-            json!({"event":"agent_thought","conversation_id":"c","id":"a"}),
-            json!({"event":"error","message_id":"m","code":"x","message":"y"}),
-            json!({"event":"text_chunk","workflow_run_id":"r","data":{"text":"x"}}),
+    fn looks_like_dify_events_with_dify_ids() {
+        let yes = [
+            r#"{"event":"agent_thought","conversation_id":"c","id":"a"}"#,
+            r#"{"event":"error","message_id":"m","code":"x","message":"y"}"#,
+            r#"{"event":"text_chunk","workflow_run_id":"r","data":{"text":"x"}}"#,
         ];
-        for p in &positives {
-            assert!(looks_like(p), "{p}");
-        }
-    }
-
-    #[test]
-    fn looks_like_rejects_other_formats() {
-        let negatives = [
-            json!({"id":"c","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}),
-            json!({"error":{"message":"m","type":"server_error"}}),
-            json!({"type":"message_start","message":{"id":"m"}}),
-            json!({"candidates":[{"content":{"parts":[{"text":"x"}]}}]}),
-            json!({"type":"response.created","response":{"id":"r"}}),
-            json!({"model":"m","created_at":"t","response":"x","done":false}),
-            json!({"token":{"id":1,"text":"x","special":false},"generated_text":null}),
-            json!({"event":"message","data":"generic SSE without Dify ids"}),
-            json!({"event":"custom","task_id":"t"}),
-            json!(["event", "message"]),
+        let no = [
+            r#"{"event":"message","data":"generic SSE without Dify ids"}"#,
+            r#"{"event":"custom","task_id":"t"}"#,
+            r#"["event", "message"]"#,
         ];
-        for n in &negatives {
-            assert!(!looks_like(n), "{n}");
-        }
+        check_looks_like(Protocol::Dify, looks_like, &yes, &no);
     }
 }

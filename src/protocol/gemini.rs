@@ -8,10 +8,8 @@ use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
+use super::support::{DoneMarker, error_message, kind_and_message, push_tool_call, read_payload};
 use crate::stream::Event;
-
-/// How much of a payload a `malformed` message quotes.
-const PREVIEW_CHARS: usize = 80;
 
 /// Per-request state of the Gemini adapter.
 #[derive(Debug, Default)]
@@ -24,21 +22,10 @@ impl Gemini {
     }
 
     /// Interprets one event: every payload must be a `GenerateContentResponse` (or an
-    /// `{"error": …}`) JSON object.
+    /// `{"error": …}`) JSON object. `[DONE]` is not part of this format, but proxies that
+    /// front several APIs append it: it means nothing.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let data = event.data.trim();
-        // `[DONE]` is not part of this format, but proxies that front several APIs append
-        // it; failing a finished request over it would be wrong.
-        if data.is_empty() || data == "[DONE]" {
-            return Interpretation::default();
-        }
-        if !data.starts_with('{') {
-            return malformed(format!("event is not a JSON object: {}", preview(data)));
-        }
-        match serde_json::from_str::<Chunk>(data) {
-            Ok(chunk) => interpret_chunk(&chunk),
-            Err(e) => malformed(format!("event is not valid JSON ({e}): {}", preview(data))),
-        }
+        read_payload(&event.data, "event", DoneMarker::Ignored, interpret_chunk)
     }
 }
 
@@ -181,11 +168,11 @@ fn read_part(part: &Part, out: &mut Interpretation) {
     }
     if let Some(call) = &part.function_call {
         let args = call.args.as_ref().filter(|a| !a.is_null()).map(Value::to_string);
-        push_tool_call(out, call.name.non_empty().unwrap_or_default());
-        push_tool_call(out, args.as_deref().unwrap_or_default());
+        push_tool_call(out, call.name.non_empty());
+        push_tool_call(out, args.as_deref());
     }
     if let Some(code) = &part.executable_code {
-        push_tool_call(out, code.code.non_empty().unwrap_or_default());
+        push_tool_call(out, code.code.non_empty());
     }
 }
 
@@ -203,147 +190,39 @@ fn read_usage(usage: &UsageMetadata, out: &mut Interpretation) {
 }
 
 /// `"<status>: <message>"` (the status names the kind, `RESOURCE_EXHAUSTED`); the numeric
-/// code stands in when there is no status.
+/// code, else `error`, stands in when there is no status.
 fn describe_error(error: &Value) -> String {
     let status = match (error.get("status"), error.get("code")) {
         (Some(Value::String(s)), _) if !s.is_empty() => s.clone(),
         (_, Some(Value::Number(n))) => n.to_string(),
         _ => "error".to_owned(),
     };
-    let message = match error {
-        Value::String(text) => Some(text.as_str()),
-        _ => error.get("message").and_then(Value::as_str),
-    };
-    match message.filter(|m| !m.is_empty()) {
-        Some(message) => format!("{status}: {message}"),
-        None => status,
-    }
-}
-
-/// Tool-call text is generated output, so the event also marks a token (see
-/// [`Interpretation::token_marker`]).
-fn push_tool_call(out: &mut Interpretation, text: &str) {
-    if !text.is_empty() {
-        out.tool_call.get_or_insert_with(String::new).push_str(text);
-        out.token_marker = true;
-    }
-}
-
-fn malformed(message: String) -> Interpretation {
-    Interpretation { malformed: Some(message), ..Interpretation::default() }
-}
-
-/// The start of a payload, for messages.
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    kind_and_message(&status, error_message(error))
 }
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine as _;
-
     use super::*;
-    use crate::stream::{Framer, Framing};
+    use crate::protocol::Protocol;
+    use crate::protocol::support::testing::check_looks_like;
 
     fn run(data: &str) -> Interpretation {
         let event = Event { name: "message".into(), data: data.into(), id: None };
         Gemini::new().interpret(&event)
     }
 
-    /// What a whole stream produced, in the terms of a fixture's `expected`.
-    #[derive(Debug, Default, PartialEq)]
-    struct Outcome {
-        text: String,
-        reasoning: Option<String>,
-        output_tokens: Option<u64>,
-        reasoning_tokens: Option<u64>,
-        input_tokens: Option<u64>,
-        finish_reason: Option<String>,
-        first_content: Option<usize>,
-        first_reasoning: Option<usize>,
-        done: bool,
-        error: Option<String>,
-        events: usize,
-    }
-
-    /// Frames `body` (in two reads when `cut` is set) and interprets every event.
-    fn run_body(body: &[u8], cut: Option<usize>) -> Outcome {
-        let mut framer = Framer::new(Framing::Sse);
-        let mut events = Vec::new();
-        match cut {
-            Some(at) => {
-                framer.feed(&body[..at], &mut events);
-                framer.feed(&body[at..], &mut events);
-            }
-            None => framer.feed(body, &mut events),
-        }
-        framer.finish(&mut events);
-        let mut adapter = Gemini::new();
-        let mut o = Outcome { events: events.len(), ..Outcome::default() };
-        for (index, event) in events.iter().enumerate() {
-            let i = adapter.interpret(event);
-            assert_eq!(i.malformed, None, "event {index}");
-            if let Some(answer) = i.answer {
-                o.first_content.get_or_insert(index);
-                o.text.push_str(&answer);
-            }
-            if let Some(reasoning) = i.reasoning {
-                o.first_reasoning.get_or_insert(index);
-                o.reasoning.get_or_insert_with(String::new).push_str(&reasoning);
-            }
-            o.output_tokens = i.output_tokens.or(o.output_tokens);
-            o.reasoning_tokens = i.reasoning_tokens.or(o.reasoning_tokens);
-            o.input_tokens = i.input_tokens.or(o.input_tokens);
-            o.finish_reason = i.finish_reason.or(o.finish_reason.take());
-            o.done |= i.done;
-            o.error = i.error.or(o.error.take());
-        }
-        o
-    }
-
-    /// Runs a provider fixture whole and split at every byte, checking `expected`.
-    fn check_fixture(name: &str) -> Outcome {
-        let path = format!("{}/tests/fixtures/providers/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let fixture: Value = serde_json::from_str(&text).unwrap();
-        let body = base64::engine::general_purpose::STANDARD
-            .decode(fixture["body_b64"].as_str().unwrap())
-            .unwrap();
-        let want = &fixture["expected"];
-        let got = run_body(&body, None);
-        let index = |key: &str| want[key].as_u64().map(|n| n as usize);
-        assert_eq!(got.text, want["text"].as_str().unwrap_or_default(), "{name}: text");
-        assert_eq!(got.reasoning.as_deref(), want["reasoning_text"].as_str(), "{name}");
-        // The fixture records the raw `candidatesTokenCount`, which excludes thinking.
-        let candidates = got.output_tokens.map(|n| n - got.reasoning_tokens.unwrap_or(0));
-        assert_eq!(candidates, want["output_tokens_reported"].as_u64(), "{name}: tokens");
-        if let Some(n) = want.get("reasoning_tokens_reported") {
-            assert_eq!(got.reasoning_tokens, n.as_u64(), "{name}: reasoning tokens");
-        }
-        assert_eq!(got.first_content, index("first_content_event_index"), "{name}");
-        assert_eq!(got.first_reasoning, index("first_reasoning_event_index"), "{name}");
-        assert_eq!(got.done, want["completion_seen"].as_bool().unwrap(), "{name}: done");
-        assert_eq!(Some(got.events as u64), want["dispatched_event_count"].as_u64(), "{name}");
-        match (&got.error, want["error"].as_str()) {
-            (None, None) => {}
-            (Some(g), Some(w)) => assert!(g.contains(w.split(": ").next().unwrap()), "{g}"),
-            (g, w) => panic!("{name}: error {g:?}, expected {w:?}"),
-        }
-        for at in 1..body.len() {
-            assert_eq!(run_body(&body, Some(at)), got, "{name}: split at {at}");
-        }
-        got
-    }
-
     #[test]
-    fn fixture_basic_crlf() {
-        let got = check_fixture("gemini-sse-basic-crlf");
-        assert_eq!(got.output_tokens, Some(11));
-        assert_eq!(got.input_tokens, Some(8));
-        assert_eq!(got.finish_reason.as_deref(), Some("STOP"));
+    fn last_chunk_carries_text_finish_and_usage() {
+        let i = run(
+            r#"{"candidates": [{"content": {"parts": [{"text": " the lazy dog.\n"}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 8,"candidatesTokenCount": 11,"totalTokenCount": 19}}"#,
+        );
+        assert_eq!(i.answer.as_deref(), Some(" the lazy dog.\n"));
+        assert!(i.done);
+        assert_eq!(i.finish_reason.as_deref(), Some("STOP"));
+        assert_eq!(
+            (i.output_tokens, i.reasoning_tokens, i.input_tokens),
+            (Some(11), None, Some(8))
+        );
     }
 
     #[test]
@@ -451,27 +330,15 @@ mod tests {
     #[test]
     fn looks_like_generate_content_responses_only() {
         let yes = [
-            r#"{"candidates":[{"content":{"parts":[{"text":"The"}],"role":"model"},"index":0}],"modelVersion":"gemini-2.0-flash"}"#,
             r#"{"usageMetadata":{"promptTokenCount":8}}"#,
             r#"{"modelVersion":"gemini-2.5-flash","responseId":"x"}"#,
             r#"{"promptFeedback":{"blockReason":"SAFETY"}}"#,
         ];
         let no = [
-            r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}"#,
-            r#"{"error":{"type":"server_error","message":"x"}}"#,
+            // Gemini's error is left to the OpenAI test, which reads the same shape.
             r#"{"error":{"code":429,"message":"x","status":"RESOURCE_EXHAUSTED"}}"#,
-            r#"{"event":"message","answer":"x","conversation_id":"c"}"#,
-            r#"{"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"x"},"done":false}"#,
-            r#"{"index":1,"token":{"id":1,"text":"x","special":false}}"#,
-            r#"{"type":"message_start","message":{"id":"msg_1"}}"#,
-            r#"{"type":"response.created","response":{"id":"resp_1"}}"#,
             r#"[{"candidates":[]}]"#,
         ];
-        for payload in yes {
-            assert!(looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
-        }
-        for payload in no {
-            assert!(!looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
-        }
+        check_looks_like(Protocol::Gemini, looks_like, &yes, &no);
     }
 }

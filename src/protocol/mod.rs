@@ -11,6 +11,7 @@ pub mod ollama;
 pub mod openai;
 mod path;
 pub mod responses;
+mod support;
 pub mod tgi;
 
 use crate::config::{FormatKind, StreamFormat};

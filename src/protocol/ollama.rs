@@ -14,10 +14,8 @@ use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
+use super::support::{DoneMarker, error_message, preview, read_payload};
 use crate::stream::Event;
-
-/// How much of a payload a `malformed` message quotes.
-const PREVIEW_CHARS: usize = 80;
 
 /// Per-request state of the Ollama adapter.
 #[derive(Debug, Default)]
@@ -31,17 +29,7 @@ impl Ollama {
 
     /// Interprets one line, which must be a JSON object; blank lines carry nothing.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Interpretation::default();
-        }
-        if !data.starts_with('{') {
-            return malformed(format!("line is not a JSON object: {}", preview(data)));
-        }
-        match serde_json::from_str::<Line>(data) {
-            Ok(line) => interpret_line(&line),
-            Err(e) => malformed(format!("line is not valid JSON ({e}): {}", preview(data))),
-        }
+        read_payload(&event.data, "line", DoneMarker::Malformed, interpret_line)
     }
 }
 
@@ -120,54 +108,23 @@ fn tool_calls(calls: Option<&Value>) -> Option<String> {
     }
 }
 
-/// The message of an in-stream error: Ollama's string, or a proxy's `{"message": …}`.
+/// The message of an in-stream error: Ollama's string, or a proxy's `{"message": …}`; no
+/// kind (Ollama sends none), and the error's JSON, cut short, when there is no message.
 fn describe_error(error: &Value) -> Option<String> {
     match error {
         Value::Null => None,
         Value::String(s) if s.is_empty() => Some("error".to_owned()),
-        Value::String(s) => Some(s.clone()),
-        other => match other.get("message").and_then(Value::as_str) {
-            Some(message) if !message.is_empty() => Some(message.to_owned()),
-            _ => Some(preview(&other.to_string())),
-        },
-    }
-}
-
-fn malformed(message: String) -> Interpretation {
-    Interpretation { malformed: Some(message), ..Interpretation::default() }
-}
-
-/// The start of a payload, for error messages.
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+        other => {
+            Some(error_message(other).map_or_else(|| preview(&other.to_string()), str::to_owned))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::{Framer, Framing};
-    use base64::Engine as _;
-    use serde_json::json;
-
-    /// What a whole stream amounted to, as the fixtures state it.
-    #[derive(Debug, Default, PartialEq)]
-    struct Outcome {
-        answer: String,
-        reasoning: String,
-        tool_calls: Vec<String>,
-        output_tokens: Option<u64>,
-        input_tokens: Option<u64>,
-        finish_reason: Option<String>,
-        first_answer: Option<usize>,
-        first_reasoning: Option<usize>,
-        done: bool,
-        error: Option<String>,
-        malformed: Option<String>,
-        events: usize,
-    }
+    use crate::protocol::Protocol;
+    use crate::protocol::support::testing::check_looks_like;
 
     fn line(data: &str) -> Event {
         Event { name: String::new(), data: data.into(), id: None }
@@ -175,92 +132,6 @@ mod tests {
 
     fn one(data: &str) -> Interpretation {
         Ollama::new().interpret(&line(data))
-    }
-
-    fn run(events: &[Event]) -> Outcome {
-        let mut adapter = Ollama::new();
-        let mut out = Outcome { events: events.len(), ..Outcome::default() };
-        for (i, event) in events.iter().enumerate() {
-            let m = adapter.interpret(event);
-            if let Some(text) = m.answer {
-                out.first_answer.get_or_insert(i);
-                out.answer.push_str(&text);
-            }
-            if let Some(text) = m.reasoning {
-                out.first_reasoning.get_or_insert(i);
-                out.reasoning.push_str(&text);
-            }
-            out.tool_calls.extend(m.tool_call);
-            out.output_tokens = m.output_tokens.or(out.output_tokens);
-            out.input_tokens = m.input_tokens.or(out.input_tokens);
-            out.finish_reason = m.finish_reason.or(out.finish_reason);
-            out.done |= m.done;
-            out.error = out.error.or(m.error);
-            out.malformed = out.malformed.or(m.malformed);
-        }
-        out
-    }
-
-    /// The lines of `body` fed whole, or in two reads cut at byte `cut`.
-    fn frame(body: &[u8], cut: Option<usize>) -> Vec<Event> {
-        let mut framer = Framer::new(Framing::Ndjson);
-        let mut events = Vec::new();
-        let (a, b) = body.split_at(cut.unwrap_or(body.len()));
-        framer.feed(a, &mut events);
-        framer.feed(b, &mut events);
-        framer.finish(&mut events);
-        events
-    }
-
-    fn load(name: &str) -> (Vec<u8>, Value) {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/providers");
-        let text = std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap();
-        let fixture: Value = serde_json::from_str(&text).unwrap();
-        let body = fixture["body_b64"].as_str().unwrap();
-        let body = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
-        (body, fixture["expected"].clone())
-    }
-
-    fn index(value: &Value) -> Option<usize> {
-        value.as_u64().map(|i| i as usize)
-    }
-
-    /// Checks a fixture's expectations on the whole body, then the same outcome at every cut.
-    fn check_fixture(name: &str) -> Outcome {
-        let (body, expected) = load(name);
-        let out = run(&frame(&body, None));
-        assert_eq!(out.answer, expected["text"].as_str().unwrap(), "{name}");
-        let reasoning = (!out.reasoning.is_empty()).then_some(out.reasoning.as_str());
-        assert_eq!(reasoning, expected["reasoning_text"].as_str(), "{name}");
-        assert_eq!(out.output_tokens, expected["output_tokens_reported"].as_u64(), "{name}");
-        assert_eq!(out.first_answer, index(&expected["first_content_event_index"]), "{name}");
-        assert_eq!(out.first_reasoning, index(&expected["first_reasoning_event_index"]));
-        assert_eq!(out.done, expected["completion_seen"].as_bool().unwrap(), "{name}");
-        match expected["error"].as_str() {
-            Some(wanted) => assert!(out.error.as_deref().unwrap().contains(wanted), "{name}"),
-            None => assert_eq!(out.error, None, "{name}"),
-        }
-        assert_eq!(out.malformed, None, "{name}");
-        if let Some(count) = index(&expected["dispatched_event_count"]) {
-            assert_eq!(out.events, count, "{name}");
-        }
-        for cut in 0..=body.len() {
-            assert_eq!(run(&frame(&body, Some(cut))), out, "{name} cut at byte {cut}");
-        }
-        out
-    }
-
-    #[test]
-    fn fixture_chat_ndjson() {
-        let out = check_fixture("ollama-chat-ndjson");
-        assert_eq!(out.input_tokens, Some(26));
-        assert_eq!(out.finish_reason.as_deref(), Some("stop"));
-    }
-
-    #[test]
-    fn fixture_generate_ndjson() {
-        let out = check_fixture("ollama-generate-ndjson");
-        assert_eq!(out.input_tokens, Some(26));
     }
 
     #[test]
@@ -321,28 +192,12 @@ mod tests {
     }
 
     #[test]
-    fn looks_like_ollama_first_lines() {
-        let chat = json!({"model":"llama3.2","created_at":"2025-03-01T10:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false});
-        let generate = json!({"model":"llama3.2","created_at":"2025-03-01T10:00:00Z","response":"The","done":false});
-        assert!(looks_like(&chat) && looks_like(&generate));
-    }
-
-    #[test]
-    fn looks_like_rejects_other_formats() {
-        let negatives = [
-            json!({"id":"c","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}),
-            json!({"error":{"message":"m","type":"server_error"}}),
-            json!({"type":"message_start","message":{"id":"m"}}),
-            json!({"candidates":[{"content":{"parts":[{"text":"x"}]}}]}),
-            json!({"type":"response.created","response":{"id":"r"}}),
-            json!({"event":"message","task_id":"t","answer":"x"}),
-            json!({"token":{"id":1,"text":"x","special":false},"generated_text":null}),
-            json!({"model":"m","created_at":"t","response":"x"}),
-            json!({"model":"m","created_at":"t","response":"x","done":"false"}),
-            json!({"error":"model not found"}),
+    fn looks_like_ollama_lines() {
+        let no = [
+            r#"{"model":"m","created_at":"t","response":"x"}"#,
+            r#"{"model":"m","created_at":"t","response":"x","done":"false"}"#,
+            r#"{"error":"model not found"}"#,
         ];
-        for n in &negatives {
-            assert!(!looks_like(n), "{n}");
-        }
+        check_looks_like(Protocol::Ollama, looks_like, &[], &no);
     }
 }

@@ -6,11 +6,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::lenient::{Count, Text};
+use super::support::{
+    DoneMarker, error_field, error_message, kind_or_message, preview, read_payload,
+};
 use super::{Interpretation, Protocol};
 use crate::stream::Event;
-
-/// How much of a payload a `malformed` message quotes.
-const PREVIEW_CHARS: usize = 80;
 
 /// Per-request state of the OpenAI adapter.
 #[derive(Debug, Default)]
@@ -41,21 +41,8 @@ impl OpenAiChat {
 
     /// Interprets one chunk: `[DONE]` completes, anything else must be a JSON object.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let data = event.data.trim();
-        if data == "[DONE]" {
-            return Interpretation { done: true, ..Interpretation::default() };
-        }
-        if data.is_empty() {
-            // An empty `data:` line carries nothing; not worth failing a request over.
-            return Interpretation::default();
-        }
-        if !data.starts_with('{') {
-            return malformed(format!("chunk is not a JSON object: {}", preview(data)));
-        }
-        match serde_json::from_str::<Chunk>(data) {
-            Ok(chunk) => interpret_chunk(&chunk),
-            Err(e) => malformed(format!("chunk is not valid JSON ({e}): {}", preview(data))),
-        }
+        // An empty `data:` line carries nothing; not worth failing a request over.
+        read_payload(&event.data, "chunk", DoneMarker::Completes, interpret_chunk)
     }
 }
 
@@ -184,44 +171,17 @@ fn interpret_chunk(chunk: &Chunk) -> Interpretation {
     out
 }
 
-/// `"<type or code>: <message>"` for an in-stream `{"error": …}`.
+/// `"<type or code>: <message>"` for an in-stream `{"error": …}`, whichever of the two it
+/// has; with neither, its JSON, cut short.
 fn describe_error(error: &Value) -> String {
-    let kind = ["type", "code"].iter().find_map(|key| match error.get(key) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    });
-    let message = match error {
-        Value::String(s) => Some(s.as_str()),
-        _ => non_empty_str(error.get("message")),
-    };
-    match (kind, message) {
-        (Some(kind), Some(message)) => format!("{kind}: {message}"),
-        (Some(kind), None) => kind,
-        (None, Some(message)) => message.to_owned(),
-        (None, None) => preview(&error.to_string()),
-    }
-}
-
-fn non_empty_str(value: Option<&Value>) -> Option<&str> {
-    value.and_then(Value::as_str).filter(|s| !s.is_empty())
+    let kind = error_field(error, "type").or_else(|| error_field(error, "code"));
+    kind_or_message(kind.as_deref(), error_message(error))
+        .unwrap_or_else(|| preview(&error.to_string()))
 }
 
 fn push_text(slot: &mut Option<String>, text: &Text) {
     if let Some(text) = text.non_empty() {
         slot.get_or_insert_with(String::new).push_str(text);
-    }
-}
-
-fn malformed(message: String) -> Interpretation {
-    Interpretation { malformed: Some(message), ..Interpretation::default() }
-}
-
-/// The start of a payload, for error messages.
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
     }
 }
 

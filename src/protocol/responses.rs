@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
+use super::support::{
+    DoneMarker, error, error_field, kind_and_message, push_tool_call, read_named_event,
+};
 use crate::stream::Event;
-
-/// How much of a payload a `malformed` or error message quotes.
-const PREVIEW_CHARS: usize = 80;
 
 /// Per-request state of the Responses adapter.
 #[derive(Debug, Default)]
@@ -28,25 +28,10 @@ impl OpenAiResponses {
     }
 
     /// Interprets one event: every payload must be a JSON object; its `type` (or, when the
-    /// JSON has none, the SSE event name) says what it carries.
+    /// JSON has none, the SSE event name) says what it carries. OpenAI sends no `[DONE]`
+    /// here, but compatible servers and proxies may append it: it means nothing.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let data = event.data.trim();
-        // OpenAI sends no `[DONE]` here, but compatible servers and proxies may append it;
-        // failing a finished request over it would be wrong.
-        if data.is_empty() || data == "[DONE]" {
-            return Interpretation::default();
-        }
-        let parsed = if data.starts_with('{') {
-            serde_json::from_str::<Payload>(data).map_err(|e| format!("not valid JSON ({e})"))
-        } else {
-            Err("not a JSON object".to_owned())
-        };
-        match parsed {
-            Ok(payload) => interpret_payload(&payload, &event.name),
-            // A gateway may answer `event: error` with plain text: still an error, not noise.
-            Err(_) if event.name == "error" => error(format!("error: {}", preview(data))),
-            Err(why) => malformed(format!("event is {why}: {}", preview(data))),
-        }
+        read_named_event(event, DoneMarker::Ignored, interpret_payload)
     }
 }
 
@@ -171,11 +156,11 @@ fn delta_slot(kind: &str) -> Option<Slot> {
 
 fn delta(slot: Slot, text: &Text) -> Interpretation {
     let mut out = Interpretation::default();
-    let Some(text) = text.non_empty().map(str::to_owned) else { return out };
+    let Some(text) = text.non_empty() else { return out };
     match slot {
-        Slot::Answer => out.answer = Some(text),
-        Slot::Reasoning => out.reasoning = Some(text),
-        Slot::ToolCall => set_tool_call(&mut out, text),
+        Slot::Answer => out.answer = Some(text.to_owned()),
+        Slot::Reasoning => out.reasoning = Some(text.to_owned()),
+        Slot::ToolCall => push_tool_call(&mut out, Some(text)),
     }
     out
 }
@@ -184,9 +169,7 @@ fn delta(slot: Slot, text: &Text) -> Interpretation {
 /// generated and no delta repeats; its arguments follow as deltas.
 fn tool_name(item: Option<&Item>) -> Interpretation {
     let mut out = Interpretation::default();
-    if let Some(name) = item.and_then(|i| i.name.non_empty()) {
-        set_tool_call(&mut out, name.to_owned());
-    }
+    push_tool_call(&mut out, item.and_then(|i| i.name.non_empty()));
     out
 }
 
@@ -224,56 +207,21 @@ fn describe_error_event(payload: &Payload) -> String {
     if let Some(nested) = payload.error.as_ref().filter(|e| e.is_object()) {
         return describe_error(Some(nested), "error");
     }
-    let code = payload.code.non_empty().unwrap_or("error");
-    match payload.message.non_empty() {
-        Some(message) => format!("{code}: {message}"),
-        None => code.to_owned(),
-    }
+    kind_and_message(payload.code.non_empty().unwrap_or("error"), payload.message.non_empty())
 }
 
 /// `"<code>: <message>"` from an error object (`type` when there is no code).
 fn describe_error(error: Option<&Value>, fallback: &str) -> String {
-    let field = |key| match error.and_then(|e| e.get(key)) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let code = field("code").or_else(|| field("type")).unwrap_or_else(|| fallback.to_owned());
-    match field("message") {
-        Some(message) => format!("{code}: {message}"),
-        None => code,
-    }
-}
-
-/// Tool-call text is generated output, so the event also marks a token (see
-/// [`Interpretation::token_marker`]).
-fn set_tool_call(out: &mut Interpretation, text: String) {
-    out.tool_call = Some(text);
-    out.token_marker = true;
-}
-
-fn error(message: String) -> Interpretation {
-    Interpretation { error: Some(message), ..Interpretation::default() }
-}
-
-fn malformed(message: String) -> Interpretation {
-    Interpretation { malformed: Some(message), ..Interpretation::default() }
-}
-
-/// The start of a payload, for messages.
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    let field = |key| error.and_then(|e| error_field(e, key));
+    let code = field("code").or_else(|| field("type"));
+    kind_and_message(code.as_deref().unwrap_or(fallback), field("message").as_deref())
 }
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine as _;
-
     use super::*;
-    use crate::stream::{Framer, Framing};
+    use crate::protocol::Protocol;
+    use crate::protocol::support::testing::check_looks_like;
 
     fn run(data: &str) -> Interpretation {
         let name = serde_json::from_str::<Value>(data)
@@ -286,102 +234,6 @@ mod tests {
     fn run_named(name: &str, data: &str) -> Interpretation {
         let event = Event { name: name.into(), data: data.into(), id: None };
         OpenAiResponses::new().interpret(&event)
-    }
-
-    /// What a whole stream produced, in the terms of a fixture's `expected`.
-    #[derive(Debug, Default, PartialEq)]
-    struct Outcome {
-        text: String,
-        reasoning: Option<String>,
-        output_tokens: Option<u64>,
-        reasoning_tokens: Option<u64>,
-        input_tokens: Option<u64>,
-        finish_reason: Option<String>,
-        first_content: Option<usize>,
-        first_reasoning: Option<usize>,
-        done: bool,
-        error: Option<String>,
-        events: usize,
-    }
-
-    /// Frames `body` (in two reads when `cut` is set) and interprets every event.
-    fn run_body(body: &[u8], cut: Option<usize>) -> Outcome {
-        let mut framer = Framer::new(Framing::Sse);
-        let mut events = Vec::new();
-        match cut {
-            Some(at) => {
-                framer.feed(&body[..at], &mut events);
-                framer.feed(&body[at..], &mut events);
-            }
-            None => framer.feed(body, &mut events),
-        }
-        framer.finish(&mut events);
-        let mut adapter = OpenAiResponses::new();
-        let mut o = Outcome { events: events.len(), ..Outcome::default() };
-        for (index, event) in events.iter().enumerate() {
-            let i = adapter.interpret(event);
-            assert_eq!(i.malformed, None, "event {index}");
-            if let Some(answer) = i.answer {
-                o.first_content.get_or_insert(index);
-                o.text.push_str(&answer);
-            }
-            if let Some(reasoning) = i.reasoning {
-                o.first_reasoning.get_or_insert(index);
-                o.reasoning.get_or_insert_with(String::new).push_str(&reasoning);
-            }
-            o.output_tokens = i.output_tokens.or(o.output_tokens);
-            o.reasoning_tokens = i.reasoning_tokens.or(o.reasoning_tokens);
-            o.input_tokens = i.input_tokens.or(o.input_tokens);
-            o.finish_reason = i.finish_reason.or(o.finish_reason.take());
-            o.done |= i.done;
-            o.error = i.error.or(o.error.take());
-        }
-        o
-    }
-
-    /// Runs a provider fixture whole and split at every byte, checking `expected`.
-    fn check_fixture(name: &str) -> Outcome {
-        let path = format!("{}/tests/fixtures/providers/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let fixture: Value = serde_json::from_str(&text).unwrap();
-        let body = base64::engine::general_purpose::STANDARD
-            .decode(fixture["body_b64"].as_str().unwrap())
-            .unwrap();
-        let want = &fixture["expected"];
-        let got = run_body(&body, None);
-        let index = |key: &str| want[key].as_u64().map(|n| n as usize);
-        assert_eq!(got.text, want["text"].as_str().unwrap_or_default(), "{name}: text");
-        assert_eq!(got.reasoning.as_deref(), want["reasoning_text"].as_str(), "{name}");
-        assert_eq!(got.output_tokens, want["output_tokens_reported"].as_u64(), "{name}");
-        if let Some(n) = want.get("reasoning_tokens_reported") {
-            assert_eq!(got.reasoning_tokens, n.as_u64(), "{name}: reasoning tokens");
-        }
-        assert_eq!(got.first_content, index("first_content_event_index"), "{name}");
-        assert_eq!(got.first_reasoning, index("first_reasoning_event_index"), "{name}");
-        assert_eq!(got.done, want["completion_seen"].as_bool().unwrap(), "{name}: done");
-        assert_eq!(Some(got.events as u64), want["dispatched_event_count"].as_u64(), "{name}");
-        match (&got.error, want["error"].as_str()) {
-            (None, None) => {}
-            (Some(g), Some(w)) => assert!(g.contains(w.split(": ").next().unwrap()), "{g}"),
-            (g, w) => panic!("{name}: error {g:?}, expected {w:?}"),
-        }
-        for at in 1..body.len() {
-            assert_eq!(run_body(&body, Some(at)), got, "{name}: split at {at}");
-        }
-        got
-    }
-
-    #[test]
-    fn fixture_basic() {
-        let got = check_fixture("openai-responses-basic");
-        assert_eq!(got.input_tokens, Some(37));
-        assert_eq!(got.finish_reason.as_deref(), Some("completed"));
-    }
-
-    #[test]
-    fn fixture_reasoning_summary() {
-        let got = check_fixture("openai-responses-reasoning-summary");
-        assert_eq!(got.reasoning_tokens, Some(192));
     }
 
     #[test]
@@ -444,6 +296,20 @@ mod tests {
     }
 
     #[test]
+    fn completed_reports_its_status_and_usage() {
+        let i = run(
+            r#"{"type":"response.completed","response":{"status":"completed","error":null,"incomplete_details":null,"usage":{"input_tokens":37,"input_tokens_details":{"cached_tokens":0},"output_tokens":11,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":48}}}"#,
+        );
+        assert!(i.done);
+        assert_eq!(i.finish_reason.as_deref(), Some("completed"));
+        assert_eq!(
+            (i.input_tokens, i.output_tokens, i.reasoning_tokens),
+            (Some(37), Some(11), Some(0))
+        );
+        assert_eq!(i.error, None);
+    }
+
+    #[test]
     fn incomplete_completes_with_its_reason() {
         let i = run(
             r#"{"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"usage":{"input_tokens":9,"output_tokens":16,"output_tokens_details":{"reasoning_tokens":16}}}}"#,
@@ -488,27 +354,8 @@ mod tests {
 
     #[test]
     fn looks_like_responses_events_only() {
-        let yes = [
-            r#"{"type":"response.created","response":{"id":"resp_1","status":"in_progress"},"sequence_number":0}"#,
-            r#"{"type":"response.output_text.delta","delta":"x"}"#,
-            r#"{"type":"error","code":"server_error","message":"x","param":null}"#,
-        ];
-        let no = [
-            r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}"#,
-            r#"{"error":{"type":"server_error","message":"x"}}"#,
-            r#"{"event":"message","answer":"x","conversation_id":"c"}"#,
-            r#"{"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"x"},"done":false}"#,
-            r#"{"index":1,"token":{"id":1,"text":"x","special":false}}"#,
-            r#"{"type":"message_start","message":{"id":"msg_1"}}"#,
-            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
-            r#"{"candidates":[],"modelVersion":"gemini-2.0-flash"}"#,
-            r#"{"type":"responses"}"#,
-        ];
-        for payload in yes {
-            assert!(looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
-        }
-        for payload in no {
-            assert!(!looks_like(&serde_json::from_str(payload).unwrap()), "{payload}");
-        }
+        let yes = [r#"{"type":"response.output_text.delta","delta":"x"}"#];
+        let no = [r#"{"type":"responses"}"#];
+        check_looks_like(Protocol::OpenAiResponses, looks_like, &yes, &no);
     }
 }

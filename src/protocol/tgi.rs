@@ -19,10 +19,8 @@ use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Present, Text};
+use super::support::{DoneMarker, kind_or_message, read_payload};
 use crate::stream::Event;
-
-/// How much of a payload a `malformed` message quotes.
-const PREVIEW_CHARS: usize = 80;
 
 /// Per-request state of the TGI adapter.
 #[derive(Debug, Default)]
@@ -36,17 +34,7 @@ impl Tgi {
 
     /// Interprets one event, which must be a JSON object; empty data carries nothing.
     pub fn interpret(&mut self, event: &Event) -> Interpretation {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Interpretation::default();
-        }
-        if !data.starts_with('{') {
-            return malformed(format!("event is not a JSON object: {}", preview(data)));
-        }
-        match serde_json::from_str::<Chunk>(data) {
-            Ok(chunk) => interpret_chunk(&chunk),
-            Err(e) => malformed(format!("event is not valid JSON ({e}): {}", preview(data))),
-        }
+        read_payload(&event.data, "event", DoneMarker::Malformed, interpret_chunk)
     }
 }
 
@@ -121,123 +109,22 @@ fn interpret_chunk(chunk: &Chunk) -> Interpretation {
     out
 }
 
-/// `"<error_type>: <error>"` for an in-stream `ErrorResponse`.
+/// `"<error_type>: <error>"` for an in-stream `ErrorResponse` (any string `error`, even an
+/// empty one, makes the event one), as much of it as there is: `error` when both are empty.
 fn describe_error(chunk: &Chunk) -> Option<String> {
-    let message = chunk.error.0.as_deref()?;
-    Some(match (chunk.error_type.non_empty(), message) {
-        (Some(kind), "") => kind.to_owned(),
-        (Some(kind), message) => format!("{kind}: {message}"),
-        (None, "") => "error".to_owned(),
-        (None, message) => message.to_owned(),
-    })
-}
-
-fn malformed(message: String) -> Interpretation {
-    Interpretation { malformed: Some(message), ..Interpretation::default() }
-}
-
-/// The start of a payload, for error messages.
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    let message = Some(chunk.error.0.as_deref()?).filter(|m| !m.is_empty());
+    let described = kind_or_message(chunk.error_type.non_empty(), message);
+    Some(described.unwrap_or_else(|| "error".to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::{Framer, Framing};
-    use base64::Engine as _;
-    use serde_json::json;
-
-    /// What a whole stream amounted to, as the fixtures state it.
-    #[derive(Debug, Default, PartialEq)]
-    struct Outcome {
-        answer: String,
-        reasoning: String,
-        output_tokens: Option<u64>,
-        finish_reason: Option<String>,
-        first_answer: Option<usize>,
-        first_reasoning: Option<usize>,
-        markers: usize,
-        done: bool,
-        error: Option<String>,
-        malformed: Option<String>,
-        events: usize,
-    }
+    use crate::protocol::Protocol;
+    use crate::protocol::support::testing::check_looks_like;
 
     fn one(data: &str) -> Interpretation {
         Tgi::new().interpret(&Event { name: "message".into(), data: data.into(), id: None })
-    }
-
-    fn run(events: &[Event]) -> Outcome {
-        let mut adapter = Tgi::new();
-        let mut out = Outcome { events: events.len(), ..Outcome::default() };
-        for (i, event) in events.iter().enumerate() {
-            let m = adapter.interpret(event);
-            if let Some(text) = m.answer {
-                out.first_answer.get_or_insert(i);
-                out.answer.push_str(&text);
-            }
-            if let Some(text) = m.reasoning {
-                out.first_reasoning.get_or_insert(i);
-                out.reasoning.push_str(&text);
-            }
-            out.markers += usize::from(m.token_marker);
-            out.output_tokens = m.output_tokens.or(out.output_tokens);
-            out.finish_reason = m.finish_reason.or(out.finish_reason);
-            out.done |= m.done;
-            out.error = out.error.or(m.error);
-            out.malformed = out.malformed.or(m.malformed);
-        }
-        out
-    }
-
-    /// The events of `body` fed whole, or in two reads cut at byte `cut`.
-    fn frame(body: &[u8], cut: Option<usize>) -> Vec<Event> {
-        let mut framer = Framer::new(Framing::Sse);
-        let mut events = Vec::new();
-        let (a, b) = body.split_at(cut.unwrap_or(body.len()));
-        framer.feed(a, &mut events);
-        framer.feed(b, &mut events);
-        framer.finish(&mut events);
-        events
-    }
-
-    fn load(name: &str) -> (Vec<u8>, Value) {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/providers");
-        let text = std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap();
-        let fixture: Value = serde_json::from_str(&text).unwrap();
-        let body = fixture["body_b64"].as_str().unwrap();
-        let body = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
-        (body, fixture["expected"].clone())
-    }
-
-    fn index(value: &Value) -> Option<usize> {
-        value.as_u64().map(|i| i as usize)
-    }
-
-    #[test]
-    fn fixture_generate_stream() {
-        let name = "tgi-generate-stream";
-        let (body, expected) = load(name);
-        let whole = run(&frame(&body, None));
-        assert_eq!(whole.answer, expected["text"].as_str().unwrap());
-        let reasoning = (!whole.reasoning.is_empty()).then_some(whole.reasoning.as_str());
-        assert_eq!(reasoning, expected["reasoning_text"].as_str());
-        assert_eq!(whole.output_tokens, expected["output_tokens_reported"].as_u64());
-        assert_eq!(whole.first_answer, index(&expected["first_content_event_index"]));
-        assert_eq!(whole.first_reasoning, index(&expected["first_reasoning_event_index"]));
-        assert_eq!(whole.done, expected["completion_seen"].as_bool().unwrap());
-        assert_eq!(whole.error.as_deref(), expected["error"].as_str());
-        assert_eq!(whole.malformed, None);
-        assert_eq!(Some(whole.events), index(&expected["dispatched_event_count"]));
-        assert_eq!(whole.finish_reason.as_deref(), Some("eos_token"));
-        assert_eq!(whole.markers, 1, "the final `</s>` is a token marker");
-        for cut in 0..=body.len() {
-            assert_eq!(run(&frame(&body, Some(cut))), whole, "{name} cut at byte {cut}");
-        }
     }
 
     #[test]
@@ -303,33 +190,12 @@ mod tests {
     }
 
     #[test]
-    fn looks_like_tgi_first_events() {
-        let positives = [
-            json!({"index":1,"token":{"id":22557,"text":"Deep","logprob":-0.97,"special":false},"generated_text":null,"details":null}),
-            json!({"token":{"id":2,"text":"</s>","special":true},"generated_text":"","details":null}),
-            json!({"generated_text":"x","details":{"generated_tokens":1}}),
-            json!({"error":"Input validation error","error_type":"validation"}),
+    fn looks_like_tgi_events() {
+        let yes = [
+            r#"{"token":{"id":2,"text":"</s>","special":true},"generated_text":"","details":null}"#,
+            r#"{"generated_text":"x","details":{"generated_tokens":1}}"#,
         ];
-        for p in &positives {
-            assert!(looks_like(p), "{p}");
-        }
-    }
-
-    #[test]
-    fn looks_like_rejects_other_formats() {
-        let negatives = [
-            json!({"id":"c","object":"chat.completion.chunk","choices":[{"delta":{"content":"x"}}]}),
-            json!({"error":{"message":"m","type":"server_error"}}),
-            json!({"type":"message_start","message":{"id":"m"}}),
-            json!({"candidates":[{"content":{"parts":[{"text":"x"}]}}]}),
-            json!({"type":"response.created","response":{"id":"r"}}),
-            json!({"event":"message","task_id":"t","answer":"x"}),
-            json!({"model":"m","created_at":"t","response":"x","done":false}),
-            json!({"token":"x"}),
-            json!({"error":"plain"}),
-        ];
-        for n in &negatives {
-            assert!(!looks_like(n), "{n}");
-        }
+        let no = [r#"{"token":"x"}"#, r#"{"error":"plain"}"#];
+        check_looks_like(Protocol::Tgi, looks_like, &yes, &no);
     }
 }

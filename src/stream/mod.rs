@@ -27,9 +27,7 @@ impl Framing {
         let media_type = content_type.and_then(|ct| ct.split(';').next()).map(str::trim);
         match media_type {
             Some(mt) if mt.eq_ignore_ascii_case("text/event-stream") => Framing::Sse,
-            Some(mt) if NDJSON_TYPES.iter().any(|t| mt.eq_ignore_ascii_case(t)) => {
-                Framing::Ndjson
-            }
+            Some(mt) if NDJSON_TYPES.iter().any(|t| mt.eq_ignore_ascii_case(t)) => Framing::Ndjson,
             _ => Framing::Raw,
         }
     }
