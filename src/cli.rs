@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a load test against a streaming endpoint.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve the built-in mock streaming API: OpenAI (chat, completions, responses),
     /// Anthropic, Gemini, Dify, Ollama, TGI and plain chunks.
     Mock(MockOptions),
@@ -63,6 +63,54 @@ pub struct RunArgs {
     /// Requests in flight at all times [default: 10].
     #[arg(short = 'p', long = "concurrency", value_name = "N")]
     pub concurrency: Option<u64>,
+
+    /// Run for this long (e.g. 60s, 5m) instead of, or as well as, `-n` (whichever ends
+    /// first).
+    #[arg(short = 'd', long = "duration", value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Open loop: send R requests per second on schedule whatever the responses do, instead
+    /// of a fixed concurrency (latencies then count from each request's intended send time).
+    #[arg(long = "rate", value_name = "R")]
+    pub rate: Option<f64>,
+
+    /// Open loop: how arrivals are spaced: constant, poisson or gamma [default: poisson].
+    #[arg(long = "arrival", value_name = "NAME")]
+    pub arrival: Option<String>,
+
+    /// Open loop, gamma arrivals: the shape (1 = Poisson, < 1 burstier, > 1 more regular).
+    #[arg(long = "burstiness", value_name = "B")]
+    pub burstiness: Option<f64>,
+
+    /// Seed of the open-loop schedule, for reproducible arrivals [default: 0].
+    #[arg(long = "seed", value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Open loop: at most M requests in flight; later ones wait (shown as queue_wait).
+    #[arg(long = "max-in-flight", value_name = "M")]
+    pub max_in_flight: Option<u64>,
+
+    /// Warm-up excluded from the statistics: N requests, or a duration (e.g. 10s).
+    #[arg(long = "warmup", value_name = "N|DURATION")]
+    pub warmup: Option<String>,
+
+    /// Raise the concurrency (or the rate) linearly to its target over this long.
+    #[arg(long = "ramp-up", value_name = "DURATION")]
+    pub ramp_up: Option<String>,
+
+    /// Stop sending after N failed requests.
+    #[arg(long = "max-errors", value_name = "N")]
+    pub max_errors: Option<u64>,
+
+    /// Stop sending once more than this share of finished requests failed (0.5 or 50%;
+    /// judged after 10 requests).
+    #[arg(long = "max-error-rate", value_name = "RATE")]
+    pub max_error_rate: Option<String>,
+
+    /// With --duration: cancel requests still in flight at the deadline instead of awaiting
+    /// them (bounded by --timeout).
+    #[arg(long = "cancel-at-deadline")]
+    pub cancel_at_deadline: bool,
 
     /// Seconds one whole request may take before it fails as `timeout` [default: 300].
     #[arg(long = "timeout", value_name = "SECS")]

@@ -77,6 +77,15 @@ pub struct Summary {
     /// Longest gap of each request (stalls).
     #[serde(default)]
     pub max_gap: Option<Stats>,
+    /// Time requests waited in the client before being sent (open loop with a cap).
+    #[serde(default)]
+    pub queue_wait: Option<Stats>,
+    /// TTFT from the actual send rather than the intended one (the service-time view).
+    #[serde(default)]
+    pub service_ttft: Option<Stats>,
+    /// End-to-end time from the actual send (the service-time view).
+    #[serde(default)]
+    pub service_total_time: Option<Stats>,
     /// Time per output token.
     pub tpot: Option<Stats>,
     /// Per-request decode rate.
@@ -222,6 +231,9 @@ pub struct Aggregator {
     itl: Series,
     itl_token: Series,
     max_gap: Series,
+    queue_wait: Series,
+    service_ttft: Series,
+    service_total_time: Series,
     tpot: Series,
     tokens_per_second: Series,
     chunks_per_second: Series,
@@ -253,6 +265,9 @@ impl Aggregator {
             itl: Series::new(MICROS),
             itl_token: Series::new(MICROS),
             max_gap: Series::new(MICROS),
+            queue_wait: Series::new(MICROS),
+            service_ttft: Series::new(MICROS),
+            service_total_time: Series::new(MICROS),
             tpot: Series::new(MICROS),
             tokens_per_second: Series::new(MILLI),
             chunks_per_second: Series::new(MILLI),
@@ -280,6 +295,9 @@ impl Aggregator {
             (&mut self.total_time, record.total_time),
             (&mut self.tpot, record.tpot),
             (&mut self.max_gap, record.max_gap),
+            (&mut self.queue_wait, record.queue_wait),
+            (&mut self.service_ttft, service(record.ttft, record.queue_wait)),
+            (&mut self.service_total_time, service(record.total_time, record.queue_wait)),
         ] {
             if let Some(d) = value {
                 series.duration(d);
@@ -353,6 +371,9 @@ impl Aggregator {
             itl: self.itl.stats(),
             itl_token: self.itl_token.stats(),
             max_gap: self.max_gap.stats(),
+            queue_wait: self.queue_wait.stats(),
+            service_ttft: self.service_ttft.stats(),
+            service_total_time: self.service_total_time.stats(),
             tpot: self.tpot.stats(),
             tokens_per_second: self.tokens_per_second.stats(),
             chunks_per_second: self.chunks_per_second.stats(),
@@ -368,6 +389,11 @@ impl Aggregator {
 
 /// The result-file name of a token source (`usage`, `events`, …), taken from its serde name so
 /// a source added to [`TokenSource`] needs no change here.
+/// A latency from the intended send time, seen from the actual send instead.
+fn service(latency: Option<Duration>, queue_wait: Option<Duration>) -> Option<Duration> {
+    latency.map(|l| l.saturating_sub(queue_wait.unwrap_or_default()))
+}
+
 fn source_name(source: TokenSource) -> String {
     match serde_json::to_value(source) {
         Ok(serde_json::Value::String(s)) => s,

@@ -253,6 +253,7 @@ impl Timeline {
             error_class,
             timeout_phase,
             finish_reason: None,
+            warmup: false,
             output: None,
             reasoning: None,
             itl,
@@ -389,6 +390,9 @@ pub struct RequestRecord {
     pub timeout_phase: Option<TimeoutPhase>,
     /// `stop`, `length`, `tool_calls`, … when the API says.
     pub finish_reason: Option<String>,
+    /// A warm-up request (`--warmup`): kept in the result, left out of the statistics.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warmup: bool,
     /// Extracted answer text (only with `--save-output`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub output: Option<String>,

@@ -47,13 +47,17 @@ pub fn failed_line(lang: Lang, record: &RequestRecord) -> String {
 pub fn progress_line(
     lang: Lang,
     done: u64,
-    total: u64,
+    total: Option<u64>,
     elapsed_secs: f64,
     ttft_p50: Option<f64>,
     errors: u64,
 ) -> String {
     let w = words(lang);
-    let mut line = format!("{}: {done}/{total} | {}: {elapsed_secs:.1}s", w.progress, w.elapsed);
+    let done = match total {
+        Some(total) => format!("{done}/{total}"),
+        None => done.to_string(),
+    };
+    let mut line = format!("{}: {done} | {}: {elapsed_secs:.1}s", w.progress, w.elapsed);
     if let Some(p50) = ttft_p50 {
         line.push_str(&format!(" | TTFT p50 {p50:.3}s"));
     }
@@ -84,11 +88,11 @@ mod tests {
             "[001] done: 2.456s | 45 chunks | 18.32 chunks/s | 12.34 KB"
         );
         assert_eq!(
-            progress_line(Lang::Zh, 1, 100, 2.5, None, 2),
+            progress_line(Lang::Zh, 1, Some(100), 2.5, None, 2),
             "进度: 1/100 | 已用时: 2.5s | 错误 2"
         );
         assert_eq!(
-            progress_line(Lang::En, 1, 100, 2.54, Some(0.2344), 0),
+            progress_line(Lang::En, 1, Some(100), 2.54, Some(0.2344), 0),
             "progress: 1/100 | elapsed: 2.5s | TTFT p50 0.234s | errors 0"
         );
     }

@@ -66,7 +66,7 @@ fn seed_example_has_the_seed_values() {
     let c = resolve(&with_config("configs/config.json")).unwrap();
     assert_eq!(c.method, "POST");
     assert_eq!(c.timeout, Duration::from_secs(300));
-    assert_eq!((c.concurrency, c.total_requests), (10, 100));
+    assert_eq!((c.concurrency, c.total_requests), (10, Some(100)));
     assert_eq!(c.body.as_ref().unwrap()["messages"][0]["content"], "写一个关于AI的短文");
     assert_eq!(c.stream_format.kind, FormatKind::Auto);
     assert!(c.write_result && c.output.is_none());
@@ -182,7 +182,7 @@ fn flags_override_the_file() {
     };
     let c = resolve(&args).unwrap();
     assert_eq!(c.url, "http://127.0.0.1:9/other");
-    assert_eq!((c.total_requests, c.concurrency), (7, 3));
+    assert_eq!((c.total_requests, c.concurrency), (Some(7), 3));
     assert_eq!(c.timeout, Duration::from_millis(1500));
     assert_eq!(c.method, "PUT");
     assert_eq!(c.output.as_deref(), Some(Path::new("out.json")));
@@ -254,7 +254,7 @@ fn defaults_without_a_file() {
     .unwrap();
     assert_eq!(c.method, "POST");
     assert_eq!(c.timeout, Duration::from_secs(300));
-    assert_eq!((c.concurrency, c.total_requests), (10, 100));
+    assert_eq!((c.concurrency, c.total_requests), (10, Some(100)));
     assert_eq!(c.body, Some(streamperf::config::default_body()));
     assert_eq!(c.headers, vec![("Content-Type".to_string(), "application/json".to_string())]);
     assert!(c.write_result && c.output.is_none() && c.data_source.is_none());

@@ -36,6 +36,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         error_class: error.map(|(c, _)| c),
         timeout_phase: None,
         finish_reason: ok.then(|| "stop".to_string()),
+        warmup: false,
         output: None,
         reasoning: None,
         itl: vec![Duration::from_millis(50); 3],
@@ -59,6 +60,7 @@ fn sample(requests: u64) -> RunResult {
         }),
         summary: agg.summary(Duration::from_secs(5)),
         metrics,
+        ..RunResult::default()
     }
 }
 
@@ -141,7 +143,11 @@ fn the_file_keeps_the_seed_layout() {
     assert_eq!(v["metrics"][2]["ttft"], Value::Null);
     assert_eq!(v["metrics"][2]["error"], "HTTP 429: slow down");
     let top: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(top, ["schema_version", "tool", "config", "summary", "metrics"]);
+    assert_eq!(
+        top,
+        ["schema_version", "tool", "config", "summary", "metrics", "run", "client", "timeseries"],
+        "the seed's sections first, then streamperf's"
+    );
 }
 
 #[test]

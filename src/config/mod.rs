@@ -12,6 +12,7 @@ pub mod env;
 mod file;
 mod flags;
 mod formats;
+pub mod load;
 mod tls;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub use env::{Env, detect_lang, detect_lang_with, process_env};
+pub use load::LoadSettings;
 pub use tls::TlsOptions;
 
 use crate::cli::{Lang, RunArgs};
@@ -154,8 +156,10 @@ pub struct Config {
     pub timeout: Duration,
     /// Requests in flight at all times.
     pub concurrency: u64,
-    /// Requests to send in all.
-    pub total_requests: u64,
+    /// Requests to send in all; `None` when only `--duration` ends the run.
+    pub total_requests: Option<u64>,
+    /// Load model, stop conditions, warm-up and ramp-up.
+    pub load: LoadSettings,
     /// CSV rows feeding `{{column}}` placeholders.
     pub data_source: Option<DataSource>,
     /// How to read the response stream.
@@ -254,9 +258,13 @@ impl Config {
         let concurrency = at_least_one(args.concurrency, "-p/--concurrency")?
             .or(file.concurrency)
             .unwrap_or(DEFAULT_CONCURRENCY);
-        let total_requests = at_least_one(args.requests, "-n/--requests")?
-            .or(file.total_requests)
-            .unwrap_or(DEFAULT_TOTAL_REQUESTS);
+        let load = LoadSettings::resolve(args)?;
+        // With a duration and no count, the duration alone ends the run.
+        let total_requests =
+            match at_least_one(args.requests, "-n/--requests")?.or(file.total_requests) {
+                None if load.duration.is_some() => None,
+                n => Some(n.unwrap_or(DEFAULT_TOTAL_REQUESTS)),
+            };
 
         let data_source = match file.data_source {
             Some(ds) => {
@@ -308,6 +316,7 @@ impl Config {
             timeout,
             concurrency,
             total_requests,
+            load,
             data_source,
             stream_format,
             output: args.output.clone(),

@@ -1,15 +1,20 @@
-//! The measuring engine: closed-loop load, one connection per worker.
+//! The measuring engine: closed-loop ([`closed`]) and open-loop ([`open`]) load, one
+//! connection per worker.
 //!
 //! Each worker owns one HTTP connection and drives it in its own task ([`conn`]), so a body
 //! frame is read and timestamped without crossing tasks. Connections are opened before the
-//! clock starts ([`Engine::run_closed_loop`]) and kept alive from one request to the next.
+//! clock starts and kept alive from one request to the next. [`control`] stops a run early
+//! without losing it.
 //!
 //! The engine never prints. It emits [`EngineEvent`]s on a channel; the terminal lines, the
 //! aggregator and the result file are consumers of that channel (oha's split of engine and UI).
 
+mod closed;
 pub mod conn;
+pub mod control;
 pub mod failure;
 mod local;
+pub mod open;
 pub mod request;
 mod socket;
 pub mod target;
@@ -23,14 +28,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{Barrier, watch};
 use tokio::time::Instant;
 
 use crate::config::{Config, StreamFormat};
 use crate::record::RequestRecord;
 use crate::tokens::Tokenizer;
 use crate::workload::Workload;
+pub use closed::ClosedLoop;
 use conn::Connection;
+pub use control::{Phase, RunControl, StopReason};
+pub use open::OpenLoop;
 use target::PreparedRequest;
 
 /// Longest wait for the connections opened before the clock starts. A host that drops
@@ -44,15 +51,29 @@ const PRECONNECT_LIMIT: Duration = Duration::from_secs(10);
 pub enum EngineEvent {
     /// Every worker has tried to open its connection; the clock starts now.
     Connected(Preconnect),
+    /// A request was handed to its connection.
+    Started {
+        /// 1-based request number.
+        request_id: u64,
+        /// When it was sent.
+        at: Instant,
+    },
     /// A request saw its first token (for the seed's `[001] first token: …` line).
     FirstToken {
         /// 1-based request number.
         request_id: u64,
         /// Time to first token.
         ttft: Duration,
+        /// When it arrived.
+        at: Instant,
     },
     /// A request finished, successfully or not.
-    Finished(Box<RequestRecord>),
+    Finished {
+        /// Its measurements.
+        record: Box<RequestRecord>,
+        /// When it finished.
+        at: Instant,
+    },
 }
 
 /// What opening the workers' connections before the clock started found.
@@ -76,6 +97,9 @@ pub struct Engine {
     /// Counts output tokens when a stream reports no usage; loaded before any clock starts.
     tokenizer: Tokenizer,
     save_output: bool,
+    warmup: Warmup,
+    /// When the load started (after pre-connecting).
+    started: OnceLock<Instant>,
     detected_format: OnceLock<String>,
     preconnect: OnceLock<Preconnect>,
     /// Every connection opened in this engine's runs, pre-connects included.
@@ -97,6 +121,8 @@ impl Engine {
             format: config.stream_format.clone(),
             tokenizer: Tokenizer::from_spec(&config.tokenizer)?,
             save_output: config.save_output,
+            warmup: config.load.warmup,
+            started: OnceLock::new(),
             detected_format: OnceLock::new(),
             preconnect: OnceLock::new(),
             connections_opened: AtomicU64::new(0),
@@ -119,83 +145,18 @@ impl Engine {
         self.connections_opened.load(Ordering::Relaxed)
     }
 
-    /// Runs the seed's closed loop: `concurrency` requests in flight at all times; a new one
-    /// starts the moment one ends; never more; until `total` have been sent.
-    ///
-    /// First every worker opens its connection, concurrently and before the clock starts (a
-    /// lazily opened connection would add its handshake to the first round's latencies, and
-    /// thousands of them at once delay the start of the load). Then all are released together.
-    /// Returns the wall time from that release to the last completion.
-    pub async fn run_closed_loop(
-        self: &Arc<Self>,
-        concurrency: u64,
-        total: u64,
-        events: UnboundedSender<EngineEvent>,
-    ) -> Duration {
-        let workers = concurrency.min(total);
-        let next = Arc::new(AtomicU64::new(0));
-        let opened = Arc::new(AtomicU64::new(0));
-        // Two steps, so that `Connected` is sent after every connect and before any request:
-        // `connected` waits for all workers, `go` releases them.
-        let connected = Arc::new(Barrier::new(workers as usize + 1));
-        let (go, release) = watch::channel(false);
-        let preconnect_started = Instant::now();
-        let handles: Vec<_> = (0..workers)
-            .map(|worker| {
-                let (engine, next, events) = (Arc::clone(self), Arc::clone(&next), events.clone());
-                let (opened, connected) = (Arc::clone(&opened), Arc::clone(&connected));
-                let mut release = release.clone();
-                tokio::spawn(async move {
-                    // The request this worker most likely sends first says where to connect.
-                    let first = &engine.requests[(worker as usize) % engine.requests.len()];
-                    let limit = engine.timeout.min(PRECONNECT_LIMIT);
-                    let mut conn = Connection::open(first.target(), limit).await.ok();
-                    if conn.is_some() {
-                        opened.fetch_add(1, Ordering::Relaxed);
-                        engine.connections_opened.fetch_add(1, Ordering::Relaxed);
-                    }
-                    connected.wait().await;
-                    // Err: the sender is gone, only if `run_closed_loop` itself was dropped.
-                    if release.wait_for(|go| *go).await.is_err() {
-                        return;
-                    }
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        if index >= total {
-                            break;
-                        }
-                        let record = engine.send_one(index, &mut conn, &events).await;
-                        // A closed channel means nobody listens any more: stop quietly.
-                        if events.send(EngineEvent::Finished(Box::new(record))).is_err() {
-                            break;
-                        }
-                    }
-                })
-            })
-            .collect();
-        connected.wait().await;
-        let opened = opened.load(Ordering::Relaxed);
-        let preconnect =
-            Preconnect { opened, failed: workers - opened, elapsed: preconnect_started.elapsed() };
-        let _ = self.preconnect.set(preconnect);
-        let _ = events.send(EngineEvent::Connected(preconnect));
-        let started = Instant::now();
-        go.send_replace(true);
-        for worker in handles {
-            // A panicking worker is a bug; surface it rather than hide lost requests.
-            worker.await.expect("load worker panicked");
-        }
-        started.elapsed()
-    }
-
-    /// Sends request number `index` (0-based) on the worker's connection `conn` and measures
-    /// it. The connection is reused when it is still open and goes to the same target.
+    /// Sends request number `index` (0-based), scheduled for `sched` (`None`: now, the closed
+    /// loop), on the worker's connection `conn` and measures it; emits `Finished`. The
+    /// connection is reused when it is still open and goes to the same target. Whether the
+    /// run still listens.
     async fn send_one(
         &self,
         index: u64,
+        sched: Option<Instant>,
         conn: &mut Option<Connection>,
+        control: &RunControl,
         events: &UnboundedSender<EngineEvent>,
-    ) -> RequestRecord {
+    ) -> bool {
         let prepared = &self.requests[(index % self.requests.len() as u64) as usize];
         if let Some(open) = conn {
             // Before the clock: the client's own bookkeeping is not the server's latency.
@@ -205,7 +166,8 @@ impl Engine {
                 *conn = None;
             }
         }
-        let outcome = request::measure(self, prepared, conn, index + 1, events).await;
+        let outcome =
+            request::measure(self, prepared, conn, index + 1, sched, control, events).await;
         if outcome.record.connect.is_some() {
             self.connections_opened.fetch_add(1, Ordering::Relaxed);
         }
@@ -214,6 +176,57 @@ impl Engine {
                 let _ = self.detected_format.set(name.clone());
             }
         }
-        outcome.record
+        let mut record = outcome.record;
+        record.warmup = self.warmup.covers(index, sched.unwrap_or(outcome.sent), self.started());
+        let at = Instant::now();
+        // A closed channel means nobody listens any more: the worker stops quietly.
+        events.send(EngineEvent::Finished { record: Box::new(record), at }).is_ok()
+    }
+
+    /// Opens one connection for a worker before the clock starts; `None` when it fails (the
+    /// worker's first request then connects inside the measurement).
+    async fn preconnect_one(&self, worker: u64) -> Option<Connection> {
+        // The request this worker most likely sends first says where to connect.
+        let first = &self.requests[(worker as usize) % self.requests.len()];
+        let limit = self.timeout.min(PRECONNECT_LIMIT);
+        let conn = Connection::open(first.target(), limit).await.ok();
+        if conn.is_some() {
+            self.connections_opened.fetch_add(1, Ordering::Relaxed);
+        }
+        conn
+    }
+
+    /// Marks the instant the load started (after pre-connecting), for duration warm-ups.
+    fn mark_started(&self) -> Instant {
+        *self.started.get_or_init(Instant::now)
+    }
+
+    /// When the load started; `now` before it has.
+    fn started(&self) -> Instant {
+        self.started.get().copied().unwrap_or_else(Instant::now)
+    }
+}
+
+/// Requests whose measurements are kept apart from the statistics (`--warmup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Warmup {
+    /// No warm-up.
+    #[default]
+    None,
+    /// The first N requests.
+    Requests(u64),
+    /// Requests scheduled within this long of the start.
+    Duration(Duration),
+}
+
+impl Warmup {
+    /// Whether request `index` (0-based), scheduled at `sched` in a load started at `start`,
+    /// is a warm-up request.
+    pub fn covers(self, index: u64, sched: Instant, start: Instant) -> bool {
+        match self {
+            Warmup::None => false,
+            Warmup::Requests(n) => index < n,
+            Warmup::Duration(d) => sched.saturating_duration_since(start) < d,
+        }
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::conn::Connection;
 use super::target::PreparedRequest;
-use super::{Engine, EngineEvent, failure};
+use super::{Engine, EngineEvent, Phase, RunControl, failure};
 use crate::protocol::{Adapter, Interpretation};
 use crate::record::{ErrorClass, Failure, RequestRecord, Timeline, TimeoutPhase};
 use crate::stream::{Event, Framer, Framing};
@@ -23,6 +23,8 @@ pub struct Measured {
     pub record: RequestRecord,
     /// `framing/adapter` as used, when a response body was read.
     pub format_name: Option<String>,
+    /// When the request was handed to its connection.
+    pub sent: Instant,
 }
 
 /// Per-request state filled while the response streams in; survives a timeout.
@@ -42,19 +44,23 @@ struct Progress {
 }
 
 /// Sends `prepared` on `conn` (opening a connection first when there is none) and measures it
-/// as request number `request_id` (1-based). Leaves `conn` open only when the response was
-/// read to its end, so the next request can reuse it.
+/// as request number `request_id` (1-based), scheduled for `sched` (`None`: now). Leaves
+/// `conn` open only when the response was read to its end, so the next request can reuse it.
+/// A cancelled run ends the request at once as `cancelled`, with the timings it reached.
 pub async fn measure(
     engine: &Engine,
     prepared: &PreparedRequest,
     conn: &mut Option<Connection>,
     request_id: u64,
+    sched: Option<Instant>,
+    control: &RunControl,
     events: &UnboundedSender<EngineEvent>,
 ) -> Measured {
     let send = Instant::now();
+    let _ = events.send(EngineEvent::Started { request_id, at: send });
     let deadline = send + engine.timeout;
     let mut progress = Progress {
-        timeline: Timeline::new(send, send),
+        timeline: Timeline::new(sched.unwrap_or(send), send),
         deadline,
         connecting: false,
         status: None,
@@ -65,16 +71,20 @@ pub async fn measure(
         reasoning: engine.save_output.then(String::new),
         format_name: None,
     };
-    let outcome = tokio::time::timeout_at(
-        deadline,
-        read(engine, prepared, conn, request_id, events, &mut progress),
-    )
-    .await;
+    let reading = read(engine, prepared, conn, request_id, events, &mut progress);
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout_at(deadline, reading) => Some(outcome),
+        _ = control.reached(Phase::Cancelling) => None,
+    };
     let failure = match outcome {
-        Ok(result) => result.err(),
+        Some(Ok(result)) => result.err(),
         // The completion marker arrived and only the connection drain timed out: a success.
-        Err(_) if progress.done => None,
-        Err(_) => Some(failure::timeout(phase(&progress), engine.timeout)),
+        Some(Err(_)) | None if progress.done => None,
+        Some(Err(_)) => Some(failure::timeout(phase(&progress), engine.timeout)),
+        None => {
+            let why = control.reason().map_or("stopped", |r| r.as_str());
+            Some(Failure::new(ErrorClass::Cancelled, format!("cancelled: the run stopped ({why})")))
+        }
     };
     if !progress.reusable {
         // Mid-response (failed, timed out, not drained): the connection's state is unknown.
@@ -85,7 +95,7 @@ pub async fn measure(
     record.finish_reason = progress.finish_reason;
     record.output = progress.answer;
     record.reasoning = progress.reasoning.filter(|r| !r.is_empty());
-    Measured { record, format_name: progress.format_name }
+    Measured { record, format_name: progress.format_name, sent: send }
 }
 
 /// The phase a request had reached when its deadline passed.
@@ -245,7 +255,7 @@ fn apply_all(
         if !had_token {
             if let Some(first) = progress.timeline.first_token {
                 let ttft = first.saturating_duration_since(progress.timeline.sched);
-                let _ = events.send(EngineEvent::FirstToken { request_id, ttft });
+                let _ = events.send(EngineEvent::FirstToken { request_id, ttft, at: first });
             }
         }
         if progress.done {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::conn::Connection;
-use super::{Engine, EngineEvent, Preconnect, target};
+use super::{ClosedLoop, Engine, EngineEvent, Preconnect, RunControl, target};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::mock::{MockOptions, MockServer};
@@ -45,7 +45,8 @@ async fn run(
         Engine::new(&config, &Workload::load(&config).expect("workload")).expect("engine"),
     );
     let (tx, mut rx) = mpsc::unbounded_channel();
-    engine.run_closed_loop(concurrency, total, tx).await;
+    let plan = ClosedLoop { concurrency, total: Some(total), ramp_up: None };
+    engine.run_closed_loop(plan, Arc::new(RunControl::new()), tx).await;
     let mut preconnect = None;
     let mut records = Vec::new();
     while let Some(event) = rx.recv().await {
@@ -54,8 +55,8 @@ async fn run(
                 assert!(records.is_empty(), "the summary comes before any request ends");
                 preconnect = Some(p);
             }
-            EngineEvent::Finished(record) => records.push(*record),
-            EngineEvent::FirstToken { .. } => {}
+            EngineEvent::Finished { record, .. } => records.push(*record),
+            EngineEvent::FirstToken { .. } | EngineEvent::Started { .. } => {}
         }
     }
     records.sort_by_key(|r| r.request_id);

@@ -10,8 +10,11 @@ pub use terminal::{ReportInfo, render};
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::StopReason;
 use crate::metrics::Summary;
 use crate::record::RequestRecord;
+use crate::selfcheck::ClientHealth;
+use crate::timeseries::Second;
 
 /// Version of the result file layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -32,7 +35,7 @@ impl Default for ToolInfo {
 }
 
 /// A whole run: the result file (DESIGN §7).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -45,4 +48,35 @@ pub struct RunResult {
     pub summary: Summary,
     /// One record per request, in request order.
     pub metrics: Vec<RequestRecord>,
+    /// How the load was generated and why it stopped.
+    #[serde(default)]
+    pub run: RunInfo,
+    /// The client's own health during the run (the self-check).
+    #[serde(default)]
+    pub client: Option<ClientHealth>,
+    /// One entry per second of the run.
+    #[serde(default)]
+    pub timeseries: Vec<Second>,
+}
+
+/// How the load was generated and why it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunInfo {
+    /// `closed` (fixed concurrency) or `open` (a rate).
+    pub load_model: String,
+    /// Why sending stopped.
+    pub stop_reason: Option<StopReason>,
+    /// The user interrupted the run (Ctrl-C); every request that finished is in it.
+    pub interrupted: bool,
+    /// At a deadline or interruption, requests in flight were `awaited` or `cancelled`.
+    pub in_flight_at_stop: Option<String>,
+    /// Open loop: the rate asked for, requests per second.
+    pub target_rate: Option<f64>,
+    /// Open loop: the rate requests actually left at.
+    pub achieved_rate: Option<f64>,
+    /// Open loop: requests that waited for `--max-in-flight`.
+    pub queued_sends: u64,
+    /// Warm-up requests (in `metrics`, left out of `summary`).
+    pub warmup_requests: u64,
 }

@@ -17,6 +17,7 @@ fn result_of(records: Vec<RequestRecord>, secs: u64) -> RunResult {
         config: serde_json::json!({"url": "http://localhost:8000/v1/chat/completions"}),
         summary: agg.summary(Duration::from_secs(secs)),
         metrics: records,
+        ..RunResult::default()
     }
 }
 

@@ -1,0 +1,190 @@
+//! The consumer of engine events: the seed's per-request and progress lines, aggregation, the
+//! per-second series, warm-up bookkeeping and the error limits that stop a run.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::lines::connections_line;
+use crate::config::Config;
+use crate::engine::{EngineEvent, RunControl, StopReason};
+use crate::metrics::Aggregator;
+use crate::record::RequestRecord;
+use crate::timeseries::TimeSeries;
+use crate::ui;
+
+/// Error rates are judged only after this many finished requests: one early failure must not
+/// stop a run at a 100 % error rate.
+const ERROR_RATE_MIN_REQUESTS: u64 = 10;
+
+/// What consuming a run's events produced.
+pub(super) struct Consumed {
+    /// Every measured request except warm-ups.
+    pub aggregator: Aggregator,
+    /// Every record, warm-ups included (flagged), in arrival order.
+    pub records: Vec<RequestRecord>,
+    /// The per-second series.
+    pub series: TimeSeries,
+    /// Warm-up requests seen.
+    pub warmups: u64,
+}
+
+/// Consumes engine events until the engine is done. Starts the `--duration` clock when the
+/// load starts and stops sending when an error limit is crossed.
+pub(super) async fn consume(
+    config: &Config,
+    control: &Arc<RunControl>,
+    mut rx: mpsc::UnboundedReceiver<EngineEvent>,
+) -> Consumed {
+    let capacity = config.total_requests.unwrap_or(1024).min(1 << 20) as usize;
+    let mut out = Consumed {
+        aggregator: Aggregator::new(),
+        records: Vec::with_capacity(capacity),
+        series: TimeSeries::new(Instant::now()),
+        warmups: 0,
+    };
+    let mut started = Instant::now();
+    let mut progress = Progress::new(config.quiet);
+    let mut deadline = None;
+    let mut errors = 0;
+    while let Some(event) = rx.recv().await {
+        match event {
+            EngineEvent::Connected(preconnect) => {
+                println!("{}", connections_line(config.lang, &preconnect));
+                started = Instant::now(); // the load starts now, not when connecting did
+                out.series = TimeSeries::new(started);
+                deadline = config.load.duration.map(|d| deadline_timer(config, control, d));
+            }
+            EngineEvent::Started { at, .. } => out.series.on_start(at),
+            EngineEvent::FirstToken { request_id, ttft, at } => {
+                out.series.on_first_token(at, ttft);
+                if !config.quiet {
+                    let line = ui::first_token_line(config.lang, request_id, ttft.as_secs_f64());
+                    println!("{line}");
+                }
+            }
+            EngineEvent::Finished { record, at } => {
+                out.series.on_finish(at, &record);
+                if !config.quiet {
+                    let line = match record.is_success() {
+                        true => ui::done_line(config.lang, &record),
+                        false => ui::failed_line(config.lang, &record),
+                    };
+                    println!("{}", config.redactor.redact(&line));
+                }
+                let mut record = *record;
+                if record.warmup {
+                    out.warmups += 1;
+                } else {
+                    out.aggregator.add(&record);
+                    errors += u64::from(!record.is_success());
+                    check_error_limits(config, control, &out.aggregator);
+                }
+                record.itl = Vec::new(); // consumed by the aggregator; not kept per request
+                record.itl_token = Vec::new();
+                out.records.push(record);
+                let done = out.records.len();
+                progress.tick(|| progress_line(config, &out.aggregator, done, started, errors));
+            }
+        }
+    }
+    if let Some(timer) = deadline {
+        timer.abort();
+    }
+    let done = out.records.len();
+    progress.finish(|| progress_line(config, &out.aggregator, done, started, errors));
+    out
+}
+
+/// Stops sending (or cancels, with `--cancel-at-deadline`) when `--duration` has passed.
+fn deadline_timer(
+    config: &Config,
+    control: &Arc<RunControl>,
+    duration: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let (control, cancel) = (Arc::clone(control), config.load.cancel_at_deadline);
+    tokio::spawn(async move {
+        tokio::time::sleep(duration).await;
+        match cancel {
+            true => control.cancel(StopReason::Duration),
+            false => control.stop_sending(StopReason::Duration),
+        }
+    })
+}
+
+/// `--max-errors` and `--max-error-rate`, judged on the measured (non-warm-up) requests.
+fn check_error_limits(config: &Config, control: &RunControl, aggregator: &Aggregator) {
+    if !control.sending() {
+        return;
+    }
+    let failed = aggregator.failed_count();
+    let finished = failed + aggregator.success_count();
+    if config.load.max_errors.is_some_and(|max| failed >= max) {
+        eprintln!("streamperf: {failed} requests failed (--max-errors): stopping");
+        control.stop_sending(StopReason::MaxErrors);
+    } else if let Some(max) = config.load.max_error_rate {
+        let rate = failed as f64 / finished.max(1) as f64;
+        if finished >= ERROR_RATE_MIN_REQUESTS && rate > max {
+            let pct = rate * 100.0;
+            eprintln!(
+                "streamperf: {pct:.1}% of {finished} requests failed (--max-error-rate): stopping"
+            );
+            control.stop_sending(StopReason::MaxErrorRate);
+        }
+    }
+}
+
+fn progress_line(
+    config: &Config,
+    aggregator: &Aggregator,
+    done: usize,
+    started: Instant,
+    errors: u64,
+) -> String {
+    let (p50, _) = aggregator.snapshot_ttft();
+    let elapsed = started.elapsed().as_secs_f64();
+    ui::progress_line(config.lang, done as u64, config.total_requests, elapsed, p50, errors)
+}
+
+/// The progress line: after every request in verbose mode (the seed's behaviour); in quiet
+/// mode at most every 200 ms, redrawn in place on a terminal and every 5 s otherwise.
+struct Progress {
+    verbose: bool,
+    tty: bool,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        Progress { verbose: !quiet, tty: std::io::stderr().is_terminal(), last: None }
+    }
+
+    fn tick(&mut self, line: impl FnOnce() -> String) {
+        if self.verbose {
+            println!("{}", line());
+            return;
+        }
+        let every = if self.tty { Duration::from_millis(200) } else { Duration::from_secs(5) };
+        if self.last.is_some_and(|t| t.elapsed() < every) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let mut err = std::io::stderr().lock();
+        let _ = match self.tty {
+            true => write!(err, "\r\x1b[2K{}", line()),
+            false => writeln!(err, "{}", line()),
+        };
+    }
+
+    /// Shows the final count: ends the redrawn line, or prints it once more in plain mode.
+    fn finish(&mut self, line: impl FnOnce() -> String) {
+        match (self.verbose, self.tty) {
+            (true, _) => {}
+            (false, true) => eprintln!("\r\x1b[2K{}", line()),
+            (false, false) => eprintln!("{}", line()),
+        }
+    }
+}

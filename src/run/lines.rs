@@ -1,0 +1,58 @@
+//! The run's own lines around the report: the banner, the connection summary, the stop notice.
+
+use crate::cli::Lang;
+use crate::config::Config;
+use crate::engine::Preconnect;
+
+/// `streamperf: 100 requests to URL, concurrency 10`, or the open loop's rate, or the duration.
+pub(super) fn banner(config: &Config) -> String {
+    let url = config.redactor.redact(&config.url);
+    let load = &config.load;
+    let amount = match (config.total_requests, load.duration) {
+        (Some(n), Some(d)) => format!("{n} requests or {}", humantime::format_duration(d)),
+        (Some(n), None) => format!("{n} requests"),
+        (None, Some(d)) => humantime::format_duration(d).to_string(),
+        (None, None) => "requests".to_string(),
+    };
+    let shape = match (load.rate, config.lang) {
+        (Some(rate), Lang::En) => format!("{rate} req/s ({} arrivals)", load.arrival),
+        (Some(rate), Lang::Zh) => format!("{rate} 请求/秒({} 到达)", load.arrival),
+        (None, Lang::En) => format!("concurrency {}", config.concurrency),
+        (None, Lang::Zh) => format!("并发数 {}", config.concurrency),
+    };
+    match config.lang {
+        Lang::En => format!("streamperf: {amount} to {url}, {shape}"),
+        Lang::Zh => format!("streamperf: {amount} → {url},{shape}"),
+    }
+}
+
+/// One line on the connections opened before the clock started, e.g.
+/// `connections: 512 opened in 45 ms`.
+pub(super) fn connections_line(lang: Lang, p: &Preconnect) -> String {
+    let ms = p.elapsed.as_secs_f64() * 1000.0;
+    match (lang, p.failed) {
+        (Lang::En, 0) => format!("connections: {} opened in {ms:.0} ms", p.opened),
+        (Lang::En, failed) => {
+            format!("connections: {} opened, {failed} failed in {ms:.0} ms", p.opened)
+        }
+        (Lang::Zh, 0) => format!("连接: 已建立 {} 个,用时 {ms:.0} ms", p.opened),
+        (Lang::Zh, failed) => {
+            format!("连接: 已建立 {} 个,失败 {failed} 个,用时 {ms:.0} ms", p.opened)
+        }
+    }
+}
+
+/// What the first and second Ctrl-C do, said when they happen (on stderr).
+pub(super) fn interrupt_notice(lang: Lang, second: bool) -> &'static str {
+    match (lang, second) {
+        (Lang::En, false) => {
+            "streamperf: interrupted: no new requests; waiting for those in flight \
+             (Ctrl-C again to cancel them)"
+        }
+        (Lang::En, true) => "streamperf: cancelling the requests in flight; writing the result",
+        (Lang::Zh, false) => {
+            "streamperf: 已中断:不再发送新请求,等待进行中的请求完成(再按 Ctrl-C 取消它们)"
+        }
+        (Lang::Zh, true) => "streamperf: 正在取消进行中的请求并写入结果",
+    }
+}

@@ -1,0 +1,213 @@
+//! One load test from a validated [`Config`] to a report: workload, engine, live lines,
+//! aggregation, result file. The engine measures; everything here consumes its events
+//! ([`consume`]) or stops it ([`RunControl`]: deadline, error limits, Ctrl-C).
+
+mod consume;
+mod lines;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::cli::Lang;
+use crate::config::Config;
+use crate::engine::open::SendStats;
+use crate::engine::{ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason};
+use crate::limits;
+use crate::load::Schedule;
+use crate::report::terminal::{self, ReportInfo};
+use crate::report::{RunInfo, RunResult, SCHEMA_VERSION, ToolInfo, json};
+use crate::selfcheck::SelfCheck;
+use crate::workload::Workload;
+
+/// What a finished run leaves behind.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The result, as written to the result file.
+    pub result: RunResult,
+    /// Where the result file went, if one was written.
+    pub result_path: Option<PathBuf>,
+    /// The terminal report as printed.
+    pub report: String,
+    /// `framing/adapter` the responses were read with.
+    pub detected_format: Option<String>,
+}
+
+/// Runs the load test described by `config`, printing progress and the report to stdout.
+///
+/// The first Ctrl-C (or SIGTERM) stops sending and waits for the requests in flight; the
+/// second cancels them. Either way the result is written, marked interrupted.
+pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
+    let workload = Workload::load(config)?;
+    let engine = Arc::new(Engine::new(config, &workload)?);
+    let expected_streams = match config.load.rate {
+        Some(_) => config.load.max_in_flight.unwrap_or(config.concurrency),
+        None => config.concurrency,
+    };
+    if let Some(warning) = limits::check_descriptors(expected_streams) {
+        eprintln!("streamperf: warning: {warning}");
+    }
+    if config.tls.insecure {
+        eprintln!(
+            "streamperf: warning: -k/--insecure: TLS certificates are not verified; \
+             anything on the network path could pose as the server"
+        );
+    }
+    println!("{}", lines::banner(config));
+
+    let selfcheck = SelfCheck::start();
+    let plan = Plan::new(config, &selfcheck)?;
+    let control = Arc::new(RunControl::new());
+    let signals = watch_signals(Arc::clone(&control), config.lang);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let load = tokio::spawn(plan.run(Arc::clone(&engine), Arc::clone(&control), tx));
+    let consumed = consume::consume(config, &control, rx).await;
+    let (duration, sends) = load.await?;
+    signals.abort();
+    let health = Some(selfcheck.finish().await);
+
+    let mut records = consumed.records;
+    records.sort_by_key(|r| r.request_id);
+    for record in &mut records {
+        record.error = record.error.as_deref().map(|e| config.redactor.redact(e));
+    }
+    let detected_format = engine.detected_format().map(str::to_owned);
+    let timestamp = jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut view = config.result_view(&timestamp);
+    if let (Some(object), Some(format)) = (view.as_object_mut(), &detected_format) {
+        object.insert("detected_format".into(), format.clone().into());
+    }
+    let mut summary = consumed.aggregator.summary(duration);
+    for example in summary.failure_examples.values_mut() {
+        *example = config.redactor.redact(example);
+    }
+    let result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        config: view,
+        summary,
+        metrics: records,
+        run: run_info(config, &control, sends, consumed.warmups),
+        client: health,
+        timeseries: consumed.series.seconds(),
+    };
+    let result_path = match config.write_result {
+        true => Some(json::write_result(&result, config.output.as_deref())?),
+        false => None,
+    };
+    let info = ReportInfo {
+        url: config.redactor.redact(&config.url),
+        detected_format: detected_format.clone(),
+        result_path: result_path.clone(),
+    };
+    let report = terminal::render(&result, config.lang, &info);
+    println!("{report}");
+    Ok(RunOutput { result, result_path, report, detected_format })
+}
+
+/// The load the config asks for: the closed loop, or the open loop on its schedule.
+enum Plan {
+    Closed(ClosedLoop),
+    Open(OpenLoop),
+}
+
+impl Plan {
+    fn new(config: &Config, selfcheck: &SelfCheck) -> anyhow::Result<Plan> {
+        let load = &config.load;
+        let Some(rate) = load.rate else {
+            return Ok(Plan::Closed(ClosedLoop {
+                concurrency: config.concurrency,
+                total: config.total_requests,
+                ramp_up: load.ramp_up,
+            }));
+        };
+        let schedule = Schedule::new(rate, load.arrival, load.seed, load.ramp_up)?;
+        let lateness = selfcheck.send_lateness_recorder();
+        Ok(Plan::Open(OpenLoop {
+            schedule: Box::new(schedule),
+            total: config.total_requests,
+            max_in_flight: load.max_in_flight,
+            // One second's worth of connections before the clock; more open on demand.
+            preconnect: (rate.ceil() as u64).clamp(1, MAX_OPEN_LOOP_PRECONNECT),
+            on_lateness: Some(Box::new(move |late| lateness.note(late))),
+        }))
+    }
+
+    /// Runs it: the wall time of the load, and for the open loop what sending found.
+    async fn run(
+        self,
+        engine: Arc<Engine>,
+        control: Arc<RunControl>,
+        events: mpsc::UnboundedSender<EngineEvent>,
+    ) -> (Duration, Option<SendStats>) {
+        match self {
+            Plan::Closed(plan) => (engine.run_closed_loop(plan, control, events).await, None),
+            Plan::Open(plan) => {
+                let (duration, stats) = engine.run_open_loop(plan, control, events).await;
+                (duration, Some(stats))
+            }
+        }
+    }
+}
+
+/// Open-loop connections opened before the clock starts, at most.
+const MAX_OPEN_LOOP_PRECONNECT: u64 = 1024;
+
+/// How the load was generated and why it stopped.
+fn run_info(
+    config: &Config,
+    control: &RunControl,
+    sends: Option<SendStats>,
+    warmups: u64,
+) -> RunInfo {
+    let reason = control.reason().unwrap_or(StopReason::Completed);
+    let early = reason != StopReason::Completed;
+    RunInfo {
+        load_model: if config.load.rate.is_some() { "open" } else { "closed" }.into(),
+        stop_reason: Some(reason),
+        interrupted: reason == StopReason::Interrupted,
+        in_flight_at_stop: early.then(|| match control.phase() {
+            Phase::Cancelling => "cancelled".into(),
+            _ => "awaited".into(),
+        }),
+        target_rate: config.load.rate,
+        achieved_rate: sends.and_then(|s| s.achieved_rate()),
+        queued_sends: sends.map_or(0, |s| s.queued),
+        warmup_requests: warmups,
+    }
+}
+
+/// The first Ctrl-C (or SIGTERM) stops sending; the second cancels what is in flight.
+fn watch_signals(control: Arc<RunControl>, lang: Lang) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for press in 1..=2 {
+            if interrupted().await.is_err() {
+                return; // no signal handling here: the default (exit) stays
+            }
+            eprintln!("\n{}", lines::interrupt_notice(lang, press == 2));
+            match press {
+                1 => control.stop_sending(StopReason::Interrupted),
+                _ => control.cancel(StopReason::Interrupted),
+            }
+        }
+    })
+}
+
+/// Resolves at the next Ctrl-C or (on Unix) SIGTERM.
+async fn interrupted() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
