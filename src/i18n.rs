@@ -63,6 +63,34 @@ pub struct Words {
     pub reasoning: &'static str,
     /// Input plus output tokens per second.
     pub all_tokens: &'static str,
+    /// Section: how the load was generated and why it stopped.
+    pub load: &'static str,
+    /// An open-loop run at a rate.
+    pub open_loop: &'static str,
+    /// A closed-loop run at a concurrency.
+    pub closed_loop: &'static str,
+    /// The rate requests actually left at.
+    pub achieved: &'static str,
+    /// Requests that waited for --max-in-flight.
+    pub queued: &'static str,
+    /// After the queued count.
+    pub queued_note: &'static str,
+    /// Time requests waited in the client.
+    pub queue_wait: &'static str,
+    /// Why the run stopped.
+    pub stopped: &'static str,
+    /// What happened to in-flight requests at the stop.
+    pub in_flight: &'static str,
+    /// Warm-up requests.
+    pub warmup: &'static str,
+    /// After the warm-up count.
+    pub warmup_note: &'static str,
+    /// Section: TTFT from the actual send.
+    pub service_ttft: &'static str,
+    /// Section: the client's own health.
+    pub client: &'static str,
+    /// The verdict when the client limited the run.
+    pub client_bound: &'static str,
     /// Section: failures by class.
     pub failures: &'static str,
     /// Smallest value.
@@ -129,6 +157,20 @@ const EN: Words = Words {
     max_gap: "Longest stall per request (max gap)",
     reasoning: "Reasoning",
     all_tokens: "In + out",
+    load: "Load",
+    open_loop: "open loop",
+    closed_loop: "closed loop, concurrency",
+    achieved: "Sent at",
+    queued: "Queued",
+    queued_note: "waited for --max-in-flight",
+    queue_wait: "Queue wait",
+    stopped: "Stopped",
+    in_flight: "in flight",
+    warmup: "Warm-up",
+    warmup_note: "requests, not in the statistics",
+    service_ttft: "TTFT from the actual send (service time)",
+    client: "Client self-check",
+    client_bound: "CLIENT-BOUND: these numbers may show the client's limits, not the server's",
     failures: "Failures",
     min: "Min",
     max: "Max",
@@ -177,6 +219,20 @@ const ZH: Words = Words {
     max_gap: "每请求最长停顿 (最大间隔)",
     reasoning: "推理",
     all_tokens: "输入+输出",
+    load: "负载",
+    open_loop: "开环",
+    closed_loop: "闭环,并发数",
+    achieved: "实际发送",
+    queued: "排队",
+    queued_note: "个请求等待 --max-in-flight",
+    queue_wait: "排队等待",
+    stopped: "停止原因",
+    in_flight: "进行中的请求",
+    warmup: "预热",
+    warmup_note: "个请求,不计入统计",
+    service_ttft: "从实际发送起的首Token时间 (服务时间)",
+    client: "客户端自检",
+    client_bound: "客户端受限:以下数字可能反映的是客户端而非服务端的极限",
     failures: "失败详情",
     min: "最小值",
     max: "最大值",

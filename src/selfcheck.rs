@@ -46,8 +46,9 @@ const CPU_SHARE_LIMIT: f64 = 0.9;
 const CPU_MIN_WALL: Duration = Duration::from_millis(500);
 
 /// A send more than this behind its intended instant is counted in `late_sends`, in µs. A
-/// tokio timer fires up to ~1 ms after its deadline, so anything under 1 ms is on time.
-const LATE_SEND_US: u64 = 1_000;
+/// tokio timer fires 0–2 ms after its deadline (1 ms slots, rounded up, plus the OS wake-up;
+/// measured: p99 2.0 ms on an idle 2-core VM), so anything under 5 ms is timer noise.
+const LATE_SEND_US: u64 = 5_000;
 
 /// A send more than this behind schedule, in µs, counts toward the send-lateness rule: well
 /// above timer granularity, and enough to change the arrival pattern a server sees.
@@ -76,7 +77,7 @@ pub struct ClientHealth {
     pub scheduling_lag_max_ms: f64,
     /// Process CPU time (user + system) ÷ (wall time × available cores), 0..1.
     pub cpu_share: f64,
-    /// Sends that left more than 1 ms behind their intended instant (open loop).
+    /// Sends that left more than 5 ms behind their intended instant (open loop).
     pub late_sends: u64,
     /// 99th percentile of how late sends left, milliseconds (0 without open-loop sends).
     pub send_lateness_p99_ms: f64,
@@ -610,15 +611,15 @@ mod tests {
             sends.note(Duration::from_micros(500));
         }
         for _ in 0..10 {
-            sends.note(Duration::from_millis(5));
+            sends.note(Duration::from_millis(6));
         }
         for _ in 0..10 {
             sends.note(Duration::from_millis(40));
         }
         let counts = sends.snapshot();
         assert_eq!((counts.sends, counts.late, counts.very_late), (1_000, 20, 10));
-        // Rank 990 is the last of the 5 ms sends; its bucket's top is within 1/8 above.
-        assert!((5.0..=5.625).contains(&counts.p99_ms), "{}", counts.p99_ms);
+        // Rank 990 is the last of the 6 ms sends; its bucket's top is within 1/8 above.
+        assert!((6.0..=6.75).contains(&counts.p99_ms), "{}", counts.p99_ms);
     }
 
     #[test]
@@ -630,7 +631,7 @@ mod tests {
     async fn finish_reports_noted_sends() {
         let check = SelfCheck::start();
         check.note_send_lateness(Duration::from_micros(200));
-        check.note_send_lateness(Duration::from_millis(2));
+        check.note_send_lateness(Duration::from_millis(6));
         check.note_send_lateness(Duration::from_millis(30));
         let health = check.finish().await;
         assert_eq!(health.late_sends, 2);

@@ -334,7 +334,16 @@ fn env_substitution_and_redaction() {
     assert_eq!(&keys[..5], ["url", "method", "concurrency", "total_requests", "timestamp"]);
     assert_eq!(
         &keys[5..],
-        ["timeout", "headers", "body", "data_source", "stream_format", "tokenizer", "config_file"]
+        [
+            "timeout",
+            "headers",
+            "body",
+            "data_source",
+            "stream_format",
+            "tokenizer",
+            "load",
+            "config_file"
+        ]
     );
     let text = view.to_string();
     for secret in ["sk-live-abcdef", "AIza-gemini", "team-secret", "gpt-x"] {

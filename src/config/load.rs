@@ -80,7 +80,10 @@ impl LoadSettings {
         if args.cancel_at_deadline && duration.is_none() {
             bail!("`--cancel-at-deadline` needs `--duration`");
         }
-        let arrival = parse_arrival(args.arrival.as_deref().unwrap_or("poisson"), args.burstiness)?;
+        // `--burstiness` alone means gamma arrivals: it is gamma's parameter.
+        let default_arrival = if args.burstiness.is_some() { "gamma" } else { "poisson" };
+        let arrival =
+            parse_arrival(args.arrival.as_deref().unwrap_or(default_arrival), args.burstiness)?;
         Ok(LoadSettings {
             rate,
             arrival,
@@ -95,6 +98,33 @@ impl LoadSettings {
             },
             max_error_rate: args.max_error_rate.as_deref().map(error_rate).transpose()?,
             cancel_at_deadline: args.cancel_at_deadline,
+        })
+    }
+}
+
+impl LoadSettings {
+    /// The settings as the result file's `config.load`.
+    pub fn view(&self) -> serde_json::Value {
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+        let burstiness = match self.arrival {
+            Arrival::Gamma { shape } => Some(shape),
+            _ => None,
+        };
+        let open = self.rate.is_some();
+        serde_json::json!({
+            "model": if open { "open" } else { "closed" },
+            "rate": self.rate,
+            "arrival": open.then(|| self.arrival.name()),
+            "burstiness": burstiness,
+            "seed": open.then_some(self.seed),
+            "max_in_flight": self.max_in_flight,
+            "duration": secs(self.duration),
+            "ramp_up": secs(self.ramp_up),
+            "warmup_requests": match self.warmup { Warmup::Requests(n) => Some(n), _ => None },
+            "warmup_duration": match self.warmup { Warmup::Duration(d) => Some(d.as_secs_f64()), _ => None },
+            "max_errors": self.max_errors,
+            "max_error_rate": self.max_error_rate,
+            "cancel_at_deadline": self.cancel_at_deadline,
         })
     }
 }

@@ -379,6 +379,7 @@ impl Config {
                 "done_marker": sf.done_marker,
             },
             "tokenizer": self.tokenizer,
+            "load": self.load.view(),
             "config_file": self.config_path.as_ref().map(|p| p.display().to_string()),
         })
     }

@@ -24,6 +24,8 @@ pub struct OpenLoop {
     pub schedule: Box<dyn Iterator<Item = Duration> + Send>,
     /// Stop after this many requests (`None`: until the run is stopped).
     pub total: Option<u64>,
+    /// Send nothing scheduled this long after the start or later (`--duration`).
+    pub duration: Option<Duration>,
     /// At most this many requests in flight; later ones wait (and say so in `queue_wait`).
     pub max_in_flight: Option<u64>,
     /// Connections opened before the clock starts.
@@ -158,7 +160,8 @@ async fn dispatch(
 ) -> SendStats {
     let mut stats = SendStats::default();
     for offset in plan.schedule {
-        if plan.total.is_some_and(|total| stats.sent >= total) {
+        let past_deadline = plan.duration.is_some_and(|d| offset >= d);
+        if past_deadline || plan.total.is_some_and(|total| stats.sent >= total) {
             break;
         }
         let sched = start + offset;

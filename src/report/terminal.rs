@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::cli::Lang;
+use crate::engine::StopReason;
 use crate::i18n::{Words, words};
 use crate::metrics::{Stats, Summary};
 use crate::report::RunResult;
@@ -53,6 +54,7 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     if let Some(format) = &info.detected_format {
         out.row(w.stream_format, format.clone());
     }
+    load_section(&mut out, result);
 
     if let Some(t) = &s.ttft {
         out.section(w.ttft);
@@ -161,6 +163,57 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
         out.line(&format!("{}: {}", w.saved_to, path.display()));
     }
     out.out
+}
+
+/// How the load was generated, why it stopped, and whether the client limited it: shown for
+/// open-loop runs and for runs that did not simply complete.
+fn load_section(out: &mut Report, result: &RunResult) {
+    let (w, run, s) = (out.w, &result.run, &result.summary);
+    let stopped_early = run.stop_reason.is_some_and(|r| r != StopReason::Completed);
+    let open = run.load_model == "open";
+    let client_bound = result.client.as_ref().is_some_and(|c| c.client_bound);
+    if !(open || stopped_early || run.warmup_requests > 0 || client_bound) {
+        return;
+    }
+    out.section(w.load);
+    let load = &result.config["load"];
+    match run.target_rate {
+        Some(rate) => {
+            let arrival = load["arrival"].as_str().unwrap_or("poisson");
+            out.row(w.load, format!("{}, {rate} req/s ({arrival})", w.open_loop));
+            if let Some(achieved) = run.achieved_rate {
+                out.row(w.achieved, format!("{achieved:.2} req/s"));
+            }
+        }
+        None => {
+            let p = result.config["concurrency"].as_u64().unwrap_or_default();
+            out.row(w.load, format!("{} {p}", w.closed_loop));
+        }
+    }
+    if run.queued_sends > 0 {
+        out.row(w.queued, format!("{} {}", run.queued_sends, w.queued_note));
+    }
+    if let Some(q) = s.queue_wait.as_ref().filter(|q| q.max > 0.0 && open) {
+        out.row(w.queue_wait, format!("P50 {:.3}s, P99 {:.3}s, max {:.3}s", q.p50, q.p99, q.max));
+    }
+    if let (true, Some(reason)) = (stopped_early, run.stop_reason) {
+        let in_flight = run.in_flight_at_stop.as_deref().unwrap_or("awaited");
+        out.row(w.stopped, format!("{} ({} {in_flight})", reason.as_str(), w.in_flight));
+    }
+    if run.warmup_requests > 0 {
+        out.row(w.warmup, format!("{} {}", run.warmup_requests, w.warmup_note));
+    }
+    if let Some(client) = result.client.as_ref().filter(|c| c.client_bound) {
+        out.line(&format!("  {}", w.client_bound));
+        for reason in &client.reasons {
+            out.line(&format!("    - {reason}"));
+        }
+    }
+    // Open loop: latencies count from the intended send; the service-time view beside them.
+    if let (true, Some(t)) = (open, &s.service_ttft) {
+        out.section(w.service_ttft);
+        out.brief(t, |v| format!("{v:.3}s"));
+    }
 }
 
 /// The report being written, with its language's words.

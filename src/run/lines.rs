@@ -15,8 +15,8 @@ pub(super) fn banner(config: &Config) -> String {
         (None, None) => "requests".to_string(),
     };
     let shape = match (load.rate, config.lang) {
-        (Some(rate), Lang::En) => format!("{rate} req/s ({} arrivals)", load.arrival),
-        (Some(rate), Lang::Zh) => format!("{rate} 请求/秒({} 到达)", load.arrival),
+        (Some(rate), Lang::En) => format!("{rate} req/s, arrivals: {}", load.arrival),
+        (Some(rate), Lang::Zh) => format!("{rate} 请求/秒,到达方式: {}", load.arrival),
         (None, Lang::En) => format!("concurrency {}", config.concurrency),
         (None, Lang::Zh) => format!("并发数 {}", config.concurrency),
     };

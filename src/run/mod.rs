@@ -128,6 +128,7 @@ impl Plan {
         Ok(Plan::Open(OpenLoop {
             schedule: Box::new(schedule),
             total: config.total_requests,
+            duration: load.duration,
             max_in_flight: load.max_in_flight,
             // One second's worth of connections before the clock; more open on demand.
             preconnect: (rate.ceil() as u64).clamp(1, MAX_OPEN_LOOP_PRECONNECT),
