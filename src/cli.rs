@@ -60,9 +60,10 @@ pub struct RunArgs {
     #[arg(short = 'n', long = "requests", value_name = "N")]
     pub requests: Option<u64>,
 
-    /// Requests in flight at all times [default: 10].
-    #[arg(short = 'p', long = "concurrency", value_name = "N")]
-    pub concurrency: Option<u64>,
+    /// Requests in flight at all times [default: 10]. A list (1,4,16,64) runs a sweep: each
+    /// level in turn, one table across them.
+    #[arg(short = 'p', long = "concurrency", value_name = "N[,N…]", value_delimiter = ',')]
+    pub concurrency: Vec<u64>,
 
     /// Run for this long (e.g. 60s, 5m) instead of, or as well as, `-n` (whichever ends
     /// first).
@@ -71,8 +72,13 @@ pub struct RunArgs {
 
     /// Open loop: send R requests per second on schedule whatever the responses do, instead
     /// of a fixed concurrency (latencies then count from each request's intended send time).
-    #[arg(long = "rate", value_name = "R")]
-    pub rate: Option<f64>,
+    /// A list (1,5,10,20) runs a sweep over rates.
+    #[arg(long = "rate", value_name = "R[,R…]", value_delimiter = ',')]
+    pub rate: Vec<f64>,
+
+    /// Sweeps: how long each level runs (instead of -n requests per level).
+    #[arg(long = "sweep-duration", value_name = "DURATION")]
+    pub sweep_duration: Option<String>,
 
     /// Open loop: how arrivals are spaced: constant, poisson or gamma [default: poisson].
     #[arg(long = "arrival", value_name = "NAME")]

@@ -80,6 +80,8 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         concurrency: args.concurrency,
         total_requests: Some(args.requests),
         load: crate::config::LoadSettings::default(),
+        sweep: None,
+        sweep_level: None,
         data_source: None,
         stream_format: StreamFormat::default(),
         output: args.output.clone(),

@@ -91,6 +91,14 @@ pub struct Words {
     pub client: &'static str,
     /// The verdict when the client limited the run.
     pub client_bound: &'static str,
+    /// Section: a sweep's levels.
+    pub sweep: &'static str,
+    /// Column: the sweep level.
+    pub level: &'static str,
+    /// Column: failed share.
+    pub errors_column: &'static str,
+    /// Under the sweep table.
+    pub sweep_note: &'static str,
     /// Section: failures by class.
     pub failures: &'static str,
     /// Smallest value.
@@ -157,6 +165,10 @@ const EN: Words = Words {
     max_gap: "Longest stall per request (max gap)",
     reasoning: "Reasoning",
     all_tokens: "In + out",
+    sweep: "Sweep",
+    level: "level",
+    errors_column: "errors",
+    sweep_note: "The sections above describe the last level; every level is in the result file.",
     load: "Load",
     open_loop: "open loop",
     closed_loop: "closed loop, concurrency",
@@ -219,6 +231,10 @@ const ZH: Words = Words {
     max_gap: "每请求最长停顿 (最大间隔)",
     reasoning: "推理",
     all_tokens: "输入+输出",
+    sweep: "扫描",
+    level: "档位",
+    errors_column: "错误率",
+    sweep_note: "以上各节为最后一档的统计;每一档都保存在结果文件中。",
     load: "负载",
     open_loop: "开环",
     closed_loop: "闭环,并发数",

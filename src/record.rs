@@ -253,6 +253,7 @@ impl Timeline {
             error_class,
             timeout_phase,
             finish_reason: None,
+            level: None,
             warmup: false,
             output: None,
             reasoning: None,
@@ -390,6 +391,9 @@ pub struct RequestRecord {
     pub timeout_phase: Option<TimeoutPhase>,
     /// `stop`, `length`, `tool_calls`, … when the API says.
     pub finish_reason: Option<String>,
+    /// The sweep level (0-based index into the result's `levels`) this request ran in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u32>,
     /// A warm-up request (`--warmup`): kept in the result, left out of the statistics.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub warmup: bool,

@@ -171,7 +171,7 @@ fn flags_override_the_file() {
         config: Some("configs/config.json".into()),
         url: Some("http://127.0.0.1:9/other".into()),
         requests: Some(7),
-        concurrency: Some(3),
+        concurrency: vec![3],
         timeout: Some(1.5),
         method: Some("put".into()),
         output: Some("out.json".into()),
@@ -285,7 +285,7 @@ fn validation_names_the_key() {
     assert!(resolve(&url("http://127.0.0.1:8000/{{path}}")).is_ok());
     let base = url("http://h/");
     assert_eq!(
-        err_of(&RunArgs { concurrency: Some(0), ..base.clone() }),
+        err_of(&RunArgs { concurrency: vec![0], ..base.clone() }),
         "`-p/--concurrency` must be at least 1, got 0"
     );
     assert_eq!(

@@ -174,7 +174,7 @@ async fn shipped_example_configs_run_against_the_mock() {
             config: Some(configs.join(file)),
             url: Some(format!("http://{}{route}", mock.addr)),
             requests: Some(6),
-            concurrency: Some(3),
+            concurrency: vec![3],
             output: Some(dir.path().join("r.json")),
             quiet: true,
             ..RunArgs::default()
@@ -291,7 +291,7 @@ async fn dify_workflow_with_the_seeds_stream_format() {
             config: Some(config.clone()),
             url: Some(format!("http://{}/v1/workflows/run{query}", mock.addr)),
             requests: Some(2),
-            concurrency: Some(2),
+            concurrency: vec![2],
             output: Some(dir.path().join("r.json")),
             quiet: true,
             save_output: true,

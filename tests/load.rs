@@ -29,7 +29,7 @@ async fn open_loop_keeps_its_schedule_against_a_slow_server() {
     let mock = start(2000, 5, 4).await;
     let dir = tempfile::tempdir().unwrap();
     let run = RunArgs {
-        rate: Some(20.0),
+        rate: vec![20.0],
         arrival: Some("constant".into()),
         duration: Some("3s".into()),
         requests: None,
@@ -62,7 +62,7 @@ async fn a_cap_on_requests_in_flight_shows_as_queue_wait() {
     let mock = start(2000, 5, 4).await;
     let dir = tempfile::tempdir().unwrap();
     let run = RunArgs {
-        rate: Some(20.0),
+        rate: vec![20.0],
         arrival: Some("constant".into()),
         max_in_flight: Some(10),
         duration: Some("5s".into()),

@@ -55,12 +55,10 @@ impl Default for LoadSettings {
 impl LoadSettings {
     /// Reads and checks the load flags of `args`.
     pub fn resolve(args: &RunArgs) -> anyhow::Result<LoadSettings> {
-        let rate = match args.rate {
-            Some(r) if !(r.is_finite() && r > 0.0) => {
-                bail!("`--rate` must be a positive number of requests per second, got {r}")
-            }
-            other => other,
-        };
+        if let Some(r) = args.rate.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+            bail!("`--rate` must be a positive number of requests per second, got {r}")
+        }
+        let rate = args.rate.first().copied();
         if rate.is_none() {
             let open_only = [
                 ("--arrival", args.arrival.is_some()),
@@ -127,6 +125,11 @@ impl LoadSettings {
             "cancel_at_deadline": self.cancel_at_deadline,
         })
     }
+}
+
+/// `--sweep-duration`, checked.
+pub(super) fn sweep_duration(args: &RunArgs) -> anyhow::Result<Option<Duration>> {
+    args.sweep_duration.as_deref().map(|d| parse_duration(d, "--sweep-duration")).transpose()
 }
 
 /// `60s`, `5m`, `1h30m`, or a bare number of seconds.
@@ -199,12 +202,12 @@ mod tests {
     fn open_loop_flags_need_a_rate() {
         let e = resolve(RunArgs { max_in_flight: Some(4), ..RunArgs::default() }).unwrap_err();
         assert!(e.to_string().starts_with("`--max-in-flight` shapes the open loop"), "{e}");
-        let e = resolve(RunArgs { rate: Some(0.0), ..RunArgs::default() }).unwrap_err();
+        let e = resolve(RunArgs { rate: vec![0.0], ..RunArgs::default() }).unwrap_err();
         assert!(e.to_string().starts_with("`--rate` must be a positive"), "{e}");
         let e = resolve(RunArgs { cancel_at_deadline: true, ..RunArgs::default() }).unwrap_err();
         assert_eq!(e.to_string(), "`--cancel-at-deadline` needs `--duration`");
         let open = RunArgs {
-            rate: Some(20.0),
+            rate: vec![20.0],
             arrival: Some("constant".into()),
             max_in_flight: Some(10),
             seed: Some(7),

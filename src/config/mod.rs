@@ -13,6 +13,7 @@ mod file;
 mod flags;
 mod formats;
 pub mod load;
+pub mod sweep;
 mod tls;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use serde_json::{Map, Value, json};
 
 pub use env::{Env, detect_lang, detect_lang_with, process_env};
 pub use load::LoadSettings;
+pub use sweep::{Sweep, SweepOver};
 pub use tls::TlsOptions;
 
 use crate::cli::{Lang, RunArgs};
@@ -160,6 +162,10 @@ pub struct Config {
     pub total_requests: Option<u64>,
     /// Load model, stop conditions, warm-up and ramp-up.
     pub load: LoadSettings,
+    /// Several concurrencies or rates, one after another.
+    pub sweep: Option<Sweep>,
+    /// The level this config runs, when it is one level of a sweep ([`Config::at_level`]).
+    pub sweep_level: Option<f64>,
     /// CSV rows feeding `{{column}}` placeholders.
     pub data_source: Option<DataSource>,
     /// How to read the response stream.
@@ -255,10 +261,14 @@ impl Config {
             (None, Some(secs)) => seconds(secs, &file_origin.describe("timeout"))?,
             (None, None) => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
         };
-        let concurrency = at_least_one(args.concurrency, "-p/--concurrency")?
-            .or(file.concurrency)
-            .unwrap_or(DEFAULT_CONCURRENCY);
+        for p in &args.concurrency {
+            at_least_one(Some(*p), "-p/--concurrency")?;
+        }
+        let concurrency =
+            args.concurrency.first().copied().or(file.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
         let load = LoadSettings::resolve(args)?;
+        let level_duration = load::sweep_duration(args)?;
+        let sweep = Sweep::resolve(args, level_duration)?;
         // With a duration and no count, the duration alone ends the run.
         let total_requests =
             match at_least_one(args.requests, "-n/--requests")?.or(file.total_requests) {
@@ -317,6 +327,8 @@ impl Config {
             concurrency,
             total_requests,
             load,
+            sweep,
+            sweep_level: None,
             data_source,
             stream_format,
             output: args.output.clone(),
@@ -329,6 +341,21 @@ impl Config {
             config_path: args.config.clone(),
             redactor,
         })
+    }
+
+    /// This config at one level of `sweep`: that concurrency or rate, for the level's
+    /// duration when the sweep sets one.
+    pub fn at_level(&self, sweep: &Sweep, level: f64) -> Config {
+        let mut config = self.clone();
+        match sweep.over {
+            SweepOver::Concurrency => config.concurrency = level as u64,
+            SweepOver::Rate => config.load.rate = Some(level),
+        }
+        if let Some(d) = sweep.level_duration {
+            config.load.duration = Some(d);
+        }
+        config.sweep_level = Some(level);
+        config
     }
 
     /// The `config` section of the result file: the seed's keys (`url`, `method`,
@@ -380,6 +407,11 @@ impl Config {
             },
             "tokenizer": self.tokenizer,
             "load": self.load.view(),
+            "sweep": self.sweep.as_ref().map(|s| json!({
+                "over": s.over.name(),
+                "levels": s.levels,
+                "level_duration": s.level_duration.map(|d| d.as_secs_f64()),
+            })),
             "config_file": self.config_path.as_ref().map(|p| p.display().to_string()),
         })
     }

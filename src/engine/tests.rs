@@ -34,7 +34,7 @@ async fn run(
     let args = RunArgs {
         url: Some(url),
         requests: Some(total),
-        concurrency: Some(concurrency),
+        concurrency: vec![concurrency],
         body: Some(CHAT_BODY.into()),
         timeout: Some(2.0),
         quiet: true,

@@ -10,6 +10,7 @@ pub use terminal::{ReportInfo, render};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::SweepOver;
 use crate::engine::StopReason;
 use crate::metrics::Summary;
 use crate::record::RequestRecord;
@@ -54,9 +55,62 @@ pub struct RunResult {
     /// The client's own health during the run (the self-check).
     #[serde(default)]
     pub client: Option<ClientHealth>,
-    /// One entry per second of the run.
+    /// One entry per second of the run (of the last level, in a sweep).
     #[serde(default)]
     pub timeseries: Vec<Second>,
+    /// A sweep's levels, in the order run; empty for a single run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelResult>,
+}
+
+/// One level of a sweep: the concurrency or rate it ran at and everything measured there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LevelResult {
+    /// The closed-loop concurrency of this level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u64>,
+    /// The open-loop rate of this level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Aggregates of this level.
+    pub summary: Summary,
+    /// How this level ran and why it stopped.
+    pub run: RunInfo,
+    /// The client's health during this level.
+    pub client: Option<ClientHealth>,
+    /// One entry per second of this level.
+    pub timeseries: Vec<Second>,
+}
+
+impl LevelResult {
+    /// The level `value` of a sweep `over` concurrency or rate.
+    pub fn new(
+        over: SweepOver,
+        value: f64,
+        summary: &Summary,
+        run: &RunInfo,
+        client: &Option<ClientHealth>,
+        timeseries: &[Second],
+    ) -> Self {
+        LevelResult {
+            concurrency: (over == SweepOver::Concurrency).then_some(value as u64),
+            rate: (over == SweepOver::Rate).then_some(value),
+            summary: summary.clone(),
+            run: run.clone(),
+            client: client.clone(),
+            timeseries: timeseries.to_vec(),
+        }
+    }
+
+    /// `p=4` or `5 req/s`: the level as the sweep table names it.
+    pub fn label(&self) -> String {
+        match (self.concurrency, self.rate) {
+            (Some(p), _) => format!("p={p}"),
+            (_, Some(r)) => format!("{r} req/s"),
+            _ => "?".into(),
+        }
+    }
 }
 
 /// How the load was generated and why it stopped.

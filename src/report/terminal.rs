@@ -144,6 +144,8 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
         }
     }
 
+    sweep_table(&mut out, result);
+
     if !s.failures.is_empty() {
         out.section(w.failures);
         // Most frequent first: the class to fix first leads.
@@ -214,6 +216,43 @@ fn load_section(out: &mut Report, result: &RunResult) {
         out.section(w.service_ttft);
         out.brief(t, |v| format!("{v:.3}s"));
     }
+}
+
+/// A sweep: one row per level, so throughput and latency read across the load.
+fn sweep_table(out: &mut Report, result: &RunResult) {
+    if result.levels.is_empty() {
+        return;
+    }
+    let w = out.w;
+    out.section(w.sweep);
+    let header = columns([
+        w.level.to_owned(),
+        "req/s".into(),
+        "TTFT P50".into(),
+        "TTFT P99".into(),
+        "TPOT P50".into(),
+        "tokens/s".into(),
+        w.errors_column.to_owned(),
+    ]);
+    out.line(&format!("  {header}"));
+    for level in &result.levels {
+        let s = &level.summary;
+        let secs = |t: &Option<Stats>, f: fn(&Stats) -> f64| {
+            t.as_ref().map_or("-".into(), |t| format!("{:.3}s", f(t)))
+        };
+        let tpot = s.tpot.as_ref().map_or("-".into(), |t| format!("{:.1}ms", t.p50 * 1000.0));
+        let row = columns([
+            level.label(),
+            format!("{:.2}", s.throughput),
+            secs(&s.ttft, |t| t.p50),
+            secs(&s.ttft, |t| t.p99),
+            tpot,
+            format!("{:.1}", s.output_token_throughput),
+            format!("{:.1}%", percent(s.failed_count, s)),
+        ]);
+        out.line(&format!("  {row}"));
+    }
+    out.line(&format!("  {}", w.sweep_note));
 }
 
 /// The report being written, with its language's words.

@@ -1,8 +1,9 @@
 //! The run's own lines around the report: the banner, the connection summary, the stop notice.
 
 use crate::cli::Lang;
-use crate::config::Config;
+use crate::config::{Config, SweepOver};
 use crate::engine::Preconnect;
+use crate::metrics::Summary;
 
 /// `streamperf: 100 requests to URL, concurrency 10`, or the open loop's rate, or the duration.
 pub(super) fn banner(config: &Config) -> String {
@@ -54,5 +55,24 @@ pub(super) fn interrupt_notice(lang: Lang, second: bool) -> &'static str {
             "streamperf: 已中断:不再发送新请求,等待进行中的请求完成(再按 Ctrl-C 取消它们)"
         }
         (Lang::Zh, true) => "streamperf: 正在取消进行中的请求并写入结果",
+    }
+}
+
+/// After each level of a sweep: `level p=4: 12.30 req/s, TTFT p50 0.152s, 0 failed`.
+pub(super) fn level_line(lang: Lang, config: &Config, level: f64, s: &Summary) -> String {
+    let name = match config.sweep.as_ref().map(|s| s.over) {
+        Some(SweepOver::Rate) => format!("{level} req/s"),
+        _ => format!("p={level}"),
+    };
+    let ttft = s.ttft.as_ref().map_or("-".into(), |t| format!("{:.3}s", t.p50));
+    match lang {
+        Lang::En => format!(
+            "level {name}: {:.2} req/s, TTFT p50 {ttft}, {} failed",
+            s.throughput, s.failed_count
+        ),
+        Lang::Zh => format!(
+            "档位 {name}: {:.2} 请求/秒,首Token p50 {ttft},失败 {}",
+            s.throughput, s.failed_count
+        ),
     }
 }

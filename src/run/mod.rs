@@ -12,14 +12,17 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::cli::Lang;
-use crate::config::Config;
+use crate::config::{Config, SweepOver};
 use crate::engine::open::SendStats;
 use crate::engine::{ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason};
 use crate::limits;
 use crate::load::Schedule;
+use crate::metrics::Summary;
+use crate::record::RequestRecord;
 use crate::report::terminal::{self, ReportInfo};
-use crate::report::{RunInfo, RunResult, SCHEMA_VERSION, ToolInfo, json};
-use crate::selfcheck::SelfCheck;
+use crate::report::{LevelResult, RunInfo, RunResult, SCHEMA_VERSION, ToolInfo, json};
+use crate::selfcheck::{ClientHealth, SelfCheck};
+use crate::timeseries::Second;
 use crate::workload::Workload;
 
 /// What a finished run leaves behind.
@@ -41,10 +44,12 @@ pub struct RunOutput {
 /// second cancels them. Either way the result is written, marked interrupted.
 pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let workload = Workload::load(config)?;
-    let engine = Arc::new(Engine::new(config, &workload)?);
-    let expected_streams = match config.load.rate {
-        Some(_) => config.load.max_in_flight.unwrap_or(config.concurrency),
-        None => config.concurrency,
+    let highest =
+        config.sweep.as_ref().map_or(0.0, |s| s.levels.iter().copied().fold(0.0, f64::max));
+    let expected_streams = match (config.load.rate, &config.sweep) {
+        (_, Some(sweep)) if sweep.over == SweepOver::Concurrency => highest as u64,
+        (Some(_), _) => config.load.max_in_flight.unwrap_or(config.concurrency),
+        (None, _) => config.concurrency,
     };
     if let Some(warning) = limits::check_descriptors(expected_streams) {
         eprintln!("streamperf: warning: {warning}");
@@ -55,48 +60,34 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
              anything on the network path could pose as the server"
         );
     }
-    println!("{}", lines::banner(config));
 
-    let selfcheck = SelfCheck::start();
-    let plan = Plan::new(config, &selfcheck)?;
-    let control = Arc::new(RunControl::new());
-    let signals = watch_signals(Arc::clone(&control), config.lang);
-    let (tx, rx) = mpsc::unbounded_channel();
-    let load = tokio::spawn(plan.run(Arc::clone(&engine), Arc::clone(&control), tx));
-    let consumed = consume::consume(config, &control, rx).await;
-    let (duration, sends) = load.await?;
-    signals.abort();
-    let health = Some(selfcheck.finish().await);
-
-    let mut records = consumed.records;
-    records.sort_by_key(|r| r.request_id);
-    for record in &mut records {
-        record.error = record.error.as_deref().map(|e| config.redactor.redact(e));
-    }
-    let detected_format = engine.detected_format().map(str::to_owned);
-    let timestamp = jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    let mut view = config.result_view(&timestamp);
-    if let (Some(object), Some(format)) = (view.as_object_mut(), &detected_format) {
-        object.insert("detected_format".into(), format.clone().into());
-    }
-    let mut summary = consumed.aggregator.summary(duration);
-    for example in summary.failure_examples.values_mut() {
-        *example = config.redactor.redact(example);
-    }
-    let result = RunResult {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo::default(),
-        config: view,
-        summary,
-        metrics: records,
-        run: run_info(config, &control, sends, consumed.warmups),
-        client: health,
-        timeseries: consumed.series.seconds(),
+    let interrupt = Arc::new(RunControl::new());
+    let signals = watch_signals(Arc::clone(&interrupt), config.lang);
+    let measured = match &config.sweep {
+        None => {
+            println!("{}", lines::banner(config));
+            vec![measure(config, &workload, &interrupt).await?]
+        }
+        Some(sweep) => {
+            let mut levels = Vec::with_capacity(sweep.levels.len());
+            for &level in &sweep.levels {
+                if !interrupt.sending() {
+                    break; // interrupted: the levels measured so far are the result
+                }
+                let level_config = config.at_level(sweep, level);
+                println!("\n{}", lines::banner(&level_config));
+                levels.push(measure(&level_config, &workload, &interrupt).await?);
+            }
+            levels
+        }
     };
+    signals.abort();
+    let result = assemble(config, measured);
     let result_path = match config.write_result {
         true => Some(json::write_result(&result, config.output.as_deref())?),
         false => None,
     };
+    let detected_format = result.config["detected_format"].as_str().map(str::to_owned);
     let info = ReportInfo {
         url: config.redactor.redact(&config.url),
         detected_format: detected_format.clone(),
@@ -105,6 +96,117 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let report = terminal::render(&result, config.lang, &info);
     println!("{report}");
     Ok(RunOutput { result, result_path, report, detected_format })
+}
+
+/// One load test (one level of a sweep), measured.
+struct Measured {
+    level: Option<f64>,
+    summary: Summary,
+    records: Vec<RequestRecord>,
+    run: RunInfo,
+    client: Option<ClientHealth>,
+    timeseries: Vec<Second>,
+    detected_format: Option<String>,
+}
+
+/// Runs `config`'s load once. Ctrl-C on `interrupt` reaches this level's own control, which
+/// the duration and error limits also stop.
+async fn measure(
+    config: &Config,
+    workload: &Workload,
+    interrupt: &Arc<RunControl>,
+) -> anyhow::Result<Measured> {
+    let engine = Arc::new(Engine::new(config, workload)?);
+    let selfcheck = SelfCheck::start();
+    let plan = Plan::new(config, &selfcheck)?;
+    let control = Arc::new(RunControl::new());
+    let forward = forward_interrupts(Arc::clone(interrupt), Arc::clone(&control));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let load = tokio::spawn(plan.run(Arc::clone(&engine), Arc::clone(&control), tx));
+    let consumed = consume::consume(config, &control, rx).await;
+    let (duration, sends) = load.await?;
+    forward.abort();
+    let client = Some(selfcheck.finish().await);
+
+    let mut records = consumed.records;
+    records.sort_by_key(|r| r.request_id);
+    for record in &mut records {
+        record.error = record.error.as_deref().map(|e| config.redactor.redact(e));
+    }
+    let mut summary = consumed.aggregator.summary(duration);
+    for example in summary.failure_examples.values_mut() {
+        *example = config.redactor.redact(example);
+    }
+    let level = config.sweep_level;
+    if let Some(level) = level {
+        println!("{}", lines::level_line(config.lang, config, level, &summary));
+    }
+    Ok(Measured {
+        level,
+        summary,
+        records,
+        run: run_info(config, &control, sends, consumed.warmups),
+        client,
+        timeseries: consumed.series.seconds(),
+        detected_format: engine.detected_format().map(str::to_owned),
+    })
+}
+
+/// The result file: one run, or a sweep's levels (the top-level summary is the last level's,
+/// so a reader of one summary sees the highest load; every request is in `metrics`, tagged
+/// with its level).
+fn assemble(config: &Config, measured: Vec<Measured>) -> RunResult {
+    let timestamp = jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut view = config.result_view(&timestamp);
+    let detected = measured.iter().find_map(|m| m.detected_format.clone());
+    if let (Some(object), Some(format)) = (view.as_object_mut(), detected) {
+        object.insert("detected_format".into(), format.into());
+    }
+    let mut result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        config: view,
+        ..RunResult::default()
+    };
+    let over = config.sweep.as_ref().map(|s| s.over);
+    let mut next_id = 0;
+    for (index, m) in measured.into_iter().enumerate() {
+        let mut records = m.records;
+        if let Some(over) = over {
+            for record in &mut records {
+                record.level = Some(index as u32);
+                record.request_id += next_id;
+            }
+            next_id += records.len() as u64;
+            result.levels.push(LevelResult::new(
+                over,
+                m.level.unwrap_or_default(),
+                &m.summary,
+                &m.run,
+                &m.client,
+                &m.timeseries,
+            ));
+        }
+        result.metrics.extend(records);
+        result.summary = m.summary;
+        result.run = m.run;
+        result.client = m.client;
+        result.timeseries = m.timeseries;
+    }
+    result
+}
+
+/// Passes the user's Ctrl-C on `interrupt` to one level's `control`.
+fn forward_interrupts(
+    interrupt: Arc<RunControl>,
+    control: Arc<RunControl>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        interrupt.reached(Phase::Draining).await;
+        control.stop_sending(StopReason::Interrupted);
+        interrupt.reached(Phase::Cancelling).await;
+        control.cancel(StopReason::Interrupted);
+    })
 }
 
 /// The load the config asks for: the closed loop, or the open loop on its schedule.

@@ -14,7 +14,7 @@ pub fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs
     RunArgs {
         url: Some(url),
         requests: Some(requests),
-        concurrency: Some(concurrency),
+        concurrency: vec![concurrency],
         body: Some(CHAT_BODY.into()),
         output: Some(dir.join("result.json")),
         quiet: true,
