@@ -260,3 +260,34 @@ async fn ctrl_c_leaves_a_valid_interrupted_result() {
         }
     }
 }
+
+/// A sweep over 1, 2, 4, 8 workers against a mock whose requests take ~100 ms: throughput
+/// rises as the mock's timing predicts (≈ 10 req/s per worker), in one table and one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_sweep_scales_as_the_mock_predicts() {
+    let mock = start(50, 5, 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunArgs { concurrency: vec![1, 2, 4, 8], ..args(chat(&mock, ""), 16, 1, dir.path()) };
+    let out = run_args(&run).await;
+    let levels = &out.result.levels;
+    assert_eq!(levels.len(), 4);
+    let per_worker: Vec<f64> =
+        levels.iter().map(|l| l.summary.throughput / l.concurrency.unwrap() as f64).collect();
+    for (level, rate) in levels.iter().zip(&per_worker) {
+        assert_eq!(level.summary.success_count, 16, "{:?}", level.summary.failure_examples);
+        // One request: 50 ms to the first token + 9 gaps of 5 ms ≈ 95 ms, so ≤ 10.5 req/s.
+        assert!((7.0..10.6).contains(rate), "{}: {rate} req/s per worker", level.label());
+    }
+    let throughputs: Vec<f64> = levels.iter().map(|l| l.summary.throughput).collect();
+    assert!(throughputs.windows(2).all(|w| w[1] > w[0] * 1.6), "rises: {throughputs:?}");
+    assert_eq!(out.result.metrics.len(), 64);
+    let mut ids: Vec<u64> = out.result.metrics.iter().map(|r| r.request_id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 64, "request ids are unique across levels");
+    assert_eq!(out.result.metrics[63].level, Some(3));
+    assert!(out.report.contains("[Sweep]") && out.report.contains("p=8"), "{}", out.report);
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("result.json")).unwrap()).unwrap();
+    assert_eq!(file["levels"][2]["concurrency"], 4);
+    assert_eq!(file["config"]["sweep"]["over"], "concurrency");
+}
