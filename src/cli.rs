@@ -76,6 +76,12 @@ pub struct RunArgs {
     #[arg(long = "rate", value_name = "R[,R…]", value_delimiter = ',')]
     pub rate: Vec<f64>,
 
+    /// `--sweep auto`: find the knee — double the concurrency (or the rate, with --rate) until
+    /// throughput stops growing by 10 % or errors pass 5 %, then bisect for the lowest level
+    /// reaching 90 % of the best throughput.
+    #[arg(long = "sweep", value_name = "auto")]
+    pub sweep: Option<String>,
+
     /// Sweeps: how long each level runs (instead of -n requests per level).
     #[arg(long = "sweep-duration", value_name = "DURATION")]
     pub sweep_duration: Option<String>,

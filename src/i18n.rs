@@ -99,6 +99,10 @@ pub struct Words {
     pub errors_column: &'static str,
     /// Under the sweep table.
     pub sweep_note: &'static str,
+    /// The knee of a sweep.
+    pub knee: &'static str,
+    /// How the knee of a listed sweep is chosen.
+    pub knee_method: &'static str,
     /// Section: failures by class.
     pub failures: &'static str,
     /// Smallest value.
@@ -165,6 +169,8 @@ const EN: Words = Words {
     max_gap: "Longest stall per request (max gap)",
     reasoning: "Reasoning",
     all_tokens: "In + out",
+    knee: "Knee",
+    knee_method: "the lowest level with 90 % of the best throughput, at most 5 % failed",
     sweep: "Sweep",
     level: "level",
     errors_column: "errors",
@@ -231,6 +237,8 @@ const ZH: Words = Words {
     max_gap: "每请求最长停顿 (最大间隔)",
     reasoning: "推理",
     all_tokens: "输入+输出",
+    knee: "拐点",
+    knee_method: "吞吐达到最佳值 90% 且失败不超过 5% 的最低档位",
     sweep: "扫描",
     level: "档位",
     errors_column: "错误率",

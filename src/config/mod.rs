@@ -410,6 +410,7 @@ impl Config {
             "sweep": self.sweep.as_ref().map(|s| json!({
                 "over": s.over.name(),
                 "levels": s.levels,
+                "auto": s.auto.then_some(sweep::AUTO_METHOD),
                 "level_duration": s.level_duration.map(|d| d.as_secs_f64()),
             })),
             "config_file": self.config_path.as_ref().map(|p| p.display().to_string()),

@@ -8,9 +8,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::cli::Lang;
+use crate::config::sweep::{knee, usable_throughput};
 use crate::engine::StopReason;
 use crate::i18n::{Words, words};
 use crate::metrics::{Stats, Summary};
+use crate::report::LevelResult;
 use crate::report::RunResult;
 
 /// What the report needs beyond the [`RunResult`].
@@ -251,6 +253,24 @@ fn sweep_table(out: &mut Report, result: &RunResult) {
             format!("{:.1}%", percent(s.failed_count, s)),
         ]);
         out.line(&format!("  {row}"));
+    }
+    let measured: Vec<(f64, f64)> = result
+        .levels
+        .iter()
+        .map(|l| {
+            let s = &l.summary;
+            let level = l.concurrency.map_or(l.rate.unwrap_or_default(), |p| p as f64);
+            (level, usable_throughput(s.throughput, s.failed_count, s.total_requests))
+        })
+        .collect();
+    if let Some(at) = knee(&measured) {
+        let label = result
+            .levels
+            .iter()
+            .find(|l| l.concurrency.map_or(l.rate == Some(at), |p| p as f64 == at));
+        let method = result.config["sweep"]["auto"].as_str().unwrap_or(w.knee_method);
+        let name = label.map_or(at.to_string(), LevelResult::label);
+        out.line(&format!("  {}: {name} ({method})", w.knee));
     }
     out.line(&format!("  {}", w.sweep_note));
 }

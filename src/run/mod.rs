@@ -2,6 +2,7 @@
 //! aggregation, result file. The engine measures; everything here consumes its events
 //! ([`consume`]) or stops it ([`RunControl`]: deadline, error limits, Ctrl-C).
 
+mod auto;
 mod consume;
 mod lines;
 
@@ -68,6 +69,7 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
             println!("{}", lines::banner(config));
             vec![measure(config, &workload, &interrupt).await?]
         }
+        Some(sweep) if sweep.auto => auto::find_knee(config, sweep, &workload, &interrupt).await?,
         Some(sweep) => {
             let mut levels = Vec::with_capacity(sweep.levels.len());
             for &level in &sweep.levels {
