@@ -158,7 +158,11 @@ async fn warmup_requests_are_kept_apart() {
     let warm: Vec<u64> =
         out.result.metrics.iter().filter(|r| r.warmup).map(|r| r.request_id).collect();
     assert_eq!(warm, [1, 2, 3, 4]);
-    assert!(out.report.contains("Warm-up:     4 requests, not in the statistics"));
+    assert!(
+        out.report.contains("Warm-up:     4 requests, not in the statistics (TTFT P50 0.0"),
+        "{}",
+        out.report
+    );
 }
 
 /// Workers start one after another over the ramp-up instead of all at once.

@@ -205,7 +205,17 @@ fn load_section(out: &mut Report, result: &RunResult) {
         out.row(w.stopped, format!("{} ({} {in_flight})", reason.as_str(), w.in_flight));
     }
     if run.warmup_requests > 0 {
-        out.row(w.warmup, format!("{} {}", run.warmup_requests, w.warmup_note));
+        // Shown apart: the first requests of a cold server are often much slower.
+        let mut ttfts: Vec<f64> = result
+            .metrics
+            .iter()
+            .filter(|r| r.warmup)
+            .filter_map(|r| r.ttft.map(|t| t.as_secs_f64()))
+            .collect();
+        ttfts.sort_by(f64::total_cmp);
+        let median = ttfts.get(ttfts.len().saturating_sub(1) / 2);
+        let ttft = median.map_or(String::new(), |m| format!(" (TTFT P50 {m:.3}s)"));
+        out.row(w.warmup, format!("{} {}{ttft}", run.warmup_requests, w.warmup_note));
     }
     if let Some(client) = result.client.as_ref().filter(|c| c.client_bound) {
         out.line(&format!("  {}", w.client_bound));
