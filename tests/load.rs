@@ -295,3 +295,28 @@ async fn a_concurrency_sweep_scales_as_the_mock_predicts() {
     assert_eq!(file["levels"][2]["concurrency"], 4);
     assert_eq!(file["config"]["sweep"]["over"], "concurrency");
 }
+
+/// `--sweep auto` against a mock with 4 generation slots: throughput doubles up to 4 workers and
+/// then stops growing, so the knee is p=4, found by doubling and then bisecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_auto_finds_the_knee_of_a_server_with_four_slots() {
+    let options = MockOptions {
+        port: 0,
+        ttft_ms: 40,
+        itl_ms: 5,
+        tokens: 10,
+        slots: Some(4),
+        ..MockOptions::default()
+    };
+    let mock = MockServer::start(options).await.expect("mock starts");
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunArgs { sweep: Some("auto".into()), ..args(chat(&mock, ""), 24, 1, dir.path()) };
+    let out = run_args(&run).await;
+    let levels: Vec<u64> = out.result.levels.iter().map(|l| l.concurrency.unwrap()).collect();
+    assert_eq!(levels, [1, 2, 4, 5, 6, 8], "doubling to 8, then bisecting 4..8");
+    assert!(out.report.contains("Knee: p=4 (doubling while throughput grows"), "{}", out.report);
+    assert_eq!(
+        out.result.config["sweep"]["auto"].as_str().map(|m| m.starts_with("doubling")),
+        Some(true)
+    );
+}

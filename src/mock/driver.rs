@@ -1,6 +1,6 @@
-//! The one streaming loop shared by every route: preamble, timed chunks (reasoning first, then
-//! answer), then the terminator or an injected fault. Protocols only say how bytes look,
-//! through [`Framer`].
+//! The one streaming loop shared by every route: a slot (waiting for one if `--slots` are all
+//! busy), preamble, timed chunks (reasoning first, then answer), then the terminator or an
+//! injected fault. Protocols only say how bytes look, through [`Framer`].
 //!
 //! One response is one `unfold` stream polled by hyper's connection task: no extra task, no
 //! channel. Each step sleeps until its precomputed deadline, writes the event into a reused
@@ -14,6 +14,7 @@ use futures_util::stream;
 use tokio::sync::watch;
 
 use super::plan::{Fault, Schedule};
+use super::slots::{Slot, Slots};
 use super::stats::InFlight;
 use super::words::{Part, push_words};
 
@@ -63,6 +64,8 @@ pub(crate) trait Framer: Send + 'static {
 /// Where a stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// Waiting for a slot; nothing is sent yet.
+    Queued,
     Preamble,
     /// Chunk `k`, counting reasoning and answer chunks together.
     Chunk(u64),
@@ -78,6 +81,9 @@ struct Driver<F> {
     schedule: Schedule,
     fault: Option<Fault>,
     guard: InFlight,
+    slots: Slots,
+    /// Held from `Phase::Queued` until the stream ends or is dropped.
+    slot: Option<Slot>,
     shutdown: watch::Receiver<bool>,
     buf: BytesMut,
     /// The current chunk's text, reused.
@@ -88,16 +94,19 @@ struct Driver<F> {
 /// Room for a few dozen events before `BytesMut` must allocate again.
 const BUF_CAPACITY: usize = 4096;
 
-/// Builds the response body that streams `schedule.shape`'s chunks through `framer`.
+/// Builds the response body that streams `schedule.shape`'s chunks through `framer`, once it
+/// holds one of `slots`.
 ///
-/// `guard` leaves the in-flight count when the final chunk is produced or, if the body is
-/// dropped earlier (client gone, abort), when the stream is dropped. `shutdown` ends stalled
-/// streams when the server stops, so a graceful shutdown never waits on them forever.
+/// `guard` leaves the in-flight count, and the slot is freed, when the final chunk is produced
+/// or, if the body is dropped earlier (client gone, abort), when the stream is dropped.
+/// `shutdown` ends stalled streams when the server stops, so a graceful shutdown never waits
+/// on them forever.
 pub(crate) fn body<F: Framer>(
     framer: F,
     schedule: Schedule,
     fault: Option<Fault>,
     guard: InFlight,
+    slots: Slots,
     shutdown: watch::Receiver<bool>,
 ) -> Body {
     let driver = Driver {
@@ -105,10 +114,12 @@ pub(crate) fn body<F: Framer>(
         schedule,
         fault,
         guard,
+        slots,
+        slot: None,
         shutdown,
         buf: BytesMut::with_capacity(BUF_CAPACITY),
         text: String::new(),
-        phase: Phase::Preamble,
+        phase: Phase::Queued,
     };
     Body::from_stream(stream::unfold(driver, |mut d| async move {
         let item = d.step().await?;
@@ -121,6 +132,10 @@ impl<F: Framer> Driver<F> {
     async fn step(&mut self) -> Option<io::Result<Bytes>> {
         loop {
             match self.phase {
+                Phase::Queued => {
+                    self.phase = Phase::Preamble;
+                    self.slot = Some(self.slots.take(&mut self.schedule).await);
+                }
                 Phase::Preamble => {
                     self.phase = Phase::Chunk(0);
                     self.framer.preamble(&mut self.buf);
@@ -146,7 +161,8 @@ impl<F: Framer> Driver<F> {
                     self.write_chunk(k, chunks);
                     if k == 0 {
                         // Reasoning counts: it is the first generated output.
-                        let elapsed = self.schedule.start.elapsed();
+                        // From arrival: a wait for a slot is part of the time to first token.
+                        let elapsed = self.schedule.received.elapsed();
                         self.guard.stats().record_first_content(elapsed);
                     }
                     self.phase = Phase::Chunk(k + 1);
@@ -157,7 +173,7 @@ impl<F: Framer> Driver<F> {
                     self.phase = Phase::Done;
                     self.framer.finish(&mut self.buf);
                     // Before the terminator reaches hyper: see `InFlight`.
-                    self.guard.finish();
+                    self.end();
                     return (!self.buf.is_empty()).then(|| Ok(self.take()));
                 }
                 Phase::Done => return None,
@@ -186,7 +202,7 @@ impl<F: Framer> Driver<F> {
         match self.fault {
             Some(Fault::Error(_)) => {
                 self.framer.error(&mut self.buf);
-                self.guard.finish();
+                self.end();
                 Some(Ok(self.take()))
             }
             Some(Fault::Stall(_)) => {
@@ -196,7 +212,7 @@ impl<F: Framer> Driver<F> {
                 if self.shutdown.wait_for(|stop| *stop).await.is_err() {
                     std::future::pending::<()>().await;
                 }
-                self.guard.finish();
+                self.end();
                 Some(Err(io::Error::other("mock stall ended by shutdown")))
             }
             // Close, and Status and Pause which never get here: abort without a chunked
@@ -207,10 +223,17 @@ impl<F: Framer> Driver<F> {
                 // would otherwise discard together with the connection.
                 tokio::time::sleep_until(self.schedule.deadline(k)).await;
                 tokio::task::yield_now().await;
-                self.guard.finish();
+                self.end();
                 Some(Err(io::Error::other("mock fault: connection closed mid-stream")))
             }
         }
+    }
+
+    /// Leaves the in-flight count and frees the slot for a waiting request: the response has
+    /// produced its last output (what is left to do is hand it to hyper).
+    fn end(&mut self) {
+        self.guard.finish();
+        self.slot = None;
     }
 
     /// Hands out what was written, keeping the rest of the allocation for the next event.
@@ -236,8 +259,10 @@ pub(crate) async fn collect_chunks<F: Framer>(
     let now = tokio::time::Instant::now();
     let schedule = Schedule::new(now, &options, &MockQuery::default(), shape, 1);
     let (_tx, rx) = watch::channel(false);
-    let guard = InFlight::enter(Arc::new(MockStats::default()), false);
-    let mut s = body(framer, schedule, fault, guard, rx).into_data_stream();
+    let stats = Arc::new(MockStats::default());
+    let guard = InFlight::enter(stats.clone(), false);
+    let slots = Slots::new(Some(1), stats);
+    let mut s = body(framer, schedule, fault, guard, slots, rx).into_data_stream();
     let mut out = Vec::new();
     while let Some(Ok(chunk)) = s.next().await {
         out.push(String::from_utf8(chunk.to_vec()).expect("framers write UTF-8"));

@@ -105,8 +105,10 @@ pub(crate) async fn completions(req: Incoming) -> Response {
     openai(req, COMPLETIONS, SSE_UTF8, text_completion, CompletionChunks::new).await
 }
 
-/// Waits until the whole answer would be generated, then sends `answer` at once.
+/// Waits for a slot and until the whole answer would be generated, then sends `answer` at
+/// once. The slot is held until then (or, for a close or stall fault, by the body).
 async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
+    let slot = p.app.slots.take(&mut p.schedule).await;
     tokio::time::sleep_until(p.schedule.last_deadline()).await;
     match p.fault {
         Some(Fault::Error(_)) => {
@@ -126,6 +128,7 @@ async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
                     std::future::pending::<()>().await;
                 }
                 guard.finish();
+                drop(slot);
                 Err::<Bytes, _>(std::io::Error::other("mock fault: connection closed"))
             });
             Response::new(Body::from_stream(body))
@@ -133,7 +136,7 @@ async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
         // A pause already delayed the last deadline; a status fault never gets here.
         Some(Fault::Status(_) | Fault::Pause { .. }) | None => {
             let resp = Json(answer).into_response();
-            p.guard.stats().record_first_content(p.schedule.start.elapsed());
+            p.guard.stats().record_first_content(p.schedule.received.elapsed());
             p.guard.finish();
             resp
         }

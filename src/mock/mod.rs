@@ -7,7 +7,13 @@
 //! README's `event:`/`data:` style); plain chunked text. `GET /` lists them (`catalog`);
 //! [`path_for`] and [`request_body_for`] give each protocol's route and a request for it.
 //! `GET /mock/stats` and `POST /mock/reset` expose what it received (count, peak requests in
-//! flight, connections accepted, bodies, server-side time to first content).
+//! flight, peak responses generating, connections accepted, bodies, server-side time to first
+//! content).
+//!
+//! `--slots N` gives the server a capacity, as a real LLM server's batch slots: at most N
+//! responses generate at once, later requests wait for a free slot (after the response head,
+//! before any event) and their whole schedule shifts by the wait, so throughput levels off
+//! past N streams and time to first token grows instead (`slots`).
 //!
 //! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`,
 //! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
@@ -20,8 +26,8 @@
 //! Layout: `routes` and `handlers` parse requests, `driver` runs the one timed streaming loop,
 //! the per-format modules (`openai`, `completions`, `responses`, `anthropic`, `gemini`,
 //! `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the schedule and faults,
-//! `reply` the per-response facts, `errors` each API's error bodies, `stats` the recording,
-//! `tls` the HTTPS listener (`--tls-cert`, `--tls-key`).
+//! `reply` the per-response facts, `errors` each API's error bodies, `slots` the capacity,
+//! `stats` the recording, `tls` the HTTPS listener (`--tls-cert`, `--tls-key`).
 
 mod anthropic;
 mod catalog;
@@ -38,6 +44,7 @@ mod plan;
 mod reply;
 mod responses;
 mod routes;
+mod slots;
 mod stats;
 mod tgi;
 mod tls;
@@ -89,6 +96,11 @@ pub struct MockOptions {
     /// Uniform random jitter added to each delay, 0..=N milliseconds.
     #[arg(long = "jitter-ms", default_value_t = 0)]
     pub jitter_ms: u64,
+    /// Server capacity, like an LLM server's batch slots: at most N responses generate at
+    /// once. A request that finds them all busy waits for one (headers sent, no events yet),
+    /// so its time to first token grows by the wait. Default: unlimited.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub slots: Option<u64>,
     /// Serve HTTPS (ALPN h2 and http/1.1) with this PEM certificate chain; needs --tls-key.
     #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -109,6 +121,7 @@ impl Default for MockOptions {
             reasoning_tokens: 0,
             tokens_per_chunk: 1,
             jitter_ms: 0,
+            slots: None,
             tls_cert: None,
             tls_key: None,
         }
@@ -150,6 +163,8 @@ async fn bind(host: &str, port: u16) -> io::Result<tokio::net::TcpListener> {
 impl MockServer {
     /// Binds `options.host:options.port` and serves in the background on the current runtime.
     pub async fn start(options: MockOptions) -> anyhow::Result<MockServer> {
+        // Zero slots would make every request wait forever; clap rejects it, code may not.
+        anyhow::ensure!(options.slots != Some(0), "--slots must be at least 1");
         // Before binding: a bad certificate is reported as such, not after a port was taken.
         let tls = match (&options.tls_cert, &options.tls_key) {
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
@@ -171,6 +186,7 @@ impl MockServer {
         let stats = Arc::new(MockStats::default());
         let (stop, stopped) = watch::channel(false);
         let app = Arc::new(routes::App {
+            slots: slots::Slots::new(options.slots, stats.clone()),
             options,
             stats: stats.clone(),
             next_id: AtomicU64::new(0),
@@ -225,9 +241,11 @@ pub async fn run_mock_command(options: MockOptions) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     let s = server.stats.snapshot();
     println!(
-        "streamperf mock: {} requests, peak {} in flight, first content p50 {:.1} ms, p99 {:.1} ms",
+        "streamperf mock: {} requests, peak {} in flight ({} generating), first content p50 \
+         {:.1} ms, p99 {:.1} ms",
         s.requests,
         s.max_in_flight,
+        s.max_generating,
         s.first_content_us.p50 as f64 / 1000.0,
         s.first_content_us.p99 as f64 / 1000.0,
     );

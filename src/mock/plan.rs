@@ -4,7 +4,8 @@
 //! Every deadline is computed from the request's start (`start + ttft + k·itl + jitter_k`, `k`
 //! counting chunks, reasoning and answer together), so
 //! lateness of one wake-up never shifts the next one: no drift, even with 2,048 streams on two
-//! cores.
+//! cores. The start is handler entry, or the moment a request that waited for a slot
+//! (`--slots`) got one.
 
 use std::fmt;
 use std::time::Duration;
@@ -216,7 +217,10 @@ impl Shape {
 /// When each chunk of one response is due, and what it holds.
 #[derive(Debug, Clone)]
 pub(crate) struct Schedule {
-    /// Handler entry: every deadline and the first-content latency count from here.
+    /// Handler entry: the first-content latency counts from here, waiting for a slot included.
+    pub received: Instant,
+    /// When generation starts: every deadline counts from here. Handler entry, unless the
+    /// request had to wait for a slot ([`Schedule::restart`]).
     pub start: Instant,
     /// Delay before the first chunk.
     pub ttft: Duration,
@@ -239,6 +243,7 @@ impl Schedule {
         seed: u64,
     ) -> Schedule {
         Schedule {
+            received: start,
             start,
             ttft: Duration::from_millis(query.ttft_ms.unwrap_or(options.ttft_ms)),
             itl: Duration::from_millis(query.itl_ms.unwrap_or(options.itl_ms)),
@@ -247,6 +252,11 @@ impl Schedule {
             pause: None,
             shape,
         }
+    }
+
+    /// Starts generating at `at` (a slot was granted then): every deadline shifts with it.
+    pub(crate) fn restart(&mut self, at: Instant) {
+        self.start = at;
     }
 
     /// Applies `fault` if it is a pause (other faults do not move deadlines).

@@ -27,6 +27,7 @@ use super::errors::{Style, bad_request, status_failure};
 use super::handlers as h;
 use super::plan::{Fault, MockQuery, Schedule, Shape};
 use super::reply::Reply;
+use super::slots::Slots;
 use super::stats::{InFlight, MockStats};
 
 /// State shared by every handler.
@@ -35,6 +36,8 @@ pub(crate) struct App {
     pub options: MockOptions,
     pub stats: Arc<MockStats>,
     pub next_id: AtomicU64,
+    /// `--slots`: how many responses may generate at once.
+    pub slots: Slots,
     /// Turns true when the server stops; ends stalled streams.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -120,7 +123,8 @@ impl Prepared {
 }
 
 /// Counts the request (and its HTTP version), applies the query, parses and records the body
-/// and answers bad input and status faults right away. The schedule starts now.
+/// and answers bad input and status faults right away. The schedule starts now (and moves
+/// if the response has to wait for a slot).
 pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Response>> {
     let start = Instant::now();
     let Incoming { app, version, query, raw } = req;
@@ -178,7 +182,8 @@ fn prompt_tokens(body: &Value) -> u64 {
 
 /// A streaming response of `content_type` driven by `framer`.
 pub(crate) fn streaming(p: Prepared, framer: impl Framer, content_type: &'static str) -> Response {
-    let body = driver::body(framer, p.schedule, p.fault, p.guard, p.app.shutdown.clone());
+    let slots = p.app.slots.clone();
+    let body = driver::body(framer, p.schedule, p.fault, p.guard, slots, p.app.shutdown.clone());
     let mut resp = Response::new(body);
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

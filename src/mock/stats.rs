@@ -1,5 +1,5 @@
-//! What the mock recorded: request counts (also by HTTP version), requests in flight, bodies
-//! and server-side time to first content.
+//! What the mock recorded: request counts (also by HTTP version), requests in flight,
+//! responses generating (holding a slot), bodies and server-side time to first content.
 //!
 //! The hot path touches only atomics; the bodies list and the histogram sit behind a `Mutex`
 //! that each request locks at most once per list (when its body is parsed, when its first
@@ -23,6 +23,8 @@ pub struct MockStats {
     http2_requests: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
+    generating: AtomicU64,
+    max_generating: AtomicU64,
     bodies_seen: AtomicU64,
     bodies: Mutex<Vec<serde_json::Value>>,
     /// Microseconds from handler entry to the first chunk (reasoning or answer) handed to hyper.
@@ -37,6 +39,8 @@ impl Default for MockStats {
             http2_requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
+            generating: AtomicU64::new(0),
+            max_generating: AtomicU64::new(0),
             bodies_seen: AtomicU64::new(0),
             bodies: Mutex::new(Vec::new()),
             // Fixed bounds: an auto-resizing histogram would *clamp* in `saturating_record`
@@ -61,10 +65,18 @@ pub struct MockSnapshot {
     /// ALPN or prior knowledge picked HTTP/2.
     #[serde(default)]
     pub http2_requests: u64,
-    /// Requests whose response has not produced its final chunk yet.
+    /// Requests whose response has not produced its final chunk yet, including those waiting
+    /// for a slot (`--slots`).
     pub in_flight: u64,
     /// Peak of `in_flight` since start or the last reset.
     pub max_in_flight: u64,
+    /// Responses generating: holding one of the `--slots` (every started response without
+    /// the option), not waiting for one.
+    #[serde(default)]
+    pub generating: u64,
+    /// Peak of `generating` since start or the last reset: never above `--slots`.
+    #[serde(default)]
+    pub max_generating: u64,
     /// Request bodies parsed as JSON (all of them, also those beyond the kept 10,000).
     pub bodies_seen: u64,
     /// Server-side time to the first chunk (reasoning included), microseconds.
@@ -115,6 +127,8 @@ impl MockStats {
             http2_requests: self.http2_requests.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+            generating: self.generating.load(Ordering::SeqCst),
+            max_generating: self.max_generating.load(Ordering::SeqCst),
             bodies_seen: self.bodies_seen.load(Ordering::SeqCst),
             first_content_us,
             bodies: None,
@@ -127,13 +141,15 @@ impl MockStats {
     }
 
     /// Forgets everything recorded so far. Requests still streaming stay counted in
-    /// `in_flight`, so the peak restarts from the current value rather than from 0.
+    /// `in_flight` and `generating`, so the peaks restart from the current values rather than
+    /// from 0.
     pub fn reset(&self) {
         self.connections.store(0, Ordering::SeqCst);
         self.requests.store(0, Ordering::SeqCst);
         self.http2_requests.store(0, Ordering::SeqCst);
         self.bodies_seen.store(0, Ordering::SeqCst);
         self.max_in_flight.store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.max_generating.store(self.generating.load(Ordering::SeqCst), Ordering::SeqCst);
         lock(&self.bodies).clear();
         lock(&self.first_content_us).reset();
     }
@@ -211,6 +227,28 @@ impl Drop for InFlight {
     }
 }
 
+/// One response counted as generating, from when it got its slot until it is dropped (the
+/// slot's lifetime: see [`super::slots::Slot`]).
+#[derive(Debug)]
+pub(crate) struct Generating {
+    stats: Arc<MockStats>,
+}
+
+impl Generating {
+    /// Counts a response that starts generating and raises the peak if needed.
+    pub(crate) fn enter(stats: Arc<MockStats>) -> Generating {
+        let now = stats.generating.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_generating.fetch_max(now, Ordering::SeqCst);
+        Generating { stats }
+    }
+}
+
+impl Drop for Generating {
+    fn drop(&mut self) {
+        self.stats.generating.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,14 +271,18 @@ mod tests {
     fn reset_keeps_live_requests() {
         let stats = Arc::new(MockStats::default());
         let live = InFlight::enter(stats.clone(), true);
+        let generating = Generating::enter(stats.clone());
+        drop(Generating::enter(stats.clone()));
         stats.record_body(&serde_json::json!({"a": 1}));
         stats.record_first_content(Duration::from_millis(3));
         stats.reset();
         let s = stats.snapshot();
         assert_eq!((s.requests, s.http2_requests, s.in_flight, s.max_in_flight), (0, 0, 1, 1));
+        assert_eq!((s.generating, s.max_generating), (1, 1));
         assert_eq!((s.bodies_seen, s.first_content_us.count), (0, 0));
         assert!(stats.bodies().is_empty());
-        drop(live);
+        drop((live, generating));
+        assert_eq!(stats.snapshot().generating, 0);
     }
 
     #[test]

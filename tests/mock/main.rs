@@ -1,8 +1,8 @@
 //! The built-in mock server through its public API and real HTTP on 127.0.0.1: event
 //! sequences of every route, overrides, each fault, and what the mock records.
-//! Every test uses few-millisecond delays and a handful of requests, except the one that
-//! measures the reasoning-to-answer gap (a few hundred milliseconds, lower bounds only) and
-//! the ignored load test.
+//! Every test uses few-millisecond delays and a handful of requests, except those that
+//! measure the reasoning-to-answer gap and queueing for slots (a few hundred milliseconds,
+//! lower bounds only) and the ignored load test.
 //!
 //! One test target (`cargo test --test mock`), a module per topic:
 //! - `openai_dify`: the original routes: OpenAI chat (streaming and not), Dify chat and
@@ -12,7 +12,9 @@
 //! - `timing`: query overrides, tokens per chunk, usage options, the reasoning-to-answer gap;
 //! - `faults`: every `fail=` kind on the original routes, then on each provider route;
 //! - `server`: stats and reset, concurrency counts, the index, start and shutdown, the load
-//!   test.
+//!   test;
+//! - `slots`: server capacity (`--slots`): queueing, the shifted schedule, the peak
+//!   generating.
 //!
 //! This file holds what they share: starting the mock, a reqwest client, posting, and reading
 //! SSE and NDJSON bodies.
@@ -21,6 +23,7 @@ mod faults;
 mod openai_dify;
 mod providers;
 mod server;
+mod slots;
 mod timing;
 
 use std::time::Duration;
