@@ -342,6 +342,7 @@ fn env_substitution_and_redaction() {
             "stream_format",
             "tokenizer",
             "load",
+            "sweep",
             "config_file"
         ]
     );
