@@ -262,6 +262,14 @@ impl Timeline {
         }
     }
 
+    /// Whether [`Timeline::into_record`] will run the tokenizer over the text: the API
+    /// reported neither a running total on every piece nor a total equal to the piece count.
+    pub fn needs_tokenizer(&self) -> bool {
+        !self.pieces.is_empty()
+            && reported_deltas(&self.pieces).is_none()
+            && self.usage_output_tokens != Some(self.pieces.len() as u64)
+    }
+
     /// How many tokens each piece carried, and where that came from: the API's running
     /// totals when it reported one on every piece (vLLM's `continuous_usage_stats`); one per
     /// piece when the reported total equals the piece count (no tokenizing needed); else the

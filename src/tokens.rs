@@ -59,23 +59,32 @@ impl Tokenizer {
     /// Parses a `--tokenizer` value: `o200k_base` (default) | `cl100k_base` | `chars` |
     /// `events` | a path to a Hugging Face `tokenizer.json` (with the `hf-tokenizer` feature).
     ///
-    /// Loads the tokenizer now, once per process. Loading a tiktoken table takes real time
-    /// (measured on a 2-core machine: `o200k_base` about 150 ms in a release build and 350 ms
-    /// in a debug one, `cl100k_base` about 60 ms and 200 ms), which the first
-    /// [`count`](Self::count) would otherwise pay: call this before any timing starts.
+    /// A tiktoken table is loaded lazily, once per process, by the first
+    /// [`count`](Self::count): it takes real time (measured on a 2-core machine: `o200k_base`
+    /// about 150 ms in a release build and 350 ms in a debug one, `cl100k_base` about 60 ms
+    /// and 200 ms) and about 45 MiB, which a run whose responses all report usage never needs.
+    /// Count off the async runtime (`spawn_blocking`), or call [`load`](Self::load) first.
+    /// A Hugging Face file is read now, so that a bad file is an error before anything runs.
     pub fn from_spec(spec: &str) -> anyhow::Result<Tokenizer> {
-        let tokenizer = match spec {
+        Ok(match spec {
             "o200k_base" => Tokenizer::O200kBase,
             "cl100k_base" => Tokenizer::Cl100kBase,
             "chars" => Tokenizer::Chars,
             "events" => Tokenizer::Events,
             _ => return from_path(spec),
-        };
-        // Forces the process-wide table so that no count pays for loading it.
-        if let Some(table) = tokenizer.table() {
+        })
+    }
+
+    /// Loads the process-wide tiktoken table now (see [`from_spec`](Self::from_spec)).
+    pub fn load(&self) {
+        if let Some(table) = self.table() {
             LazyLock::force(table);
         }
-        Ok(tokenizer)
+    }
+
+    /// Whether counting reads the text (everything but `events`).
+    pub fn counts_text(&self) -> bool {
+        !matches!(self, Tokenizer::Events)
     }
 
     /// Name for reports: `o200k_base`, `cl100k_base`, `chars`, `events`, or `hf:<file name>`.

@@ -90,7 +90,16 @@ pub async fn measure(
         // Mid-response (failed, timed out, not drained): the connection's state is unknown.
         *conn = None;
     }
-    let mut record = progress.timeline.into_record(request_id, failure, &engine.tokenizer);
+    let timeline = progress.timeline;
+    let mut record = if timeline.needs_tokenizer() && engine.tokenizer.counts_text() {
+        // Tokenizing (and, the first time, loading the tables) is CPU work: on the blocking
+        // pool it cannot delay the reads and timestamps of the streams sharing this thread.
+        let tokenizer = engine.tokenizer.clone();
+        let counting = move || timeline.into_record(request_id, failure, &tokenizer);
+        tokio::task::spawn_blocking(counting).await.expect("token counting panicked")
+    } else {
+        timeline.into_record(request_id, failure, &engine.tokenizer)
+    };
     record.status = progress.status;
     record.finish_reason = progress.finish_reason;
     record.output = progress.answer;
