@@ -587,3 +587,27 @@ fn format_flag_and_stream_format_keys() {
     let e = err_of(&with_config(&typo));
     assert!(e.contains("did you mean `stream_format.content_path`"), "{e}");
 }
+
+#[test]
+fn a_sweep_block_in_the_file_is_the_list_flags() {
+    use streamperf::config::SweepOver;
+    let (_d, path) = temp_file(
+        "s.yaml",
+        b"url: http://h/\nsweep:\n  concurrency: [1, 4, 16]\n  duration: 30s\n",
+    );
+    let c = resolve(&with_config(&path)).unwrap();
+    let sweep = c.sweep.expect("a sweep");
+    assert_eq!((sweep.over, sweep.levels), (SweepOver::Concurrency, vec![1.0, 4.0, 16.0]));
+    assert_eq!(sweep.level_duration, Some(Duration::from_secs(30)));
+    assert_eq!(c.total_requests, None, "each level runs for its duration");
+    // Flags win over the file.
+    let flags = RunArgs { concurrency: vec![2, 8], ..with_config(&path) };
+    assert_eq!(resolve(&flags).unwrap().sweep.unwrap().levels, vec![2.0, 8.0]);
+    let (_d, auto) = temp_file("a.json", br#"{"url": "http://h/", "sweep": {"auto": true}}"#);
+    assert!(resolve(&with_config(&auto)).unwrap().sweep.unwrap().auto);
+    let (_d, bad) = temp_file("b.json", br#"{"url": "http://h/", "sweep": {"levels": [1]}}"#);
+    let e = err_of(&with_config(&bad));
+    assert!(e.contains("unknown key `sweep.levels`"), "{e}");
+    let (_d, bad) = temp_file("c.json", br#"{"url": "http://h/", "sweep": {"rate": [1, -2]}}"#);
+    assert!(err_of(&with_config(&bad)).contains("`sweep.rate` must be a list of positive numbers"));
+}

@@ -25,7 +25,9 @@ const TOP_KEYS: &[&str] = &[
     "data_source",
     "stream_format",
     "tokenizer",
+    "sweep",
 ];
+const SWEEP_KEYS: &[&str] = &["concurrency", "rate", "auto", "duration"];
 const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
 const STREAM_FORMAT_KEYS: &[&str] = &[
     "type",
@@ -65,6 +67,18 @@ pub(crate) struct FileConfig {
     pub stream_format: Option<StreamFormat>,
     /// `--tokenizer` in the file.
     pub tokenizer: Option<String>,
+    /// `sweep: {concurrency: [...]}`, `{rate: [...]}` or `{auto: true}`, with `duration`.
+    pub sweep: Option<FileSweep>,
+}
+
+/// The `sweep` block: what the `-p`/`--rate` lists, `--sweep auto` and `--sweep-duration`
+/// flags say, in the file.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct FileSweep {
+    pub concurrency: Vec<u64>,
+    pub rate: Vec<f64>,
+    pub auto: bool,
+    pub duration: Option<String>,
 }
 
 /// The `data_source` block as written (the path is not resolved yet).
@@ -125,6 +139,14 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
         Some(Value::Object(ds)) => Some(data_source(ds)?),
         Some(other) => bail!("`data_source` must be an object, got {}", show(other)),
     };
+    cfg.sweep = match map.get("sweep") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(sw)) => Some(sweep(sw)?),
+        Some(other) => bail!(
+            "`sweep` must be an object such as {{\"concurrency\": [1, 4, 16]}}, got {}",
+            show(other)
+        ),
+    };
     cfg.stream_format = match map.get("stream_format") {
         None | Some(Value::Null) => None,
         Some(Value::Object(sf)) => Some(stream_format(sf)?),
@@ -148,6 +170,41 @@ fn data_source(map: &Map<String, Value>) -> anyhow::Result<FileDataSource> {
         file: PathBuf::from(file),
         column: string(map, "column", "data_source.column")?,
         encoding: string(map, "encoding", "data_source.encoding")?,
+    })
+}
+
+fn sweep(map: &Map<String, Value>) -> anyhow::Result<FileSweep> {
+    check_keys(map, SWEEP_KEYS, "sweep.")?;
+    let list = |key: &str| -> anyhow::Result<Vec<f64>> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_f64().filter(|f| f.is_finite() && *f > 0.0))
+                .collect::<Option<Vec<f64>>>()
+                .ok_or_else(|| anyhow::anyhow!("`sweep.{key}` must be a list of positive numbers")),
+            Some(other) => {
+                bail!("`sweep.{key}` must be a list such as [1, 4, 16], got {}", show(other))
+            }
+        }
+    };
+    let concurrency = list("concurrency")?;
+    if concurrency.iter().any(|c| c.fract() != 0.0) {
+        bail!("`sweep.concurrency` must hold whole numbers");
+    }
+    let duration = match map.get("duration") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            bail!("`sweep.duration` must be a duration such as \"30s\", got {}", show(other))
+        }
+    };
+    Ok(FileSweep {
+        concurrency: concurrency.into_iter().map(|c| c as u64).collect(),
+        rate: list("rate")?,
+        auto: matches!(map.get("auto"), Some(Value::Bool(true))),
+        duration,
     })
 }
 

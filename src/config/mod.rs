@@ -266,13 +266,22 @@ impl Config {
         }
         let concurrency =
             args.concurrency.first().copied().or(file.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
+        // A `sweep` block in the file stands for the list flags when none is given.
+        let merged;
+        let args = match (&file.sweep, args.concurrency.len() > 1 || args.rate.len() > 1) {
+            (Some(sweep), false) if args.sweep.is_none() => {
+                merged = sweep.apply_to(args);
+                &merged
+            }
+            _ => args,
+        };
         let load = LoadSettings::resolve(args)?;
         let level_duration = load::sweep_duration(args)?;
         let sweep = Sweep::resolve(args, level_duration)?;
         // With a duration and no count, the duration alone ends the run.
         let total_requests =
             match at_least_one(args.requests, "-n/--requests")?.or(file.total_requests) {
-                None if load.duration.is_some() => None,
+                None if load.duration.is_some() || level_duration.is_some() => None,
                 n => Some(n.unwrap_or(DEFAULT_TOTAL_REQUESTS)),
             };
 

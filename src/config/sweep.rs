@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use super::file::FileSweep;
 use crate::cli::RunArgs;
 
 /// What a sweep varies.
@@ -83,6 +84,26 @@ impl Sweep {
             None => (SweepOver::Concurrency, args.concurrency.first().copied().unwrap_or(1) as f64),
         };
         Ok(Sweep { over, levels: vec![start], auto: true, level_duration })
+    }
+}
+
+impl FileSweep {
+    /// `args` with this block's levels, as if given as flags (flags already given win).
+    pub(crate) fn apply_to(&self, args: &RunArgs) -> RunArgs {
+        let mut merged = args.clone();
+        if !self.concurrency.is_empty() {
+            merged.concurrency = self.concurrency.clone();
+        }
+        if !self.rate.is_empty() {
+            merged.rate = self.rate.clone();
+        }
+        if self.auto {
+            merged.sweep = Some("auto".into());
+        }
+        if merged.sweep_duration.is_none() {
+            merged.sweep_duration = self.duration.clone();
+        }
+        merged
     }
 }
 
