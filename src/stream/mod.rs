@@ -4,6 +4,7 @@
 
 pub mod ndjson;
 pub mod raw;
+mod scan;
 pub mod sse;
 
 /// How a body is cut into events.

@@ -9,9 +9,7 @@
 //! of a read is copied. The JSON itself is not checked here: that is the protocol layer's job.
 
 use super::Event;
-
-/// The UTF-8 byte order mark; one is stripped at the very start of the body.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+use super::scan::{find, strip_bom};
 
 /// Incremental NDJSON framer.
 #[derive(Debug, Default)]
@@ -33,7 +31,7 @@ impl NdjsonFramer {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
         let mut rest = bytes;
         if !self.bom_checked {
-            match self.strip_bom(rest) {
+            match strip_bom(&mut self.line, &mut self.bom_checked, rest) {
                 Some(after) => rest = after,
                 None => return,
             }
@@ -59,25 +57,6 @@ impl NdjsonFramer {
         emit(&self.line, out);
         self.line.clear();
     }
-
-    /// Strips a leading BOM that may arrive split across reads. Returns the bytes left to
-    /// frame, or `None` when all of `bytes` was held because it may still be a BOM.
-    fn strip_bom<'b>(&mut self, bytes: &'b [u8]) -> Option<&'b [u8]> {
-        let held = self.line.len();
-        let take = (BOM.len() - held).min(bytes.len());
-        if BOM[held..held + take] != bytes[..take] {
-            // Not a BOM: the held bytes simply begin the first line.
-            self.bom_checked = true;
-            return Some(bytes);
-        }
-        if held + take < BOM.len() {
-            self.line.extend_from_slice(&bytes[..take]);
-            return None;
-        }
-        self.bom_checked = true;
-        self.line.clear();
-        Some(&bytes[take..])
-    }
 }
 
 /// One line without its LF → one event, unless it is blank. A trailing CR is dropped.
@@ -97,25 +76,15 @@ fn emit(line: &[u8], out: &mut Vec<Event>) {
     out.push(Event { name: String::new(), data, id: None });
 }
 
-/// Position of the first LF. Scans fixed blocks with a branch-free test first, which the
-/// compiler vectorises (a plain `position` loop is not, because it exits early); NDJSON
-/// lines of LLM streams are a hundred bytes or more.
+/// Position of the first line end.
 fn find_lf(bytes: &[u8]) -> Option<usize> {
-    const BLOCK: usize = 32;
-    let mut blocks = bytes.chunks_exact(BLOCK);
-    let mut base = 0;
-    for block in &mut blocks {
-        if block.iter().fold(false, |hit, &b| hit | (b == b'\n')) {
-            return block.iter().position(|&b| b == b'\n').map(|i| base + i);
-        }
-        base += BLOCK;
-    }
-    blocks.remainder().iter().position(|&b| b == b'\n').map(|i| base + i)
+    find(bytes, |b| b == b'\n')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream::scan::BOM;
 
     use base64::Engine as _;
     use serde_json::Value;

@@ -6,9 +6,7 @@
 //! over; complete lines are parsed straight from the caller's buffer.
 
 use super::Event;
-
-/// The UTF-8 byte order mark; exactly one is stripped at the start of the stream.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+use super::scan::{find, strip_bom};
 
 /// Incremental SSE parser.
 #[derive(Debug, Default)]
@@ -40,7 +38,7 @@ impl SseParser {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
         let mut rest = bytes;
         if !self.bom_checked {
-            match self.strip_bom(rest) {
+            match strip_bom(&mut self.line, &mut self.bom_checked, rest) {
                 Some(after) => rest = after,
                 None => return,
             }
@@ -97,25 +95,6 @@ impl SseParser {
     /// The last event ID so far (`None` when empty); what a reconnect would send.
     pub fn last_event_id(&self) -> Option<&str> {
         (!self.last_event_id.is_empty()).then_some(self.last_event_id.as_str())
-    }
-
-    /// Strips a leading BOM that may arrive split across reads. Returns the bytes left to
-    /// parse, or `None` when all of `bytes` was held because it may still be a BOM.
-    fn strip_bom<'b>(&mut self, bytes: &'b [u8]) -> Option<&'b [u8]> {
-        let held = self.line.len();
-        let take = (BOM.len() - held).min(bytes.len());
-        if BOM[held..held + take] != bytes[..take] {
-            // Not a BOM: the held bytes simply begin the first line.
-            self.bom_checked = true;
-            return Some(bytes);
-        }
-        if held + take < BOM.len() {
-            self.line.extend_from_slice(&bytes[..take]);
-            return None;
-        }
-        self.bom_checked = true;
-        self.line.clear();
-        Some(&bytes[take..])
     }
 
     /// One complete line, without its line ending.
@@ -176,20 +155,9 @@ impl SseParser {
     }
 }
 
-/// Position of the first CR or LF. Scans fixed blocks with a branch-free test first, which
-/// the compiler vectorises; lines of LLM streams are hundreds of bytes long.
+/// Position of the first line end.
 fn find_line_end(bytes: &[u8]) -> Option<usize> {
-    const BLOCK: usize = 32;
-    let is_eol = |b: u8| b == b'\n' || b == b'\r';
-    let mut blocks = bytes.chunks_exact(BLOCK);
-    let mut base = 0;
-    for block in &mut blocks {
-        if block.iter().fold(false, |hit, &b| hit | is_eol(b)) {
-            return block.iter().position(|&b| is_eol(b)).map(|i| base + i);
-        }
-        base += BLOCK;
-    }
-    blocks.remainder().iter().position(|&b| is_eol(b)).map(|i| base + i)
+    find(bytes, |b| b == b'\n' || b == b'\r')
 }
 
 /// Appends `bytes` decoded as UTF-8, one U+FFFD per maximal invalid subpart (WHATWG).
