@@ -26,24 +26,13 @@ pub fn write_result(result: &RunResult, requested: Option<&Path>) -> anyhow::Res
     let path = requested.unwrap_or(Path::new(DEFAULT_RESULT_FILE));
     let mut json = serde_json::to_vec_pretty(result).context("cannot serialize the result")?;
     json.push(b'\n');
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create directory {}", dir.display()))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".streamperf-").suffix(".json.tmp");
-    // Temporary files are owner-only by default; a result file is an ordinary document.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder.tempfile_in(dir).with_context(|| {
-        format!("cannot write {}: cannot create a file in {}", path.display(), dir.display())
-    })?;
-    tmp.write_all(&json)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    write_new(path, &json)
+}
 
+/// Writes `bytes` to `path` atomically, or beside it under a timestamped name when `path`
+/// exists: nothing measured is ever overwritten. Returns the path written.
+pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    let mut tmp = temp_beside(path, bytes)?;
     let stamp = jiff::ZonedDateTime::now().strftime("%Y%m%d-%H%M%S").to_string();
     let mut candidate = path.to_path_buf();
     for attempt in 1..=MAX_ATTEMPTS {
@@ -60,6 +49,38 @@ pub fn write_result(result: &RunResult, requested: Option<&Path>) -> anyhow::Res
         }
     }
     bail!("cannot write {}: it and {MAX_ATTEMPTS} alternative names exist", path.display())
+}
+
+/// Replaces `path` with `bytes` atomically: for files meant to be rewritten on every run, such
+/// as a Prometheus textfile-collector file (readers see the old or the new, never half).
+pub fn replace(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = temp_beside(path, bytes)?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A synced temporary file holding `bytes` in `path`'s folder (so a rename is atomic).
+fn temp_beside(path: &Path, bytes: &[u8]) -> anyhow::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".streamperf-").suffix(".tmp");
+    // Temporary files are owner-only by default; a result file is an ordinary document.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir).with_context(|| {
+        format!("cannot write {}: cannot create a file in {}", path.display(), dir.display())
+    })?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(tmp)
 }
 
 /// `dir/stem_<stamp>.ext` for attempt 1, `dir/stem_<stamp>_<n>.ext` after.
