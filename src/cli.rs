@@ -164,6 +164,22 @@ pub struct RunArgs {
     #[arg(long = "tokenizer", value_name = "NAME|FILE")]
     pub tokenizer: Option<String>,
 
+    /// Service-level objective, repeatable: 'ttft.p95<800ms', 'e2e.p99<10s', 'error_rate<1%',
+    /// 'tpot.p50<50ms'. The report shows each with its measured value and the goodput;
+    /// the exit code is 3 when any fails.
+    #[arg(long = "slo", value_name = "EXPR")]
+    pub slo: Vec<String>,
+
+    /// Also write the result in these formats beside the result file: csv (one row a
+    /// request), md (a Markdown summary), prom (Prometheus text), json.
+    #[arg(long = "export", value_name = "FORMAT[,FORMAT…]", value_delimiter = ',')]
+    pub export: Vec<String>,
+
+    /// Write the summary in Prometheus text format to FILE, replaced atomically on every run
+    /// (for node_exporter's textfile collector).
+    #[arg(long = "prometheus", value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
+
     /// Keep each response's extracted text in the result file (`output`, `reasoning`).
     #[arg(long = "save-output")]
     pub save_output: bool,

@@ -103,6 +103,10 @@ pub struct Words {
     pub knee: &'static str,
     /// How the knee of a listed sweep is chosen.
     pub knee_method: &'static str,
+    /// Section: service-level objectives.
+    pub slos: &'static str,
+    /// Requests per second meeting every per-request SLO.
+    pub goodput: &'static str,
     /// Section: failures by class.
     pub failures: &'static str,
     /// Smallest value.
@@ -169,6 +173,8 @@ const EN: Words = Words {
     max_gap: "Longest stall per request (max gap)",
     reasoning: "Reasoning",
     all_tokens: "In + out",
+    slos: "Service-level objectives (SLOs)",
+    goodput: "Goodput",
     knee: "Knee",
     knee_method: "the lowest level with 90 % of the best throughput, at most 5 % failed",
     sweep: "Sweep",
@@ -237,6 +243,8 @@ const ZH: Words = Words {
     max_gap: "每请求最长停顿 (最大间隔)",
     reasoning: "推理",
     all_tokens: "输入+输出",
+    slos: "服务等级目标 (SLO)",
+    goodput: "有效吞吐",
     knee: "拐点",
     knee_method: "吞吐达到最佳值 90% 且失败不超过 5% 的最低档位",
     sweep: "扫描",

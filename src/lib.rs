@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod export;
 pub mod i18n;
 pub mod limits;
 pub mod load;
@@ -23,6 +24,7 @@ pub mod redact;
 pub mod report;
 pub mod run;
 pub mod selfcheck;
+pub mod slo;
 pub mod stream;
 pub mod timeseries;
 pub mod tokens;
@@ -47,7 +49,8 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn run_command(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
     let config = config::Config::resolve(args)?;
-    run::execute(&config).await?;
-    // A completed run exits 0 even when requests failed: the report says which.
-    Ok(ExitCode::SUCCESS)
+    let output = run::execute(&config).await?;
+    // A completed run exits 0 even when requests failed (the report says which), 3 when an
+    // SLO failed, so cron and CI can alert.
+    Ok(if output.slo_failed { ExitCode::from(3) } else { ExitCode::SUCCESS })
 }

@@ -77,6 +77,9 @@ pub struct Summary {
     /// Longest gap of each request (stalls).
     #[serde(default)]
     pub max_gap: Option<Stats>,
+    /// Requests per second that met every per-request SLO (`--slo`); `null` without SLOs.
+    #[serde(default)]
+    pub goodput: Option<f64>,
     /// Time requests waited in the client before being sent (open loop with a cap).
     #[serde(default)]
     pub queue_wait: Option<Stats>,
@@ -371,6 +374,7 @@ impl Aggregator {
             itl: self.itl.stats(),
             itl_token: self.itl_token.stats(),
             max_gap: self.max_gap.stats(),
+            goodput: None,
             queue_wait: self.queue_wait.stats(),
             service_ttft: self.service_ttft.stats(),
             service_total_time: self.service_total_time.stats(),

@@ -355,3 +355,44 @@ async fn secrets_never_reach_any_output() {
     }
     assert!(result.contains("401"), "the failure itself is still reported");
 }
+
+/// The SLO gate: a failing objective makes the exit code 3, a passing one 0, and the report
+/// lists each with its measured value and the goodput. `--export` and `--prometheus` write
+/// their files beside the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slos_gate_the_exit_code_and_exports_are_written() {
+    let mock = start_mock(100, 2, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = chat_url(&mock, "");
+    let base = ["-u", &url, "-n", "6", "-p", "3", "-q", "--body", CHAT_BODY];
+    let run = |slo: &'static str, out: &'static str| {
+        let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        args.extend(["--slo", slo, "--slo", "error_rate<1%", "-o", out].map(String::from));
+        args.extend(["--export", "csv,md", "--prometheus", "metrics.prom"].map(String::from));
+        streamperf_async(args, dir.path().to_path_buf())
+    };
+    let pass = run("ttft.p95<2s", "pass.json").await;
+    let stdout = String::from_utf8_lossy(&pass.stdout);
+    assert_eq!(pass.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("[Service-level objectives (SLOs)]"), "{stdout}");
+    assert!(stdout.contains("ttft.p95<2s: 0.1"), "{stdout}");
+    assert!(stdout.contains("— pass") && stdout.contains("Goodput:"), "{stdout}");
+
+    let fail = run("ttft.p95<50ms", "fail.json").await;
+    let stdout = String::from_utf8_lossy(&fail.stdout);
+    assert_eq!(fail.status.code(), Some(3), "a failed SLO exits 3: {stdout}");
+    assert!(stdout.contains("ttft.p95<50ms: 0.1") && stdout.contains("— fail"), "{stdout}");
+    assert!(stdout.contains("error_rate<1%: 0") && stdout.contains("— pass"), "{stdout}");
+
+    let result: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("fail.json")).unwrap()).unwrap();
+    assert_eq!(result["slos"][0]["pass"], false);
+    assert_eq!(result["summary"]["goodput"], 0.0, "no request met ttft < 50 ms");
+    let csv = std::fs::read_to_string(dir.path().join("fail.csv")).expect("csv export");
+    assert_eq!(csv.lines().count(), 7, "a header and one row a request");
+    let md = std::fs::read_to_string(dir.path().join("fail.md")).expect("markdown export");
+    assert!(md.contains("| TTFT |"), "{md}");
+    let prom = std::fs::read_to_string(dir.path().join("metrics.prom")).expect("prometheus file");
+    assert!(prom.contains("streamperf_ttft_seconds{quantile=\"0.5\"}"), "{prom}");
+    assert!(prom.contains("streamperf_requests_total{outcome=\"success\"} 6"), "{prom}");
+}

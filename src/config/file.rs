@@ -26,6 +26,7 @@ const TOP_KEYS: &[&str] = &[
     "stream_format",
     "tokenizer",
     "sweep",
+    "slo",
 ];
 const SWEEP_KEYS: &[&str] = &["concurrency", "rate", "auto", "duration"];
 const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
@@ -67,6 +68,8 @@ pub(crate) struct FileConfig {
     pub stream_format: Option<StreamFormat>,
     /// `--tokenizer` in the file.
     pub tokenizer: Option<String>,
+    /// `slo: ["ttft.p95<800ms", …]`.
+    pub slo: Vec<String>,
     /// `sweep: {concurrency: [...]}`, `{rate: [...]}` or `{auto: true}`, with `duration`.
     pub sweep: Option<FileSweep>,
 }
@@ -138,6 +141,21 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
         None | Some(Value::Null) => None,
         Some(Value::Object(ds)) => Some(data_source(ds)?),
         Some(other) => bail!("`data_source` must be an object, got {}", show(other)),
+    };
+    cfg.slo = match map.get("slo") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| {
+                anyhow::anyhow!("`slo` must be a list of strings such as \"ttft.p95<800ms\"")
+            })?,
+        Some(other) => bail!(
+            "`slo` must be a list of strings such as [\"ttft.p95<800ms\"], got {}",
+            show(other)
+        ),
     };
     cfg.sweep = match map.get("sweep") {
         None | Some(Value::Null) => None,

@@ -29,8 +29,10 @@ pub use sweep::{Sweep, SweepOver};
 pub use tls::TlsOptions;
 
 use crate::cli::{Lang, RunArgs};
+use crate::export::ExportFormat;
 use crate::protocol::Protocol;
 use crate::redact::Redactor;
+use crate::slo::Slo;
 use flags::Origin;
 
 /// The seed's `stream_format` block, plus `type: auto` (the default when absent) and the
@@ -164,6 +166,12 @@ pub struct Config {
     pub load: LoadSettings,
     /// Several concurrencies or rates, one after another.
     pub sweep: Option<Sweep>,
+    /// Service-level objectives (`--slo`, `slo:` in the file).
+    pub slos: Vec<Slo>,
+    /// Extra formats written beside the result file (`--export`).
+    pub exports: Vec<ExportFormat>,
+    /// Prometheus text file replaced on every run (`--prometheus`).
+    pub prometheus: Option<PathBuf>,
     /// The level this config runs, when it is one level of a sweep ([`Config::at_level`]).
     pub sweep_level: Option<f64>,
     /// CSV rows feeding `{{column}}` placeholders.
@@ -323,6 +331,23 @@ impl Config {
             })?;
         }
 
+        // Flags add to the file's objectives: a CI job can tighten a shared config.
+        let slos = file
+            .slo
+            .iter()
+            .chain(&args.slo)
+            .map(|text| Slo::parse(text))
+            .collect::<anyhow::Result<Vec<Slo>>>()?;
+        let exports = args
+            .export
+            .iter()
+            .map(|name| {
+                ExportFormat::from_name(name).ok_or_else(|| {
+                    anyhow::anyhow!("`--export {name}`: unknown format; use json, csv, md or prom")
+                })
+            })
+            .collect::<anyhow::Result<Vec<ExportFormat>>>()?;
+
         let tls = TlsOptions { ca_file: args.cacert.clone(), insecure: args.insecure };
         // Read now so that a bad file is a setup error before anything is sent.
         tls.ca_certificates()?;
@@ -338,6 +363,9 @@ impl Config {
             load,
             sweep,
             sweep_level: None,
+            slos,
+            exports,
+            prometheus: args.prometheus.clone(),
             data_source,
             stream_format,
             output: args.output.clone(),

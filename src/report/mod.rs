@@ -15,6 +15,7 @@ use crate::engine::StopReason;
 use crate::metrics::Summary;
 use crate::record::RequestRecord;
 use crate::selfcheck::ClientHealth;
+use crate::slo::SloResult;
 use crate::timeseries::Second;
 
 /// Version of the result file layout.
@@ -58,6 +59,9 @@ pub struct RunResult {
     /// One entry per second of the run (of the last level, in a sweep).
     #[serde(default)]
     pub timeseries: Vec<Second>,
+    /// Each `--slo` with its measured value and verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<SloResult>,
     /// A sweep's levels, in the order run; empty for a single run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<LevelResult>,

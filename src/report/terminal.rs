@@ -147,6 +147,15 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     }
 
     sweep_table(&mut out, result);
+    if !result.slos.is_empty() {
+        out.section(w.slos);
+        for slo in &result.slos {
+            out.line(&format!("  {}", slo.describe()));
+        }
+        if let Some(goodput) = s.goodput {
+            out.row(w.goodput, format!("{goodput:.2} req/s"));
+        }
+    }
 
     if !s.failures.is_empty() {
         out.section(w.failures);

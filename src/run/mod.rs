@@ -16,6 +16,7 @@ use crate::cli::Lang;
 use crate::config::{Config, SweepOver};
 use crate::engine::open::SendStats;
 use crate::engine::{ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason};
+use crate::export::{self, ExportFormat};
 use crate::limits;
 use crate::load::Schedule;
 use crate::metrics::Summary;
@@ -23,6 +24,7 @@ use crate::record::RequestRecord;
 use crate::report::terminal::{self, ReportInfo};
 use crate::report::{LevelResult, RunInfo, RunResult, SCHEMA_VERSION, ToolInfo, json};
 use crate::selfcheck::{ClientHealth, SelfCheck};
+use crate::slo;
 use crate::timeseries::Second;
 use crate::workload::Workload;
 
@@ -37,6 +39,8 @@ pub struct RunOutput {
     pub report: String,
     /// `framing/adapter` the responses were read with.
     pub detected_format: Option<String>,
+    /// Whether any `--slo` failed (exit code 3).
+    pub slo_failed: bool,
 }
 
 /// Runs the load test described by `config`, printing progress and the report to stdout.
@@ -84,11 +88,13 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
         }
     };
     signals.abort();
-    let result = assemble(config, measured);
+    let mut result = assemble(config, measured);
+    judge_slos(config, &mut result);
     let result_path = match config.write_result {
         true => Some(json::write_result(&result, config.output.as_deref())?),
         false => None,
     };
+    let exported = export_all(config, &result, result_path.as_deref())?;
     let detected_format = result.config["detected_format"].as_str().map(str::to_owned);
     let info = ReportInfo {
         url: config.redactor.redact(&config.url),
@@ -97,7 +103,48 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     };
     let report = terminal::render(&result, config.lang, &info);
     println!("{report}");
-    Ok(RunOutput { result, result_path, report, detected_format })
+    for path in exported {
+        println!("{}: {}", crate::i18n::words(config.lang).saved_to, path.display());
+    }
+    let slo_failed = result.slos.iter().any(|s| !s.pass);
+    Ok(RunOutput { result, result_path, report, detected_format, slo_failed })
+}
+
+/// Judges the `--slo`s on the summary (the last level's, in a sweep) and its goodput.
+fn judge_slos(config: &Config, result: &mut RunResult) {
+    if config.slos.is_empty() {
+        return;
+    }
+    result.slos = slo::evaluate(&config.slos, &result.summary);
+    let last = result.levels.len().checked_sub(1).map(|i| i as u32);
+    let records: Vec<RequestRecord> =
+        result.metrics.iter().filter(|r| r.level == last).cloned().collect();
+    result.summary.goodput = Some(slo::goodput(&config.slos, &records, result.summary.duration));
+}
+
+/// Writes `--export` formats beside the result file (never overwriting) and the
+/// `--prometheus` file (replaced). Returns the paths of the exports.
+fn export_all(
+    config: &Config,
+    result: &RunResult,
+    result_path: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let base = result_path
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| config.output.clone())
+        .unwrap_or_else(|| PathBuf::from(json::DEFAULT_RESULT_FILE));
+    let mut written = Vec::new();
+    for &format in &config.exports {
+        written.push(export::write_export(
+            result,
+            format,
+            &base.with_extension(format.extension()),
+        )?);
+    }
+    if let Some(path) = &config.prometheus {
+        json::replace(path, export::render(result, ExportFormat::Prometheus)?.as_bytes())?;
+    }
+    Ok(written)
 }
 
 /// One load test (one level of a sweep), measured.
