@@ -33,6 +33,8 @@ pub enum Command {
     Mock(MockOptions),
     /// Start the mock in-process and run a short benchmark against it: no setup, no API key.
     Demo(DemoArgs),
+    /// Render a saved result file again: the terminal report, or an export format.
+    Report(ReportArgs),
 }
 
 /// Output language of the terminal report.
@@ -192,6 +194,26 @@ pub struct RunArgs {
     /// Do not verify the server's TLS certificate (anyone on the path could pose as the server).
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+}
+
+/// Flags of `streamperf report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A result file written by `streamperf run` (or the original tool).
+    #[arg(value_name = "RESULT.json")]
+    pub result: PathBuf,
+
+    /// text (the terminal report), json, csv, md or prom.
+    #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+
+    /// Write to this file (never overwriting) instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Language of the text report [default: from the locale, else en].
+    #[arg(long = "lang", value_enum, value_name = "LANG")]
+    pub lang: Option<Lang>,
 }
 
 /// Flags of `streamperf demo`.

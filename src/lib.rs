@@ -44,6 +44,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             mock::run_mock_command(options).await.map(|()| ExitCode::SUCCESS)
         }
         Some(Command::Demo(args)) => demo::run(&args).await.map(|_| ExitCode::SUCCESS),
+        Some(Command::Report(args)) => report::rerender(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -396,3 +396,38 @@ async fn slos_gate_the_exit_code_and_exports_are_written() {
     assert!(prom.contains("streamperf_ttft_seconds{quantile=\"0.5\"}"), "{prom}");
     assert!(prom.contains("streamperf_requests_total{outcome=\"success\"} 6"), "{prom}");
 }
+
+/// `streamperf report` renders a saved result again, from the file alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_result_renders_again() {
+    let mock = start_mock(20, 1, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_args(&args(chat_url(&mock, ""), 4, 2, dir.path())).await;
+    let saved = out.result_path.expect("result written").display().to_string();
+    let text =
+        streamperf_async(["report", &saved].map(String::from).to_vec(), dir.path().to_path_buf())
+            .await;
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    assert!(stdout.contains("[Time to first token (TTFT)]") && stdout.contains("Requests:    4"));
+    let md = streamperf_async(
+        ["report", &saved, "--format", "md", "-o", "again.md"].map(String::from).to_vec(),
+        dir.path().to_path_buf(),
+    )
+    .await;
+    assert!(md.status.success());
+    let again = std::fs::read_to_string(dir.path().join("again.md")).unwrap();
+    assert!(again.contains("| TTFT |"), "{again}");
+    let bad = streamperf_async(
+        ["report", &saved, "--format", "pdf"].map(String::from).to_vec(),
+        dir.path().to_path_buf(),
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`--format pdf`: use text"));
+    let missing =
+        streamperf_async(["report", "nope.json"].map(String::from).to_vec(), dir.path().into())
+            .await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.json"));
+}

@@ -18,6 +18,37 @@ use crate::selfcheck::ClientHealth;
 use crate::slo::SloResult;
 use crate::timeseries::Second;
 
+/// `streamperf report RESULT.json [--format F] [-o PATH]`: renders a saved result again,
+/// from the file alone (nothing is re-measured).
+pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
+    let result = read_result(&args.result)?;
+    let text = match args.format.trim().to_ascii_lowercase().as_str() {
+        "text" | "terminal" => {
+            let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
+            let info = ReportInfo {
+                url: result.config["url"].as_str().unwrap_or_default().to_owned(),
+                detected_format: result.config["detected_format"].as_str().map(str::to_owned),
+                result_path: None,
+            };
+            render(&result, lang, &info)
+        }
+        name => {
+            let format = crate::export::ExportFormat::from_name(name).ok_or_else(|| {
+                anyhow::anyhow!("`--format {name}`: use text, json, csv, md or prom")
+            })?;
+            crate::export::render(&result, format)?
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            let written = json::write_new(path, text.as_bytes())?;
+            eprintln!("streamperf: written to {}", written.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
 /// Version of the result file layout.
 pub const SCHEMA_VERSION: u32 = 1;
 
