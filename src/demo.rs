@@ -50,24 +50,16 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         (Lang::En, n) => format!(" after {n} reasoning tokens"),
         (Lang::Zh, n) => format!(",其前 {n} 个推理 token"),
     };
+    let (addr, name) = (mock.addr, protocol.name());
+    let (ttft, itl, tokens, jitter) = (o.ttft_ms, o.itl_ms, o.tokens, o.jitter_ms);
     let intro = match lang {
         Lang::En => format!(
-            "demo: built-in mock at http://{} speaking {} (TTFT {} ms, ITL {} ms, {} tokens{reasoning}, jitter ≤{} ms)",
-            mock.addr,
-            protocol.name(),
-            o.ttft_ms,
-            o.itl_ms,
-            o.tokens,
-            o.jitter_ms
+            "demo: built-in mock at http://{addr} speaking {name} (TTFT {ttft} ms, ITL {itl} ms, \
+             {tokens} tokens{reasoning}, jitter ≤{jitter} ms)"
         ),
         Lang::Zh => format!(
-            "演示:内置模拟服务 http://{}({} 格式,首 token {} ms,token 间隔 {} ms,{} 个 token{reasoning},抖动 ≤{} ms)",
-            mock.addr,
-            protocol.name(),
-            o.ttft_ms,
-            o.itl_ms,
-            o.tokens,
-            o.jitter_ms
+            "演示:内置模拟服务 http://{addr}({name} 格式,首 token {ttft} ms,token 间隔 {itl} ms,\
+             {tokens} 个 token{reasoning},抖动 ≤{jitter} ms)"
         ),
     };
     println!("{intro}");

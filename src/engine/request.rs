@@ -56,8 +56,9 @@ pub async fn measure(
     control: &RunControl,
     events: &UnboundedSender<EngineEvent>,
 ) -> Measured {
+    // The bookkeeping event goes first, so that its cost is not inside the measured latency.
+    let _ = events.send(EngineEvent::Started { request_id, at: Instant::now() });
     let send = Instant::now();
-    let _ = events.send(EngineEvent::Started { request_id, at: send });
     let deadline = send + engine.timeout;
     let mut progress = Progress {
         timeline: Timeline::new(sched.unwrap_or(send), send),
