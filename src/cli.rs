@@ -173,7 +173,8 @@ pub struct RunArgs {
     pub slo: Vec<String>,
 
     /// Also write the result in these formats beside the result file: csv (one row a
-    /// request), md (a Markdown summary), prom (Prometheus text), json.
+    /// request), md (a Markdown summary), html (a self-contained report with charts), prom
+    /// (Prometheus text), json.
     #[arg(long = "export", value_name = "FORMAT[,FORMAT…]", value_delimiter = ',')]
     pub export: Vec<String>,
 
@@ -203,7 +204,8 @@ pub struct ReportArgs {
     #[arg(value_name = "RESULT.json")]
     pub result: PathBuf,
 
-    /// text (the terminal report), json, csv, md or prom.
+    /// text (the terminal report), json, csv, md, html (a self-contained page with charts)
+    /// or prom.
     #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
     pub format: String,
 
@@ -211,7 +213,7 @@ pub struct ReportArgs {
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// Language of the text report [default: from the locale, else en].
+    /// Language of the text and HTML reports [default: from the locale, else en].
     #[arg(long = "lang", value_enum, value_name = "LANG")]
     pub lang: Option<Lang>,
 }

@@ -113,6 +113,68 @@ pub struct Summary {
     /// `tokenizer`, `chars`, `events`, `chunks`).
     #[serde(default)]
     pub token_sources: BTreeMap<String, u64>,
+    /// The pooled inter-token latencies (per chunk) as at most [`HISTOGRAM_BUCKETS`] buckets,
+    /// seconds: the per-request gaps are not kept in the result, so this is what a report
+    /// draws the ITL distribution from. Empty when there were no gaps (and in older files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub itl_histogram: Vec<Bucket>,
+}
+
+/// One bucket of a compact histogram: `count` values in `(lo, hi]` (the first bucket also
+/// holds the values equal to its `lo`, the minimum).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// Lower edge.
+    pub lo: f64,
+    /// Upper edge.
+    pub hi: f64,
+    /// Values in the bucket.
+    pub count: u64,
+}
+
+/// Buckets of [`Summary::itl_histogram`]: fine enough for a chart, a few KB in the file.
+pub const HISTOGRAM_BUCKETS: usize = 60;
+
+/// Above this ratio of the largest to the smallest value, [`bucketize`] spaces its edges
+/// logarithmically: a 20 ms ITL with a few 2 s stalls would otherwise put every regular gap
+/// into the first of 60 linear buckets.
+pub const LOG_BUCKETS_RATIO: f64 = 10.0;
+
+/// Sorts weighted `values` (value, count) into at most `n` buckets spanning `[min, max]`: equal
+/// widths, or equal ratios when `max / min` exceeds [`LOG_BUCKETS_RATIO`]. One bucket when all
+/// values are equal; none without values. Values outside `[min, max]` land in the end buckets.
+pub fn bucketize(
+    values: impl IntoIterator<Item = (f64, u64)>,
+    min: f64,
+    max: f64,
+    n: usize,
+) -> Vec<Bucket> {
+    if !(min.is_finite() && max.is_finite()) || n == 0 {
+        return Vec::new();
+    }
+    let n = if max > min { n } else { 1 };
+    let log = min > 0.0 && max / min > LOG_BUCKETS_RATIO;
+    let edge = |i: usize| {
+        let f = i as f64 / n as f64;
+        match log {
+            true => min * (max / min).powf(f),
+            false => min + (max - min) * f,
+        }
+    };
+    let mut buckets: Vec<Bucket> = (0..n)
+        .map(|i| Bucket { lo: edge(i), hi: if i + 1 == n { max } else { edge(i + 1) }, count: 0 })
+        .collect();
+    let mut total = 0;
+    for (value, count) in values {
+        // The bucket whose upper edge is the first at or above `value`.
+        let index = buckets[..n - 1].partition_point(|b| b.hi < value);
+        buckets[index].count += count;
+        total += count;
+    }
+    if total == 0 {
+        return Vec::new();
+    }
+    buckets
 }
 
 /// Largest value put into a histogram: 2^53 keeps it exact as an `f64` (in µs: 285 years).
@@ -195,6 +257,19 @@ impl Series {
     fn quantile(&self, q: f64) -> Option<f64> {
         (self.count > 0)
             .then(|| (self.hist.value_at_quantile(q) as f64 / self.scale).clamp(self.min, self.max))
+    }
+
+    /// The histogram as at most `n` [`Bucket`]s over the exact `[min, max]`, in reported
+    /// units. Each HDR bucket is placed by its highest equivalent value (within 0.1 %).
+    fn buckets(&self, n: usize) -> Vec<Bucket> {
+        if self.count == 0 {
+            return Vec::new();
+        }
+        let values = self.hist.iter_recorded().map(|v| {
+            let value = v.value_iterated_to() as f64 / self.scale;
+            (value.clamp(self.min, self.max), v.count_at_value())
+        });
+        bucketize(values, self.min, self.max, n)
     }
 
     fn stats(&self) -> Option<Stats> {
@@ -387,6 +462,7 @@ impl Aggregator {
             input_tokens_reported: self.input_tokens_reported,
             total_reasoning_tokens: self.total_reasoning_tokens,
             token_sources,
+            itl_histogram: self.itl.buckets(HISTOGRAM_BUCKETS),
         }
     }
 }
@@ -510,6 +586,38 @@ mod tests {
         let s = agg.summary(Duration::ZERO);
         assert_eq!(s, Summary::default());
         assert_eq!(agg.snapshot_ttft(), (None, None));
+    }
+
+    #[test]
+    fn the_itl_histogram_holds_every_gap_in_bounded_buckets() {
+        let mut agg = Aggregator::new();
+        let mut r = ok(1, Duration::from_millis(100), Duration::from_secs(1), 10);
+        // 200 regular 20 ms gaps and one 2 s stall: a range of 100×, so log-spaced buckets.
+        r.itl = vec![Duration::from_millis(20); 200];
+        r.itl.push(Duration::from_secs(2));
+        agg.add(&r);
+        let buckets = agg.summary(Duration::from_secs(1)).itl_histogram;
+        assert!(buckets.len() <= HISTOGRAM_BUCKETS && buckets.len() > 1);
+        assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 201);
+        assert_eq!((buckets[0].lo, buckets[buckets.len() - 1].hi), (0.02, 2.0));
+        assert_eq!(buckets[0].count, 200, "the regular gaps share the first bucket");
+        assert_eq!(buckets[buckets.len() - 1].count, 1, "the stall is the last one");
+        let ratio = |b: &Bucket| b.hi / b.lo;
+        assert!((ratio(&buckets[0]) - ratio(&buckets[30])).abs() < 1e-9, "equal ratios");
+    }
+
+    #[test]
+    fn bucketize_spaces_narrow_ranges_evenly_and_equal_values_in_one_bucket() {
+        let values = [(1.0, 1), (1.5, 2), (2.0, 1), (3.0, 4)];
+        let buckets = bucketize(values, 1.0, 3.0, 4);
+        let edges: Vec<(f64, f64, u64)> = buckets.iter().map(|b| (b.lo, b.hi, b.count)).collect();
+        assert_eq!(edges, [(1.0, 1.5, 3), (1.5, 2.0, 1), (2.0, 2.5, 0), (2.5, 3.0, 4)]);
+        let same = bucketize([(0.5, 7)], 0.5, 0.5, 60);
+        assert_eq!(same, [Bucket { lo: 0.5, hi: 0.5, count: 7 }]);
+        assert!(bucketize(std::iter::empty(), 0.0, 1.0, 10).is_empty());
+        assert!(Summary::default().itl_histogram.is_empty());
+        let old: Summary = serde_json::from_str(r#"{"success_count":0,"failed_count":0,"total_requests":0,"duration":0,"throughput":0,"output_token_throughput":0,"failures":{},"failure_examples":{},"ttft":null,"ttfb":null,"ttfat":null,"total_time":null,"itl":null,"tpot":null,"tokens_per_second":null,"chunks_per_second":null,"output_tokens":null}"#).unwrap();
+        assert!(old.itl_histogram.is_empty(), "files without the field still load");
     }
 
     #[test]

@@ -343,7 +343,10 @@ impl Config {
             .iter()
             .map(|name| {
                 ExportFormat::from_name(name).ok_or_else(|| {
-                    anyhow::anyhow!("`--export {name}`: unknown format; use json, csv, md or prom")
+                    anyhow::anyhow!(
+                        "`--export {name}`: unknown format; use {}",
+                        crate::export::FORMAT_NAMES
+                    )
                 })
             })
             .collect::<anyhow::Result<Vec<ExportFormat>>>()?;

@@ -1,16 +1,20 @@
-//! Exports: the [`RunResult`] rendered in other formats (CSV, Markdown, Prometheus, JSON).
+//! Exports: the [`RunResult`] rendered in other formats (CSV, Markdown, HTML, Prometheus, JSON).
 //!
 //! One file a format. Every exporter is a pure function of the result: none re-measures,
 //! none reads the clock. [`write_export`] writes a rendering the way the JSON result file is
 //! written: atomically, and never over an existing file.
 
+pub mod chart;
 pub mod csv;
+pub mod html;
 pub mod markdown;
 pub mod prometheus;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
+
+use crate::cli::Lang;
 
 use crate::report::RunResult;
 
@@ -23,7 +27,7 @@ pub enum ExportFormat {
     Csv,
     /// A GitHub-flavoured Markdown summary.
     Markdown,
-    /// A standalone HTML report (not available yet).
+    /// A self-contained HTML report with charts.
     Html,
     /// The summary in the Prometheus text exposition format 0.0.4.
     Prometheus,
@@ -55,27 +59,38 @@ impl ExportFormat {
     }
 }
 
-/// Renders `result` as `format`.
-pub fn render(result: &RunResult, format: ExportFormat) -> anyhow::Result<String> {
+/// The formats `--export` and `report --format` accept, for messages.
+pub const FORMAT_NAMES: &str = "json, csv, md, html or prom";
+
+/// Renders `result` as `format`; `lang` is the language of the formats that have words
+/// (HTML), and an HTML page is stamped with the current time.
+pub fn render(result: &RunResult, format: ExportFormat, lang: Lang) -> anyhow::Result<String> {
     match format {
         ExportFormat::Json => {
             serde_json::to_string_pretty(result).context("cannot serialize the result")
         }
         ExportFormat::Csv => csv::render(result),
         ExportFormat::Markdown => Ok(markdown::render(result)),
-        ExportFormat::Html => bail!("html: not available yet"),
+        ExportFormat::Html => Ok(html::render(result, lang, &generated_now())),
         ExportFormat::Prometheus => Ok(prometheus::render(result)),
     }
 }
 
-/// Writes `result` as `format` to `path` atomically, or beside it under a timestamped name
-/// when `path` exists (never overwriting, as the JSON result). Returns the path written.
+/// The generation time written into an HTML report: local time with its offset.
+fn generated_now() -> String {
+    jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// Writes `result` as `format` (in `lang`) to `path` atomically, or beside it under a
+/// timestamped name when `path` exists (never overwriting, as the JSON result). Returns the
+/// path written.
 pub fn write_export(
     result: &RunResult,
     format: ExportFormat,
+    lang: Lang,
     path: &Path,
 ) -> anyhow::Result<PathBuf> {
-    crate::report::json::write_new(path, render(result, format)?.as_bytes())
+    crate::report::json::write_new(path, render(result, format, lang)?.as_bytes())
 }
 
 /// `text` on one line: line breaks become single spaces, blank lines vanish.
@@ -135,15 +150,18 @@ mod tests {
     }
 
     #[test]
-    fn html_is_an_error_not_an_empty_file() {
-        let err = render(&sample_result(), ExportFormat::Html).unwrap_err();
-        assert_eq!(err.to_string(), "html: not available yet");
+    fn html_renders_a_page_in_the_language_asked() {
+        let en = render(&sample_result(), ExportFormat::Html, Lang::En).unwrap();
+        assert!(en.starts_with("<!DOCTYPE html>") && en.contains("<html lang=\"en\">"));
+        assert!(en.contains("data-chart=\"ttft-histogram\"") && en.ends_with("</html>\n"));
+        let zh = render(&sample_result(), ExportFormat::Html, Lang::Zh).unwrap();
+        assert!(zh.contains("<html lang=\"zh-CN\">") && zh.contains("压测报告"));
     }
 
     #[test]
     fn json_export_reads_back_as_the_same_result() {
         let result = sample_result();
-        let json = render(&result, ExportFormat::Json).unwrap();
+        let json = render(&result, ExportFormat::Json, Lang::En).unwrap();
         let back: RunResult = serde_json::from_str(&json).unwrap();
         assert_eq!(back.summary, result.summary);
         assert_eq!(back.metrics.len(), 2);
@@ -154,7 +172,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run.md");
         std::fs::write(&path, "keep me").unwrap();
-        let written = write_export(&sample_result(), ExportFormat::Markdown, &path).unwrap();
+        let written =
+            write_export(&sample_result(), ExportFormat::Markdown, Lang::En, &path).unwrap();
         assert_ne!(written, path);
         assert_eq!(written.extension().unwrap(), "md");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");

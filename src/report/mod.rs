@@ -18,8 +18,8 @@ use crate::selfcheck::ClientHealth;
 use crate::slo::SloResult;
 use crate::timeseries::Second;
 
-/// `streamperf report RESULT.json [--format F] [-o PATH]`: renders a saved result again,
-/// from the file alone (nothing is re-measured).
+/// `streamperf report RESULT.json [--format F] [-o PATH] [--lang L]`: renders a saved result
+/// again, from the file alone (nothing is re-measured).
 pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
     let result = read_result(&args.result)?;
     let text = match args.format.trim().to_ascii_lowercase().as_str() {
@@ -34,9 +34,10 @@ pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
         }
         name => {
             let format = crate::export::ExportFormat::from_name(name).ok_or_else(|| {
-                anyhow::anyhow!("`--format {name}`: use text, json, csv, md or prom")
+                anyhow::anyhow!("`--format {name}`: use text, {}", crate::export::FORMAT_NAMES)
             })?;
-            crate::export::render(&result, format)?
+            let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
+            crate::export::render(&result, format, lang)?
         }
     };
     match &args.output {

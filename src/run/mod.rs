@@ -135,14 +135,14 @@ fn export_all(
         .unwrap_or_else(|| PathBuf::from(json::DEFAULT_RESULT_FILE));
     let mut written = Vec::new();
     for &format in &config.exports {
-        written.push(export::write_export(
-            result,
-            format,
-            &base.with_extension(format.extension()),
-        )?);
+        let path = base.with_extension(format.extension());
+        written.push(export::write_export(result, format, config.lang, &path)?);
     }
     if let Some(path) = &config.prometheus {
-        json::replace(path, export::render(result, ExportFormat::Prometheus)?.as_bytes())?;
+        json::replace(
+            path,
+            export::render(result, ExportFormat::Prometheus, config.lang)?.as_bytes(),
+        )?;
     }
     Ok(written)
 }
