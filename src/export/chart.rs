@@ -118,12 +118,14 @@ pub struct Series<'a> {
     pub shape: Shape,
     /// Optional text beside each point (same length as `points`, or empty).
     pub labels: Vec<String>,
+    /// A CSS colour; `None` takes the series' place in [`PALETTE`].
+    pub colour: Option<&'a str>,
 }
 
 impl<'a> Series<'a> {
     /// A line through `points`.
     pub fn line(name: &'a str, points: Vec<(f64, f64)>) -> Self {
-        Series { name, points, shape: Shape::Line, labels: Vec::new() }
+        Series { name, points, shape: Shape::Line, labels: Vec::new(), colour: None }
     }
 
     /// A staircase through `points`.
@@ -164,7 +166,7 @@ pub fn line_chart(frame: &Frame, series: &[Series], marks: &[Mark]) -> String {
         if points.is_empty() {
             continue;
         }
-        let colour = PALETTE[index % PALETTE.len()];
+        let colour = escape(colour_of(s, index));
         let name = escape(s.name);
         if s.shape != Shape::Dots {
             let d = plot.path(points, s.shape == Shape::Step);
@@ -208,9 +210,14 @@ pub fn line_chart(frame: &Frame, series: &[Series], marks: &[Mark]) -> String {
             escape(mark.text)
         );
     }
-    let names: Vec<&str> =
-        series.iter().zip(&kept).map(|(s, p)| if p.is_empty() { "" } else { s.name }).collect();
-    out += &legend(&names);
+    let entries: Vec<(&str, &str)> = series
+        .iter()
+        .zip(&kept)
+        .enumerate()
+        .filter(|(_, (_, points))| !points.is_empty())
+        .map(|(index, (s, _))| (s.name, colour_of(s, index)))
+        .collect();
+    out += &legend(&entries);
     out += "</svg>";
     out
 }
@@ -288,27 +295,31 @@ fn svg_open(id: &str, empty: bool) -> String {
     format!(
         "<svg data-chart=\"{}\"{} viewBox=\"0 0 {WIDTH} {HEIGHT}\" \
          xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" font-family=\"system-ui, -apple-system, \
-         'Segoe UI', 'Noto Sans CJK SC', 'PingFang SC', sans-serif\" font-size=\"11\">",
+         'Segoe UI', 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', sans-serif\" font-size=\"11\">",
         escape(id),
         if empty { " data-empty=\"true\"" } else { "" }
     )
 }
 
-/// Legend entries in one row above the plot, right-aligned; empty names are skipped.
-fn legend(names: &[&str]) -> String {
-    let shown: Vec<(usize, &str)> =
-        names.iter().copied().enumerate().filter(|(_, n)| !n.is_empty()).collect();
-    if shown.len() < 2 {
-        return String::new(); // one series: the axis label says what it is
+/// The colour of the `index`th series.
+fn colour_of<'a>(series: &Series<'a>, index: usize) -> &'a str {
+    series.colour.unwrap_or(PALETTE[index % PALETTE.len()])
+}
+
+/// Legend entries (name, colour) in one row above the plot, right-aligned; none for a single
+/// series, which the axis label names.
+fn legend(entries: &[(&str, &str)]) -> String {
+    if entries.len() < 2 {
+        return String::new();
     }
     // Width from the text: CJK characters are about twice as wide as Latin ones.
     let width = |name: &str| {
         name.chars().map(|c| if c.is_ascii() { 6.2 } else { 11.0 }).sum::<f64>() + 26.0
     };
-    let mut x = WIDTH - RIGHT - shown.iter().map(|(_, n)| width(n)).sum::<f64>();
+    let mut x = WIDTH - RIGHT - entries.iter().map(|(n, _)| width(n)).sum::<f64>();
     let mut out = String::new();
-    for (index, name) in shown {
-        let colour = PALETTE[index % PALETTE.len()];
+    for &(name, colour) in entries {
+        let colour = escape(colour);
         let _ = write!(
             out,
             "<rect x=\"{x:.1}\" y=\"10\" width=\"14\" height=\"4\" rx=\"2\" fill=\"{colour}\"/>\

@@ -131,3 +131,12 @@ fn marks_and_point_labels_are_drawn() {
     assert!(svg.contains(">p=1</text>") && svg.contains(">p=2</text>"));
     assert!(svg.contains("class=\"mark\"") && svg.contains(">knee</text>"));
 }
+
+#[test]
+fn a_series_may_choose_its_colour() {
+    let f = num;
+    let red = Series { colour: Some("#dc2626"), ..Series::line("failed", vec![(0.0, 1.0)]) };
+    let svg = line_chart(&frame("c", &f), &[Series::line("ok", vec![(0.0, 2.0)]), red], &[]);
+    assert!(svg.contains("stroke=\"#dc2626\"") && svg.contains("fill=\"#dc2626\"/><text"), "{svg}");
+    assert!(svg.contains(&format!("stroke=\"{}\"", PALETTE[0])));
+}

@@ -177,6 +177,11 @@ fn merged(seconds: &[Second]) -> (Vec<Merged>, bool) {
     (points, width > 1)
 }
 
+/// `series` drawn in `colour` (failures in red whatever their place).
+fn coloured<'a>(series: Series<'a>, colour: &'a str) -> Series<'a> {
+    Series { colour: Some(colour), ..series }
+}
+
 /// One point of the time charts.
 struct Merged {
     t: f64,
@@ -208,10 +213,10 @@ pub fn over_time(result: &RunResult, w: &Words) -> String {
     let svg = chart::line_chart(
         &frame,
         &[
-            Series::line(w.started, series(|p| p.started)),
-            Series::line(w.completed, series(|p| p.completed)),
-            Series::line(w.failed, series(|p| p.failed)),
-            Series::line(w.in_flight, series(|p| p.in_flight)),
+            coloured(Series::line(w.started, series(|p| p.started)), "#2563eb"),
+            coloured(Series::line(w.completed, series(|p| p.completed)), "#16a34a"),
+            coloured(Series::line(w.failed, series(|p| p.failed)), "#dc2626"),
+            coloured(Series::line(w.in_flight, series(|p| p.in_flight)), "#9333ea"),
         ],
         &[],
     );
