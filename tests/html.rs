@@ -3,8 +3,9 @@
 //! saved JSON, and headless Chromium opens it: every chart present and drawn, no console
 //! error, and a screenshot under `target/` (`html-report.png`, `html-report-zh.png`).
 //!
-//! Without Chromium (`/usr/bin/chromium`, or `$STREAMPERF_CHROMIUM`) the browser part is
-//! skipped with a message, unless `STREAMPERF_REQUIRE_CHROMIUM=1` (CI), which makes it fail.
+//! Without Chromium (`$STREAMPERF_CHROMIUM`, `/usr/bin/chromium` or `chromium` on the PATH)
+//! the browser part is skipped with a message, unless `STREAMPERF_REQUIRE_CHROMIUM=1` (CI),
+//! which makes it fail.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,8 +14,9 @@ use std::time::{Duration, Instant};
 mod support;
 
 use streamperf::cli::Lang;
-use streamperf::export::html::GENERATED_MARKER;
+use streamperf::export::html::{self, GENERATED_MARKER};
 use streamperf::mock::{MockOptions, MockServer};
+use streamperf::report::RunResult;
 use support::{args, run_args};
 
 /// Every chart of a sweep's report, each of which must draw data.
@@ -103,6 +105,7 @@ async fn the_html_report_of_a_real_run_renders_again_and_in_chromium() {
             );
         }
         assert!(!dom.stdout.contains("data-empty"), "no chart shows the empty state");
+        assert_eq!(dom.stdout.matches("<svg data-chart=").count(), CHARTS.len(), "no other chart");
         let png = shots.join(shot);
         let _ = std::fs::remove_file(&png);
         let opened = open(
@@ -123,10 +126,10 @@ async fn the_html_report_of_a_real_run_renders_again_and_in_chromium() {
     }
 }
 
-/// The console check catches what it is meant to: a page with a script error (the negative
-/// control) reports it, a clean page reports nothing.
+/// The checks catch what they are meant to (negative controls): a page with a script error
+/// reports it, a clean page reports nothing; charts without data count as not drawn.
 #[test]
-fn the_console_check_detects_a_script_error() {
+fn the_browser_checks_detect_script_errors_and_empty_charts() {
     let Some(chromium) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.html");
@@ -136,6 +139,12 @@ fn the_console_check_detects_a_script_error() {
     let errors = console_errors(&open(&chromium, &bad, &["--dump-dom"]).stderr);
     assert!(errors.iter().any(|e| e.contains("Uncaught ReferenceError: notDefined")), "{errors:?}");
     assert!(console_errors(&open(&chromium, &good, &["--dump-dom"]).stderr).is_empty());
+    // The DOM check, likewise: the report of a result without data has its charts, all empty.
+    let empty = dir.path().join("empty.html");
+    std::fs::write(&empty, html::render(&RunResult::default(), Lang::En, "now")).unwrap();
+    let dom = open(&chromium, &empty, &["--dump-dom"]).stdout;
+    assert!(dom.contains("data-chart=\"ttft-histogram\" data-empty=\"true\""), "{dom}");
+    assert!(CHARTS[..11].iter().all(|id| drawn(&dom, id) == 0));
 }
 
 /// `page` without its generation-time line.
@@ -158,10 +167,14 @@ fn console_errors(stderr: &str) -> Vec<String> {
 
 /// Chromium, or `None` after saying why the browser checks are skipped.
 fn chromium() -> Option<PathBuf> {
+    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join("chromium")).collect())
+        .unwrap_or_default();
     let candidates = std::env::var_os("STREAMPERF_CHROMIUM")
         .map(PathBuf::from)
         .into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from));
+        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
+        .chain(on_path);
     let found = candidates.into_iter().find(|p| p.is_file());
     if found.is_none() {
         let required = std::env::var("STREAMPERF_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1");
@@ -170,7 +183,7 @@ fn chromium() -> Option<PathBuf> {
             "STREAMPERF_REQUIRE_CHROMIUM=1 but no Chromium (set STREAMPERF_CHROMIUM)"
         );
         eprintln!(
-            "SKIPPED: the Chromium checks of the HTML report (no /usr/bin/chromium; set STREAMPERF_CHROMIUM)"
+            "SKIPPED: the Chromium checks of the HTML report (no chromium found; set STREAMPERF_CHROMIUM)"
         );
     }
     found

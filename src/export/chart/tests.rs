@@ -1,3 +1,4 @@
+use super::scale::{linear_ticks, log_ticks};
 use super::*;
 
 fn num(v: f64) -> String {
