@@ -26,7 +26,7 @@ fn measured(result: &RunResult) -> Vec<&RequestRecord> {
     result.metrics.iter().filter(|r| r.is_success() && !r.warmup && r.level == last).collect()
 }
 
-/// A distribution to draw: its buckets, its CDF and how to write its values.
+/// A distribution to draw: its histogram buckets and its CDF (percent).
 struct Distribution {
     buckets: Vec<Bucket>,
     cdf: Vec<(f64, f64)>,
@@ -96,7 +96,7 @@ pub fn distributions(result: &RunResult, w: &Words) -> String {
         let fmt = |v: f64| unit.tick(v);
         let x =
             || if dist.log() { Axis::log(&x_label, &fmt) } else { Axis::linear(&x_label, &fmt) };
-        let count = |v: f64| format!("{v}");
+        let count = |v: f64| number(v);
         let hist_id = format!("{id}-histogram");
         let frame =
             Frame { id: &hist_id, x: x(), y: Axis::zero(y_label, &count), empty: w.no_data };
