@@ -113,8 +113,8 @@ fn rule_line(lang: Lang, c: &Comparison) -> String {
             c.method
         ),
         Lang::Zh => format!(
-            "显著性({};成功且非预热的请求):p < α = {alpha} 且中位数相差 ≥ {effect}% 时标为显著。",
-            c.method
+            "显著性(Mann-Whitney U 检验,双侧,正态近似并做结校正;成功且非预热的请求):\
+             p < α = {alpha} 且中位数相差 ≥ {effect}% 时标为显著。"
         ),
     }
 }
@@ -133,8 +133,12 @@ fn test_line(lang: Lang, t: &Significance, c: &Comparison) -> String {
     } else {
         format!("{} ({})", w.not_significant, w.too_small)
     };
+    let median = match lang {
+        Lang::En => "median",
+        Lang::Zh => "中位数",
+    };
     format!(
-        "{name}: median {:.1} ms → {:.1} ms ({change}), n = {}/{}, U = {}, p = {} → {verdict}",
+        "{name}: {median} {:.1} ms → {:.1} ms ({change}), n = {}/{}, U = {}, p = {} → {verdict}",
         t.median_a * 1e3,
         t.median_b * 1e3,
         t.test.n_a,

@@ -46,10 +46,17 @@ enum Sense {
     Neutral,
 }
 
+/// A distribution of the summary.
+type DistOf = fn(&Summary) -> &Option<Stats>;
+/// A statistic of a distribution.
+type StatOf = fn(&Stats) -> f64;
+/// A single number of the summary.
+type ScalarOf = fn(&Summary) -> Option<f64>;
+
 /// Every metric the two summaries hold, in report order.
 pub fn metric_rows(a: &Summary, b: &Summary) -> Vec<MetricRow> {
     let mut rows = Vec::new();
-    let dists: [(&str, fn(&Summary) -> &Option<Stats>, Sense, &'static str); 9] = [
+    let dists: [(&str, DistOf, Sense, &'static str); 9] = [
         ("ttft", |s| &s.ttft, Sense::Lower, "s"),
         ("ttfat", |s| &s.ttfat, Sense::Lower, "s"),
         ("ttfb", |s| &s.ttfb, Sense::Lower, "s"),
@@ -65,13 +72,13 @@ pub fn metric_rows(a: &Summary, b: &Summary) -> Vec<MetricRow> {
         if x.is_none() && y.is_none() {
             continue;
         }
-        let stats: [(&str, fn(&Stats) -> f64); 4] =
+        let stats: [(&str, StatOf); 4] =
             [("p50", |s| s.p50), ("p90", |s| s.p90), ("p99", |s| s.p99), ("mean", |s| s.mean)];
         for (stat, of) in stats {
             rows.push(row(format!("{name}.{stat}"), unit, x.map(of), y.map(of), sense));
         }
     }
-    let scalars: [(&str, fn(&Summary) -> Option<f64>, Sense, &'static str); 6] = [
+    let scalars: [(&str, ScalarOf, Sense, &'static str); 6] = [
         ("throughput", |s| Some(s.throughput), Sense::Higher, "req/s"),
         ("output_token_throughput", |s| Some(s.output_token_throughput), Sense::Higher, "tokens/s"),
         ("total_token_throughput", |s| s.total_token_throughput, Sense::Higher, "tokens/s"),
