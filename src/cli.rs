@@ -238,11 +238,11 @@ pub struct ReportArgs {
     pub lang: Option<Lang>,
 
     /// Instead of a result file: one metric over the history's runs with `--label`.
-    #[arg(long = "trend", requires = "label")]
+    #[arg(long = "trend", requires = "label", conflicts_with = "result")]
     pub trend: bool,
 
     /// With --trend: the runs to follow.
-    #[arg(long = "label", value_name = "NAME")]
+    #[arg(long = "label", value_name = "NAME", requires = "trend")]
     pub label: Option<String>,
 
     /// With --trend: the metric, named as in an SLO (ttft.p50, e2e.p99, error_rate,
@@ -251,7 +251,7 @@ pub struct ReportArgs {
     pub metric: String,
 
     /// With --trend: the history database [default: as for `run`].
-    #[arg(long = "db", value_name = "PATH")]
+    #[arg(long = "db", value_name = "PATH", requires = "trend")]
     pub db: Option<PathBuf>,
 }
 

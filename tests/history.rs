@@ -234,3 +234,47 @@ async fn unknown_runs_and_bad_tags_are_clear_errors() {
     assert!(stderr.contains("`--tag env`: must look like KEY=VALUE"), "{stderr}");
     assert_eq!(mock.stats.snapshot().requests, 0);
 }
+
+/// Without `--db` a run goes to the data directory's `streamperf/history.db` (here a temporary
+/// HOME), and a demo stores nothing unless `--db` asks.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_database_is_in_the_data_directory_and_demo_stores_only_with_db() {
+    let mock = start(5).await;
+    let home = tempfile::tempdir().unwrap();
+    let in_home = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+            .args(args)
+            .current_dir(home.path())
+            .env("HOME", home.path())
+            .env_remove("XDG_DATA_HOME")
+            .env("LANG", "C")
+            .output()
+            .unwrap()
+    };
+    let default_db = home.path().join(".local/share/streamperf/history.db");
+
+    let demo = in_home(&["demo", "-n", "4", "-p", "2"]);
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    assert!(!home.path().join(".local").exists(), "a demo without --db stores nothing");
+    let demo = in_home(&["demo", "-n", "4", "-p", "2", "--db", "demo.db"]);
+    assert!(String::from_utf8_lossy(&demo.stdout).contains("stored as run #1 in demo.db"));
+
+    let url = chat(&mock, "");
+    let home_path = home.path().to_path_buf();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+            .args(["-u", &url, "-n", "3", "-p", "1", "-q", "--body", support::CHAT_BODY])
+            .current_dir(&home_path)
+            .env("HOME", &home_path)
+            .env_remove("XDG_DATA_HOME")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains(&format!("stored as run #1 in {}", default_db.display())), "{stdout}");
+    assert!(default_db.is_file());
+}

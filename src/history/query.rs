@@ -1,6 +1,8 @@
 //! Reading runs back: the list for `streamperf history`, one run's summary and samples for
 //! `compare`, and run lookup by id or label.
 
+use std::collections::BTreeMap;
+
 use anyhow::bail;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -16,8 +18,8 @@ pub struct RunRow {
     pub created_at: String,
     /// `--label`.
     pub label: Option<String>,
-    /// `--tag KEY=VALUE`s, in key order.
-    pub tags: Vec<(String, String)>,
+    /// `--tag KEY=VALUE`s.
+    pub tags: BTreeMap<String, String>,
     /// The endpoint, redacted.
     pub url: String,
     /// The request body's `model`, if any.
@@ -58,7 +60,7 @@ pub fn list(conn: &Connection, label: Option<&str>, last: usize) -> anyhow::Resu
                 id: r.get(0)?,
                 created_at: r.get(1)?,
                 label: r.get(2)?,
-                tags: Vec::new(),
+                tags: BTreeMap::new(),
                 url: r.get(3)?,
                 model: r.get(4)?,
                 success_count: r.get(5)?,

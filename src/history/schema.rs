@@ -3,7 +3,7 @@
 //! so a database written by any earlier streamperf upgrades in place.
 
 use anyhow::{Context, bail};
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Each entry moves the schema one version up.
 const MIGRATIONS: &[&str] = &[
@@ -97,7 +97,13 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;
-        let tx = conn.transaction()?;
+        // IMMEDIATE takes the write lock first; then re-reading the version under it means two
+        // processes opening a new database at once (two cron jobs) migrate it only once.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if now >= version {
+            continue;
+        }
         tx.execute_batch(sql).with_context(|| format!("schema migration to version {version}"))?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::RunMeta;
 use crate::record::RequestRecord;
@@ -13,7 +13,8 @@ use crate::timeseries::Second;
 
 /// Inserts `result` with `meta`; returns the new run's id.
 pub fn save(conn: &mut Connection, result: &RunResult, meta: &RunMeta) -> anyhow::Result<i64> {
-    let tx = conn.transaction()?;
+    // IMMEDIATE: wait (busy timeout) for another writer up front rather than fail mid-way.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let id = insert_run(&tx, result, meta)?;
     insert_tags(&tx, id, &meta.tags)?;
     insert_requests(&tx, id, &result.metrics)?;

@@ -68,7 +68,7 @@ fn a_saved_run_lists_loads_and_is_found_by_id_and_label() {
     let row = &rows[0];
     assert_eq!(row.label.as_deref(), Some("model-a"));
     assert_eq!(row.model.as_deref(), Some("mock-1"));
-    assert_eq!(row.tags, vec![("env".to_string(), "ci".to_string())]);
+    assert_eq!(row.tags.get("env").map(String::as_str), Some("ci"));
     assert_eq!((row.success_count, row.total_requests), (10, 11));
     assert_eq!((row.ttft_p50, row.slos_passed, row.slos_failed), (Some(0.3), 1, 0));
     assert_eq!(h.list(Some("model-a"), 20).unwrap().len(), 2);
