@@ -5,6 +5,8 @@
 //! → [`protocol`] (adapters) → [`record`] (per-request metrics) → [`metrics`] (HDR summary) →
 //! [`report`] (terminal, JSON). [`run`] ties them together for one load test; [`mock`] is the
 //! built-in server used by [`demo`] and the tests.
+//! [`history`] stores every run in a local SQLite database; [`compare`] sets two runs side by
+//! side with a significance test.
 
 #![warn(missing_docs)]
 

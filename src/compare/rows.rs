@@ -14,7 +14,7 @@ pub enum Direction {
     Better,
     /// B is worse than A.
     Worse,
-    /// The change is under [`NOISE_PCT`] (or the metric has no better side).
+    /// The change is under `NOISE_PCT` percent.
     Same,
 }
 
