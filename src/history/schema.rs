@@ -1,5 +1,5 @@
 //! The database layout and its migrations, keyed on `PRAGMA user_version`: version N means the
-//! first N entries of [`MIGRATIONS`] have run. A migration is only ever appended, never edited,
+//! first N entries of `MIGRATIONS` have run. A migration is only ever appended, never edited,
 //! so a database written by any earlier streamperf upgrades in place.
 
 use anyhow::{Context, bail};
