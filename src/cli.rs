@@ -35,6 +35,11 @@ pub enum Command {
     Demo(DemoArgs),
     /// Render a saved result file again: the terminal report, or an export format.
     Report(ReportArgs),
+    /// List the runs stored in the history database.
+    History(HistoryArgs),
+    /// Compare two runs (history ids, labels or result files): every metric side by side, and
+    /// whether the TTFT and e2e distributions differ significantly.
+    Compare(CompareArgs),
 }
 
 /// Output language of the terminal report.
@@ -195,14 +200,31 @@ pub struct RunArgs {
     /// Do not verify the server's TLS certificate (anyone on the path could pose as the server).
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+
+    /// History database the run is stored in [default: the data directory's
+    /// streamperf/history.db, e.g. ~/.local/share/streamperf/history.db].
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Do not store this run in the history database.
+    #[arg(long = "no-history")]
+    pub no_history: bool,
+
+    /// Name this run in the history (e.g. model-a), for `history --label` and `compare`.
+    #[arg(long = "label", value_name = "NAME")]
+    pub label: Option<String>,
+
+    /// Tag this run in the history, repeatable: --tag env=staging --tag region=eu.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
 }
 
 /// Flags of `streamperf report`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// A result file written by `streamperf run` (or the original tool).
-    #[arg(value_name = "RESULT.json")]
-    pub result: PathBuf,
+    /// A result file written by `streamperf run` (or the original tool); not with --trend.
+    #[arg(value_name = "RESULT.json", required_unless_present = "trend")]
+    pub result: Option<PathBuf>,
 
     /// text (the terminal report), json, csv, md, html (a self-contained page with charts)
     /// or prom.
@@ -216,6 +238,79 @@ pub struct ReportArgs {
     /// Language of the text and HTML reports [default: from the locale, else en].
     #[arg(long = "lang", value_enum, value_name = "LANG")]
     pub lang: Option<Lang>,
+
+    /// Instead of a result file: one metric over the history's runs with `--label`.
+    #[arg(long = "trend", requires = "label", conflicts_with = "result")]
+    pub trend: bool,
+
+    /// With --trend: the runs to follow.
+    #[arg(long = "label", value_name = "NAME", requires = "trend")]
+    pub label: Option<String>,
+
+    /// With --trend: the metric, named as in an SLO (ttft.p50, e2e.p99, error_rate,
+    /// throughput, output_token_throughput, …).
+    #[arg(long = "metric", value_name = "METRIC", default_value = "ttft.p50")]
+    pub metric: String,
+
+    /// With --trend: the history database [default: as for `run`].
+    #[arg(long = "db", value_name = "PATH", requires = "trend")]
+    pub db: Option<PathBuf>,
+}
+
+/// Flags of `streamperf history`.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// History database [default: as for `run`].
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Only runs with this label.
+    #[arg(long = "label", value_name = "NAME")]
+    pub label: Option<String>,
+
+    /// How many of the most recent runs to list (oldest first, newest last).
+    #[arg(long = "last", value_name = "N", default_value_t = 20)]
+    pub last: usize,
+
+    /// text (a table) or json.
+    #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+
+    /// Table language [default: from the locale, else en].
+    #[arg(long = "lang", value_enum, value_name = "LANG")]
+    pub lang: Option<Lang>,
+}
+
+/// Flags of `streamperf compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The baseline: a run id (12 or #12), a label (its latest run) or a result file (*.json).
+    #[arg(value_name = "RUN_A")]
+    pub a: String,
+
+    /// The run compared with it, named the same ways.
+    #[arg(value_name = "RUN_B")]
+    pub b: String,
+
+    /// History database [default: as for `run`].
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// text, json or md.
+    #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+
+    /// Language [default: from the locale, else en].
+    #[arg(long = "lang", value_enum, value_name = "LANG")]
+    pub lang: Option<Lang>,
+
+    /// Significance level of the Mann–Whitney U test.
+    #[arg(long = "alpha", value_name = "A", default_value_t = 0.05)]
+    pub alpha: f64,
+
+    /// Smallest change of the median flagged significant, whatever p says (5% or 0.05).
+    #[arg(long = "min-effect", value_name = "PCT", default_value = "5%")]
+    pub min_effect: String,
 }
 
 /// Flags of `streamperf demo`.
@@ -250,4 +345,9 @@ pub struct DemoArgs {
     /// formats without reasoning (dify, tgi, openai-completions).
     #[arg(long = "reasoning-tokens", value_name = "N", default_value_t = 0)]
     pub reasoning_tokens: u64,
+
+    /// Store the demo run in this history database (by default a demo, which measures the
+    /// mock, is not stored).
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
 }

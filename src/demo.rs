@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cli::{DemoArgs, Lang};
-use crate::config::{Config, StreamFormat, TlsOptions};
+use crate::config::{Config, HistorySettings, StreamFormat, TlsOptions};
 use crate::mock::{self, MockOptions, MockServer};
 use crate::protocol::Protocol;
 use crate::redact::Redactor;
@@ -88,6 +88,11 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         tls: TlsOptions::default(),
         config_path: None,
         redactor: Redactor::default(),
+        // A demo measures the mock, not an API: stored only when `--db` asks.
+        history: match &args.db {
+            Some(db) => HistorySettings::at(db.clone()),
+            None => HistorySettings::off(),
+        },
     };
     run::execute(&config).await
 }

@@ -5,14 +5,18 @@
 //! → [`protocol`] (adapters) → [`record`] (per-request metrics) → [`metrics`] (HDR summary) →
 //! [`report`] (terminal, JSON). [`run`] ties them together for one load test; [`mock`] is the
 //! built-in server used by [`demo`] and the tests.
+//! [`history`] stores every run in a local SQLite database; [`compare`] sets two runs side by
+//! side with a significance test.
 
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod export;
+pub mod history;
 pub mod i18n;
 pub mod limits;
 pub mod load;
@@ -44,7 +48,12 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             mock::run_mock_command(options).await.map(|()| ExitCode::SUCCESS)
         }
         Some(Command::Demo(args)) => demo::run(&args).await.map(|_| ExitCode::SUCCESS),
+        Some(Command::Report(args)) if args.trend => {
+            history::trend::command(&args).map(|()| ExitCode::SUCCESS)
+        }
         Some(Command::Report(args)) => report::rerender(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::History(args)) => history::history_command(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Compare(args)) => compare::command(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -209,7 +209,7 @@ async fn the_seed_command_line_works_without_a_subcommand() {
     let mock = start_mock(2, 1, 4).await;
     let dir = tempfile::tempdir().unwrap();
     let url = chat_url(&mock, "");
-    let args = ["-u", &url, "-n", "50", "-p", "10", "--body", CHAT_BODY];
+    let args = ["-u", &url, "-n", "50", "-p", "10", "--body", CHAT_BODY, "--no-history"];
     let out =
         streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -226,7 +226,20 @@ async fn chinese_report_with_lang_zh() {
     let mock = start_mock(2, 1, 4).await;
     let dir = tempfile::tempdir().unwrap();
     let url = chat_url(&mock, "");
-    let args = ["run", "-u", &url, "-n", "4", "-p", "2", "--lang", "zh", "--body", CHAT_BODY];
+    let args = [
+        "run",
+        "-u",
+        &url,
+        "-n",
+        "4",
+        "-p",
+        "2",
+        "--lang",
+        "zh",
+        "--body",
+        CHAT_BODY,
+        "--no-history",
+    ];
     let out =
         streamperf_async(args.iter().map(|s| s.to_string()).collect(), dir.path().into()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -242,7 +255,11 @@ async fn a_bad_config_exits_2_with_one_message_and_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = format!(r#"{{"url": "{}", "concurency": 5}}"#, chat_url(&mock, ""));
     std::fs::write(dir.path().join("bad.json"), config).unwrap();
-    let out = streamperf_async(vec!["-c".into(), "bad.json".into()], dir.path().into()).await;
+    let out = streamperf_async(
+        vec!["-c".into(), "bad.json".into(), "--no-history".into()],
+        dir.path().into(),
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("concurency") && stderr.contains("concurrency"), "{stderr}");
@@ -331,7 +348,7 @@ async fn secrets_never_reach_any_output() {
         let dir = dir.path().to_owned();
         move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
-                .args(["-c", "secret.json", "-o", "r.json"])
+                .args(["-c", "secret.json", "-o", "r.json", "--no-history"])
                 .current_dir(&dir)
                 .env("STREAMPERF_E2E_KEY", "env-secret-5678")
                 .output()
@@ -364,7 +381,7 @@ async fn slos_gate_the_exit_code_and_exports_are_written() {
     let mock = start_mock(100, 2, 4).await;
     let dir = tempfile::tempdir().unwrap();
     let url = chat_url(&mock, "");
-    let base = ["-u", &url, "-n", "6", "-p", "3", "-q", "--body", CHAT_BODY];
+    let base = ["-u", &url, "-n", "6", "-p", "3", "-q", "--body", CHAT_BODY, "--no-history"];
     let run = |slo: &'static str, out: &'static str| {
         let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
         args.extend(["--slo", slo, "--slo", "error_rate<1%", "-o", out].map(String::from));

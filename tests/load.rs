@@ -232,6 +232,7 @@ async fn ctrl_c_leaves_a_valid_interrupted_result() {
         let url = chat(&mock, if presses == 2 { "?fail=stall:1" } else { "" });
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
             .args(["-u", &url, "-n", "100000", "-p", "4", "-q", "--body", support::CHAT_BODY])
+            .arg("--no-history")
             .arg("-o")
             .arg(&out)
             .stdout(std::process::Stdio::null())

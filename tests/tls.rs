@@ -127,7 +127,19 @@ async fn insecure_skips_verification_with_one_warning() {
     let (url, dir) = (chat_url(&mock), pki.dir.path().to_owned());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
-            .args(["-k", "-u", &url, "-n", "4", "-p", "2", "-q", "--body", CHAT_BODY])
+            .args([
+                "-k",
+                "-u",
+                &url,
+                "-n",
+                "4",
+                "-p",
+                "2",
+                "-q",
+                "--body",
+                CHAT_BODY,
+                "--no-history",
+            ])
             .args(["-o", "r.json"])
             .current_dir(&dir)
             .env("LANG", "C")

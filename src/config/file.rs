@@ -27,6 +27,10 @@ const TOP_KEYS: &[&str] = &[
     "tokenizer",
     "sweep",
     "slo",
+    "label",
+    "tags",
+    "history",
+    "db",
 ];
 const SWEEP_KEYS: &[&str] = &["concurrency", "rate", "auto", "duration"];
 const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
@@ -72,6 +76,14 @@ pub(crate) struct FileConfig {
     pub slo: Vec<String>,
     /// `sweep: {concurrency: [...]}`, `{rate: [...]}` or `{auto: true}`, with `duration`.
     pub sweep: Option<FileSweep>,
+    /// `label: model-a` (`--label`).
+    pub label: Option<String>,
+    /// `tags: {env: staging}` (`--tag`), in the file's order.
+    pub tags: Vec<(String, String)>,
+    /// `history: false` turns storing off (`--no-history`).
+    pub history: Option<bool>,
+    /// `db: path/history.db` (`--db`), as written.
+    pub db: Option<String>,
 }
 
 /// The `sweep` block: what the `-p`/`--rate` lists, `--sweep auto` and `--sweep-duration`
@@ -120,8 +132,29 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
         timeout: seconds(&map, "timeout")?,
         concurrency: positive_int(&map, "concurrency")?,
         total_requests: positive_int(&map, "total_requests")?,
+        label: string(&map, "label", "label")?,
+        db: string(&map, "db", "db")?,
         ..FileConfig::default()
     };
+    cfg.history = match map.get("history") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(on)) => Some(*on),
+        Some(other) => bail!("`history` must be true or false, got {}", show(other)),
+    };
+    match map.get("tags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(tags)) => {
+            for (key, value) in tags {
+                let value = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(_) | Value::Bool(_) => value.to_string(),
+                    other => bail!("`tags.{key}` must be a string, got {}", show(other)),
+                };
+                cfg.tags.push((key.clone(), value));
+            }
+        }
+        Some(other) => bail!("`tags` must be an object of key: value, got {}", show(other)),
+    }
     match map.get("headers") {
         None | Some(Value::Null) => {}
         Some(Value::Object(headers)) => {

@@ -12,6 +12,7 @@ pub mod env;
 mod file;
 mod flags;
 mod formats;
+pub mod history;
 pub mod load;
 pub mod sweep;
 mod tls;
@@ -24,6 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub use env::{Env, detect_lang, detect_lang_with, process_env};
+pub use history::HistorySettings;
 pub use load::LoadSettings;
 pub use sweep::{Sweep, SweepOver};
 pub use tls::TlsOptions;
@@ -196,6 +198,8 @@ pub struct Config {
     pub config_path: Option<PathBuf>,
     /// Secrets to hide from every output.
     pub redactor: Redactor,
+    /// Whether and where the run is stored in the history database, with its label and tags.
+    pub history: HistorySettings,
 }
 
 /// Default method.
@@ -239,6 +243,7 @@ impl Config {
             None => (file::FileConfig::default(), Origin::Default),
         };
         let mut redactor = Redactor::default();
+        let history = history::resolve(args, &file, env)?;
 
         let (url, url_origin) = match (&args.url, file.url) {
             (Some(url), _) => (url.clone(), Origin::Flag("-u/--url")),
@@ -380,6 +385,7 @@ impl Config {
             tls,
             config_path: args.config.clone(),
             redactor,
+            history,
         })
     }
 

@@ -21,7 +21,9 @@ use crate::timeseries::Second;
 /// `streamperf report RESULT.json [--format F] [-o PATH] [--lang L]`: renders a saved result
 /// again, from the file alone (nothing is re-measured).
 pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
-    let result = read_result(&args.result)?;
+    let path =
+        args.result.as_deref().ok_or_else(|| anyhow::anyhow!("`report`: RESULT.json missing"))?;
+    let result = read_result(path)?;
     let text = match args.format.trim().to_ascii_lowercase().as_str() {
         "text" | "terminal" => {
             let lang = args.lang.unwrap_or_else(crate::config::detect_lang);

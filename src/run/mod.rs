@@ -106,6 +106,8 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     for path in exported {
         println!("{}: {}", crate::i18n::words(config.lang).saved_to, path.display());
     }
+    // After the result file: a history failure is only a warning, never a lost result.
+    crate::history::record(config, &result, result_path.as_deref());
     let slo_failed = result.slos.iter().any(|s| !s.pass);
     Ok(RunOutput { result, result_path, report, detected_format, slo_failed })
 }

@@ -9,7 +9,8 @@ use streamperf::run::{self, RunOutput};
 /// An OpenAI chat body that streams and asks for usage.
 pub const CHAT_BODY: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
 
-/// Flags as a user would pass them: `-u URL -n N -p P --body CHAT_BODY -q -o DIR/result.json`.
+/// Flags as a user would pass them: `-u URL -n N -p P --body CHAT_BODY -q -o DIR/result.json
+/// --no-history` (tests never write into the real data directory).
 pub fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs {
     RunArgs {
         url: Some(url),
@@ -18,12 +19,15 @@ pub fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs
         body: Some(CHAT_BODY.into()),
         output: Some(dir.join("result.json")),
         quiet: true,
+        no_history: true,
         ..RunArgs::default()
     }
 }
 
-/// Resolves `args` as the CLI does and runs the load test in-process.
+/// Resolves `args` as the CLI does and runs the load test in-process. Without `--db` the run
+/// is not stored, so no test writes into the user's history database.
 pub async fn run_args(args: &RunArgs) -> RunOutput {
-    let config = Config::resolve(args).expect("valid flags");
+    let args = RunArgs { no_history: args.no_history || args.db.is_none(), ..args.clone() };
+    let config = Config::resolve(&args).expect("valid flags");
     run::execute(&config).await.expect("run completes")
 }
