@@ -227,7 +227,7 @@ pub struct ReportArgs {
     pub result: Option<PathBuf>,
 
     /// text (the terminal report), json, csv, md, html (a self-contained page with charts)
-    /// or prom.
+    /// or prom; with --trend: text, json or html.
     #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
     pub format: String,
 
@@ -248,7 +248,8 @@ pub struct ReportArgs {
     pub label: Option<String>,
 
     /// With --trend: the metric, named as in an SLO (ttft.p50, e2e.p99, error_rate,
-    /// throughput, output_token_throughput, …).
+    /// throughput, output_token_throughput, …); several separated by commas. `--format html`
+    /// draws a chart of each.
     #[arg(long = "metric", value_name = "METRIC", default_value = "ttft.p50")]
     pub metric: String,
 

@@ -116,6 +116,24 @@ async fn compare_flags_200_vs_300_ms_and_not_two_runs_with_the_same_settings() {
     let trend = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(trend.contains("ttft.p50 of runs labelled `slow`") && trend.contains("#2"), "{trend}");
+
+    // The trend as a page: one chart a metric, drawn.
+    let page = dir.path().join("trend.html");
+    let args = ["report", "--trend", "--label", "slow", "--metric", "ttft.p50,e2e.p99"];
+    let out = streamperf(
+        &[&args[..], &["--format", "html", "--db", &db_arg, "-o", page.to_str().unwrap()]].concat(),
+        dir.path(),
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    for chart in ["trend-0", "trend-1"] {
+        let svg = html.split(&format!("data-chart=\"{chart}\"")).nth(1).expect(chart);
+        let svg = &svg[..svg.find("</svg>").unwrap()];
+        assert!(svg.contains("class=\"data"), "{chart} is drawn");
+    }
+    assert!(html.contains("<td>#2</td>"), "the run is in the table");
+
     let listed = json(
         &streamperf(
             &["history", "--db", &db_arg, "--label", "fast", "--format", "json"],

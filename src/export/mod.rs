@@ -77,7 +77,7 @@ pub fn render(result: &RunResult, format: ExportFormat, lang: Lang) -> anyhow::R
 }
 
 /// The generation time written into an HTML report: local time with its offset.
-fn generated_now() -> String {
+pub(crate) fn generated_now() -> String {
     jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 

@@ -69,15 +69,46 @@ pub fn command(args: &ReportArgs) -> anyhow::Result<()> {
     };
     let db = super::db_for_command(args.db.as_deref())?;
     let history = super::History::open_existing(&db)?;
-    let points = history.trend(label, &args.metric)?;
-    if points.is_empty() {
+    // `--metric ttft.p50,e2e.p99`: one table (or chart) a metric.
+    let metrics: Vec<&str> =
+        args.metric.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+    let mut series = Vec::with_capacity(metrics.len());
+    for metric in &metrics {
+        series.push((*metric, history.trend(label, metric)?));
+    }
+    if series.iter().all(|(_, points)| points.is_empty()) {
         anyhow::bail!("no run labelled `{label}` in {}", db.display());
     }
     let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
     let text = match args.format.trim().to_ascii_lowercase().as_str() {
-        "text" | "terminal" => render(lang, label, &args.metric, &points),
-        "json" => format!("{}\n", serde_json::to_string_pretty(&points)?),
-        other => anyhow::bail!("`report --trend --format {other}`: use text or json"),
+        "text" | "terminal" => {
+            let tables: Vec<String> =
+                series.iter().map(|(metric, points)| render(lang, label, metric, points)).collect();
+            tables.join("\n")
+        }
+        "json" => {
+            let by_metric: serde_json::Map<String, serde_json::Value> = series
+                .iter()
+                .map(|(metric, points)| Ok(((*metric).to_owned(), serde_json::to_value(points)?)))
+                .collect::<serde_json::Result<_>>()?;
+            match by_metric.len() {
+                1 => format!("{}\n", serde_json::to_string_pretty(&series[0].1)?),
+                _ => format!("{}\n", serde_json::to_string_pretty(&by_metric)?),
+            }
+        }
+        "html" => {
+            let trends: Vec<crate::export::html::trend::Trend> = series
+                .iter()
+                .map(|(metric, points)| crate::export::html::trend::Trend { metric, points })
+                .collect();
+            crate::export::html::trend::render(
+                label,
+                &trends,
+                lang,
+                &crate::export::generated_now(),
+            )
+        }
+        other => anyhow::bail!("`report --trend --format {other}`: use text, json or html"),
     };
     match &args.output {
         Some(path) => {

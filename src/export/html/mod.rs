@@ -10,6 +10,7 @@
 //! on that line only. Every text taken from the result is escaped.
 
 mod charts;
+pub mod trend;
 mod words;
 
 use std::fmt::Write as _;
@@ -35,15 +36,7 @@ pub const GENERATED_MARKER: &str = "data-generated=";
 pub fn render(result: &RunResult, lang: Lang, generated_at: &str) -> String {
     let w = words::words(lang);
     let url = result.config["url"].as_str().unwrap_or_default();
-    let mut out = String::with_capacity(64 * 1024);
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>streamperf · {}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
-        w.html_lang,
-        escape(url)
-    );
+    let mut out = page_start(w, url);
     out += &header(result, w);
     out += "<main>\n";
     out += &banners(result, lang, w);
@@ -59,18 +52,35 @@ pub fn render(result: &RunResult, lang: Lang, generated_at: &str) -> String {
     out += &percentiles(&result.summary, w);
     out += &run_info(result, w);
     out += &config(result, w);
-    out += "</main>\n";
-    // One line, nothing else on it: see GENERATED_MARKER.
-    let _ = writeln!(
+    out += &page_end(w, generated_at);
+    out
+}
+
+/// The page up to `<body>`: the head with the inline stylesheet, titled `streamperf · {title}`.
+pub(crate) fn page_start(w: &Words, title: &str) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = write!(
         out,
-        "<footer {GENERATED_MARKER}\"{0}\">{1} streamperf {2} {3} {0}</footer>",
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>streamperf · {}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
+        w.html_lang,
+        escape(title)
+    );
+    out
+}
+
+/// The end of `<main>` and of the page, with the generation-time line.
+pub(crate) fn page_end(w: &Words, generated_at: &str) -> String {
+    // One line, nothing else on it: see GENERATED_MARKER.
+    format!(
+        "</main>\n<footer {GENERATED_MARKER}\"{0}\">{1} streamperf {2} {3} {0}</footer>\n\
+         </body>\n</html>\n",
         escape(generated_at),
         w.generated_by,
         env!("CARGO_PKG_VERSION"),
         w.generated_at
-    );
-    out += "</body>\n</html>\n";
-    out
+    )
 }
 
 /// A section being written: a title, then its content.
