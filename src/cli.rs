@@ -194,6 +194,12 @@ pub struct RunArgs {
     /// Do not verify the server's TLS certificate (anyone on the path could pose as the server).
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+
+    /// Full-screen live dashboard (TTFT histogram, per-second series, errors by class)
+    /// instead of the progress bar; q, Esc or Ctrl-C stop sending, a second press cancels.
+    /// Without a terminal: a warning and plain progress lines.
+    #[arg(long = "tui")]
+    pub tui: bool,
 }
 
 /// Flags of `streamperf report`.

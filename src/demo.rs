@@ -88,6 +88,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         tls: TlsOptions::default(),
         config_path: None,
         redactor: Redactor::default(),
+        tui: false,
     };
     run::execute(&config).await
 }

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod export;
 pub mod i18n;
 pub mod limits;
+pub mod live;
 pub mod load;
 pub mod metrics;
 pub mod mock;

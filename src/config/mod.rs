@@ -196,6 +196,8 @@ pub struct Config {
     pub config_path: Option<PathBuf>,
     /// Secrets to hide from every output.
     pub redactor: Redactor,
+    /// The full-screen live dashboard (`--tui`, `tui: true`).
+    pub tui: bool,
 }
 
 /// Default method.
@@ -377,6 +379,7 @@ impl Config {
             tls,
             config_path: args.config.clone(),
             redactor,
+            tui: args.tui || file.tui,
         })
     }
 
