@@ -255,6 +255,37 @@ mod tests {
         assert_eq!(fmt_secs(Duration::from_secs(125)), "2m05s");
     }
 
+    fn config(url: &str, args: crate::cli::RunArgs) -> Config {
+        let args = crate::cli::RunArgs { url: Some(url.into()), ..args };
+        Config::resolve_with(&args, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn the_header_names_the_load_and_level_and_hides_secrets() {
+        let url = "http://127.0.0.1:9/v1/models/x?key=AIzaSecretSecret1234";
+        let c = config(url, crate::cli::RunArgs { rate: vec![5.0], ..Default::default() });
+        let h = header(&c);
+        assert_eq!(h.url, "http://127.0.0.1:9/v1/models/x?key=***");
+        assert_eq!((h.load.as_str(), h.level), ("open loop, 5 req/s", None));
+
+        let sweep = crate::cli::RunArgs { concurrency: vec![1, 4], ..Default::default() };
+        let mut c = config("http://127.0.0.1:9/x", sweep);
+        c.lang = Lang::Zh;
+        let level = c.at_level(c.sweep.as_ref().unwrap(), 4.0);
+        let h = header(&level);
+        assert_eq!((h.load.as_str(), h.level.as_deref()), ("闭环,并发数 4", Some("p=4")));
+    }
+
+    #[test]
+    fn choosing_the_view() {
+        let c = config("http://127.0.0.1:9/x", crate::cli::RunArgs::default());
+        assert_eq!(Mode::choose(&c, true, true), Mode::Bar);
+        assert_eq!(Mode::choose(&c, true, false), Mode::Lines, "the bar draws on stderr");
+        let tui = Config { tui: true, ..c };
+        assert_eq!(Mode::choose(&tui, true, false), Mode::Tui);
+        assert_eq!(Mode::choose(&tui, false, true), Mode::Lines, "with a warning");
+    }
+
     #[test]
     fn lines_mode_prints_at_once_and_needs_no_thread() {
         let live = Live::with_mode(Mode::Lines, Lang::En, Box::new(|| {}));
