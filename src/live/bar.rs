@@ -16,6 +16,10 @@ use crate::engine::Phase;
 /// Bar positions of a run without a count: milliseconds of its duration.
 const MILLIS: f64 = 1000.0;
 
+/// indicatif's own draws (each setter may draw) are held down to this; [`update`] draws once
+/// a tick with every field set, so no half-updated bar stays on screen.
+const DRAWS_PER_SECOND: u8 = 2;
+
 /// `37/100 | elapsed 2.5s | ETA 4.2s` — or `12.0s/60s` for a `-d` run, or `37 | elapsed 2.5s`
 /// when the run has no end known in advance.
 pub fn bar_prefix(lang: Lang, s: &Snapshot) -> String {
@@ -122,7 +126,8 @@ fn new_bar(s: &Snapshot) -> ProgressBar {
     let style = ProgressStyle::with_template(template)
         .expect("the templates above are valid")
         .progress_chars("=> ");
-    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr_with_hz(10));
+    let bar =
+        ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr_with_hz(DRAWS_PER_SECOND));
     bar.set_style(style);
     bar
 }
@@ -136,6 +141,7 @@ fn update(lang: Lang, bar: &ProgressBar, s: &Snapshot) {
     bar.set_position(position);
     bar.set_prefix(bar_prefix(lang, s));
     bar.set_message(bar_message(lang, s));
+    bar.force_draw();
 }
 
 /// Draws the level's last numbers and leaves the bar on screen.
