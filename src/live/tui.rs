@@ -50,16 +50,18 @@ impl Screen {
         msgs: mpsc::Receiver<Msg>,
         on_key: Box<dyn Fn() + Send>,
     ) {
+        let mut begun = false; // nothing worth drawing before the run's first snapshot
         loop {
-            let stop = match msgs.try_recv() {
-                Ok(Msg::Stop) | Err(mpsc::TryRecvError::Disconnected) => true,
-                Ok(_) | Err(mpsc::TryRecvError::Empty) => false,
-            };
-            if stop {
-                return;
+            loop {
+                match msgs.try_recv() {
+                    Ok(Msg::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
+                    Ok(Msg::Begin) => begun = true,
+                    Ok(_) => {}
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
             }
             let snapshot = snapshots.borrow().clone();
-            if self.terminal.draw(|frame| draw(frame, &snapshot, lang)).is_err() {
+            if begun && self.terminal.draw(|frame| draw(frame, &snapshot, lang)).is_err() {
                 return;
             }
             if let Ok(true) = event::poll(TICK)
