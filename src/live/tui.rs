@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style, Stylize};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Gauge, Paragraph, Sparkline};
 use tokio::sync::watch;
 
@@ -18,6 +18,9 @@ use super::words::live_words;
 use super::{Msg, TICK, fmt_secs};
 use crate::cli::Lang;
 use crate::engine::Phase;
+
+/// Columns of the labels in the numbers panel.
+const LABEL_COLUMNS: usize = 11;
 
 /// The terminal in raw mode on the alternate screen, given back when dropped.
 pub(super) struct Screen {
@@ -164,9 +167,13 @@ fn numbers(frame: &mut Frame, area: Rect, s: &Snapshot, lang: Lang) {
         (w.in_flight.to_string(), s.in_flight.to_string()),
         (w.errors.to_string(), s.failed.to_string()),
     ];
+    // Padded by display width: a Chinese label is two columns a character.
     let lines: Vec<Line> = rows
         .into_iter()
-        .map(|(k, v)| Line::from(vec![format!("{k:<10} ").into(), v.bold()]))
+        .map(|(k, v)| {
+            let pad = " ".repeat(LABEL_COLUMNS.saturating_sub(Span::raw(&k).width()));
+            Line::from(vec![Span::raw(format!("{k}{pad}")), v.bold()])
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(w.stats)), area);
 }
@@ -340,9 +347,9 @@ mod tests {
             "TTFThistogram",
             "91ms",
             "128ms",
-            "req/spersecond:3",
+            "throughput(req/s):3",
             "TTFTp50persecond:234ms",
-            "inflightpersecond:8",
+            "inflight,persecond:8",
             "q/Esc/Ctrl-C:stopsending",
         ] {
             assert!(text.contains(expected), "{expected:?} missing from\n{text}");
@@ -363,10 +370,25 @@ mod tests {
             "无错误",
             "首Token时间分布",
             "每秒首Tokenp50:234ms",
+            "吞吐量(请求/秒):3",
             "已停止发送",
         ] {
             assert!(text.contains(expected), "{expected:?} missing from\n{text}");
         }
+        // The numbers line up although the labels are two columns a character.
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|f| draw(f, &s, Lang::Zh)).unwrap();
+        let buffer = terminal.backend().buffer();
+        let column = |value: &str| {
+            (0..40u16)
+                .find_map(|y| {
+                    let row: String = (0..120u16).map(|x| buffer[(x, y)].symbol()).collect();
+                    row.find(value).map(|i| row[..i].chars().count())
+                })
+                .unwrap_or_else(|| panic!("{value} not on screen"))
+        };
+        assert_eq!(column("0.234s"), column("3.01"));
+        assert_eq!(column("0.234s"), column("120.0"));
     }
 
     #[test]
