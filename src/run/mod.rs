@@ -75,30 +75,7 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     };
     let live = Arc::new(Live::start(config, on_key));
     let signals = watch_signals(Arc::clone(&interrupt), Arc::clone(&live));
-    let measured = async {
-        anyhow::Ok(match &config.sweep {
-            None => {
-                live.say(lines::banner(config));
-                vec![measure(config, &workload, &interrupt, &live).await?]
-            }
-            Some(sweep) if sweep.auto => {
-                auto::find_knee(config, sweep, &workload, &interrupt, &live).await?
-            }
-            Some(sweep) => {
-                let mut levels = Vec::with_capacity(sweep.levels.len());
-                for &level in &sweep.levels {
-                    if !interrupt.sending() {
-                        break; // interrupted: the levels measured so far are the result
-                    }
-                    let level_config = config.at_level(sweep, level);
-                    live.say(format!("\n{}", lines::banner(&level_config)));
-                    levels.push(measure(&level_config, &workload, &interrupt, &live).await?);
-                }
-                levels
-            }
-        })
-    }
-    .await;
+    let measured = measure_all(config, &workload, &interrupt, &live).await;
     signals.abort();
     live.finish(); // the bar finished or the terminal given back, even on an error
     let measured = measured?;
@@ -122,6 +99,36 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     }
     let slo_failed = result.slos.iter().any(|s| !s.pass);
     Ok(RunOutput { result, result_path, report, detected_format, slo_failed })
+}
+
+/// The run, or each level of a sweep in turn (until interrupted).
+async fn measure_all(
+    config: &Config,
+    workload: &Workload,
+    interrupt: &Arc<RunControl>,
+    live: &Live,
+) -> anyhow::Result<Vec<Measured>> {
+    Ok(match &config.sweep {
+        None => {
+            live.say(lines::banner(config));
+            vec![measure(config, workload, interrupt, live).await?]
+        }
+        Some(sweep) if sweep.auto => {
+            auto::find_knee(config, sweep, workload, interrupt, live).await?
+        }
+        Some(sweep) => {
+            let mut levels = Vec::with_capacity(sweep.levels.len());
+            for &level in &sweep.levels {
+                if !interrupt.sending() {
+                    break; // interrupted: the levels measured so far are the result
+                }
+                let level_config = config.at_level(sweep, level);
+                live.say(format!("\n{}", lines::banner(&level_config)));
+                levels.push(measure(&level_config, workload, interrupt, live).await?);
+            }
+            levels
+        }
+    })
 }
 
 /// Judges the `--slo`s on the summary (the last level's, in a sweep) and its goodput.
