@@ -225,3 +225,23 @@ async fn q_in_the_dashboard_stops_then_cancels() {
     assert_eq!(result["run"]["in_flight_at_stop"], "cancelled");
     assert_eq!(result["metrics"].as_array().unwrap().len(), 4, "every request sent is kept");
 }
+
+/// A sweep under `--tui`: one dashboard for the whole sweep; each level's banner and result
+/// line are printed after it, before the report's sweep table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_under_the_dashboard_prints_its_level_lines_afterwards() {
+    if !script_works() {
+        return;
+    }
+    let mock = start_mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let args = format!("-u {} -p 2,4 -n 8 --tui --body '{BODY}' -o r.json", chat(&mock, ""));
+    let screen = run_in_pty(args, dir.path()).await;
+    assert_eq!(screen.matches("\x1b[?1049h").count(), 1, "one dashboard for every level");
+    let after = &screen[screen.rfind("\x1b[?1049l").unwrap()..];
+    let p2 = after.find("level p=2:").expect("level 2's line");
+    let p4 = after.find("level p=4:").expect("level 4's line");
+    let table = after.find("[Sweep]").expect("the sweep table");
+    assert!(p2 < p4 && p4 < table, "{after}");
+    assert_eq!(mock.stats.snapshot().requests, 16);
+}
