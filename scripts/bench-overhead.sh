@@ -39,7 +39,7 @@ for c in $LEVELS; do
   mock_before=$(mock_cpu_ticks)
   echo "== concurrency $c, $n requests" >&2
   /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" \
-    "$BIN" run -u "http://127.0.0.1:$PORT/v1/chat/completions" -n "$n" -p "$c" -q \
+    "$BIN" run -u "http://127.0.0.1:$PORT/v1/chat/completions" -n "$n" -p "$c" -q --no-history \
     --body "$BODY" -o "$work/result-$c.json" >"$work/run-$c.log"
   curl -fsS "http://127.0.0.1:$PORT/mock/stats" >"$work/stats-$c.json"
   mock_ticks=$(( $(mock_cpu_ticks) - mock_before ))

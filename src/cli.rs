@@ -217,6 +217,12 @@ pub struct RunArgs {
     /// Tag this run in the history, repeatable: --tag env=staging --tag region=eu.
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
+
+    /// Full-screen live dashboard (TTFT histogram, per-second series, errors by class)
+    /// instead of the progress bar; q, Esc or Ctrl-C stop sending, a second press cancels.
+    /// Without a terminal: a warning and plain progress lines.
+    #[arg(long = "tui")]
+    pub tui: bool,
 }
 
 /// Flags of `streamperf report`.

@@ -93,6 +93,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
             Some(db) => HistorySettings::at(db.clone()),
             None => HistorySettings::off(),
         },
+        tui: false,
     };
     run::execute(&config).await
 }

@@ -19,6 +19,7 @@ pub mod export;
 pub mod history;
 pub mod i18n;
 pub mod limits;
+pub mod live;
 pub mod load;
 pub mod metrics;
 pub mod mock;

@@ -31,6 +31,7 @@ const TOP_KEYS: &[&str] = &[
     "tags",
     "history",
     "db",
+    "tui",
 ];
 const SWEEP_KEYS: &[&str] = &["concurrency", "rate", "auto", "duration"];
 const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
@@ -84,6 +85,8 @@ pub(crate) struct FileConfig {
     pub history: Option<bool>,
     /// `db: path/history.db` (`--db`), as written.
     pub db: Option<String>,
+    /// `tui: true`: the full-screen live dashboard.
+    pub tui: bool,
 }
 
 /// The `sweep` block: what the `-p`/`--rate` lists, `--sweep auto` and `--sweep-duration`
@@ -189,6 +192,11 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
             "`slo` must be a list of strings such as [\"ttft.p95<800ms\"], got {}",
             show(other)
         ),
+    };
+    cfg.tui = match map.get("tui") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => bail!("`tui` must be true or false, got {}", show(other)),
     };
     cfg.sweep = match map.get("sweep") {
         None | Some(Value::Null) => None,

@@ -200,6 +200,8 @@ pub struct Config {
     pub redactor: Redactor,
     /// Whether and where the run is stored in the history database, with its label and tags.
     pub history: HistorySettings,
+    /// The full-screen live dashboard (`--tui`, `tui: true`).
+    pub tui: bool,
 }
 
 /// Default method.
@@ -386,6 +388,7 @@ impl Config {
             config_path: args.config.clone(),
             redactor,
             history,
+            tui: args.tui || file.tui,
         })
     }
 

@@ -13,6 +13,7 @@ use super::{Measured, lines, measure};
 use crate::config::sweep::{KNEE_SHARE, MIN_GROWTH, usable_throughput};
 use crate::config::{Config, Sweep, SweepOver};
 use crate::engine::RunControl;
+use crate::live::Live;
 use crate::workload::Workload;
 
 /// Doubling stops here whatever happens (concurrency; rates scale from their start).
@@ -24,12 +25,13 @@ pub(super) async fn find_knee(
     sweep: &Sweep,
     workload: &Workload,
     interrupt: &Arc<RunControl>,
+    live: &Live,
 ) -> anyhow::Result<Vec<Measured>> {
     let mut runs: Vec<Measured> = Vec::new();
     let run = async |level: f64, runs: &mut Vec<Measured>| -> anyhow::Result<f64> {
         let level_config = config.at_level(sweep, level);
-        println!("\n{}", lines::banner(&level_config));
-        let m = measure(&level_config, workload, interrupt).await?;
+        live.say(format!("\n{}", lines::banner(&level_config)));
+        let m = measure(&level_config, workload, interrupt, live).await?;
         let throughput = usable(&m);
         runs.push(m);
         Ok(throughput)

@@ -1,5 +1,6 @@
 //! The consumer of engine events: the seed's per-request and progress lines, aggregation, the
-//! per-second series, warm-up bookkeeping and the error limits that stop a run.
+//! per-second series, warm-up bookkeeping, the error limits that stop a run, and the live
+//! view's snapshots (published on a timer, drawn elsewhere).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio::time::Instant;
 use super::lines::connections_line;
 use crate::config::Config;
 use crate::engine::{EngineEvent, RunControl, StopReason};
+use crate::live::{self, Live, Tracker};
 use crate::metrics::Aggregator;
 use crate::record::RequestRecord;
 use crate::timeseries::TimeSeries;
@@ -33,11 +35,13 @@ pub(super) struct Consumed {
 }
 
 /// Consumes engine events until the engine is done. Starts the `--duration` clock when the
-/// load starts and stops sending when an error limit is crossed.
+/// load starts and stops sending when an error limit is crossed. With a bar or a dashboard,
+/// publishes a snapshot every [`live::TICK`] instead of printing progress lines.
 pub(super) async fn consume(
     config: &Config,
     control: &Arc<RunControl>,
     mut rx: mpsc::UnboundedReceiver<EngineEvent>,
+    live: &Live,
 ) -> Consumed {
     let capacity = config.total_requests.unwrap_or(1024).min(1 << 20) as usize;
     let mut out = Consumed {
@@ -50,30 +54,56 @@ pub(super) async fn consume(
     let mut progress = Progress::new(config.quiet);
     let mut deadline = None;
     let mut errors = 0;
-    while let Some(event) = rx.recv().await {
+    let draws = live.draws();
+    let header = live::header(config);
+    let mut tracker = Tracker::new(header, config.total_requests, config.load.duration, started);
+    if draws {
+        live.begin(tracker.snapshot(started, &out.aggregator, control.phase()));
+    }
+    let mut tick = tokio::time::interval(live::TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let event = tokio::select! {
+            // First, or a busy channel would starve it; it is ready only once a tick.
+            biased;
+            _ = tick.tick(), if draws => {
+                live.publish(tracker.snapshot(Instant::now(), &out.aggregator, control.phase()));
+                continue;
+            }
+            event = rx.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+        };
         match event {
             EngineEvent::Connected(preconnect) => {
-                println!("{}", connections_line(config.lang, &preconnect));
+                live.say(connections_line(config.lang, &preconnect));
                 started = Instant::now(); // the load starts now, not when connecting did
                 out.series = TimeSeries::new(started);
+                tracker.restart(started);
                 deadline = config.load.duration.map(|d| deadline_timer(config, control, d));
             }
-            EngineEvent::Started { at, .. } => out.series.on_start(at),
+            EngineEvent::Started { at, .. } => {
+                out.series.on_start(at);
+                tracker.on_start(at);
+            }
             EngineEvent::FirstToken { request_id, ttft, at } => {
                 out.series.on_first_token(at, ttft);
+                tracker.on_first_token(at, ttft);
                 if !config.quiet {
                     let line = ui::first_token_line(config.lang, request_id, ttft.as_secs_f64());
-                    println!("{line}");
+                    live.request_line(line);
                 }
             }
             EngineEvent::Finished { record, at } => {
                 out.series.on_finish(at, &record);
+                tracker.on_finish(at, &record);
                 if !config.quiet {
                     let line = match record.is_success() {
                         true => ui::done_line(config.lang, &record),
                         false => ui::failed_line(config.lang, &record),
                     };
-                    println!("{}", config.redactor.redact(&line));
+                    live.request_line(config.redactor.redact(&line));
                 }
                 let mut record = *record;
                 if record.warmup {
@@ -81,21 +111,28 @@ pub(super) async fn consume(
                 } else {
                     out.aggregator.add(&record);
                     errors += u64::from(!record.is_success());
-                    check_error_limits(config, control, &out.aggregator);
+                    check_error_limits(config, control, &out.aggregator, live);
                 }
                 record.itl = Vec::new(); // consumed by the aggregator; not kept per request
                 record.itl_token = Vec::new();
                 out.records.push(record);
-                let done = out.records.len();
-                progress.tick(|| progress_line(config, &out.aggregator, done, started, errors));
+                if !draws {
+                    let done = out.records.len();
+                    progress.tick(|| progress_line(config, &out.aggregator, done, started, errors));
+                }
             }
         }
     }
     if let Some(timer) = deadline {
         timer.abort();
     }
-    let done = out.records.len();
-    progress.finish(|| progress_line(config, &out.aggregator, done, started, errors));
+    match draws {
+        true => live.end(tracker.snapshot(Instant::now(), &out.aggregator, control.phase())),
+        false => {
+            let done = out.records.len();
+            progress.finish(|| progress_line(config, &out.aggregator, done, started, errors));
+        }
+    }
     out
 }
 
@@ -116,22 +153,22 @@ fn deadline_timer(
 }
 
 /// `--max-errors` and `--max-error-rate`, judged on the measured (non-warm-up) requests.
-fn check_error_limits(config: &Config, control: &RunControl, aggregator: &Aggregator) {
+fn check_error_limits(config: &Config, control: &RunControl, aggregator: &Aggregator, live: &Live) {
     if !control.sending() {
         return;
     }
     let failed = aggregator.failed_count();
     let finished = failed + aggregator.success_count();
     if config.load.max_errors.is_some_and(|max| failed >= max) {
-        eprintln!("streamperf: {failed} requests failed (--max-errors): stopping");
+        live.warn(format!("streamperf: {failed} requests failed (--max-errors): stopping"));
         control.stop_sending(StopReason::MaxErrors);
     } else if let Some(max) = config.load.max_error_rate {
         let rate = failed as f64 / finished.max(1) as f64;
         if finished >= ERROR_RATE_MIN_REQUESTS && rate > max {
             let pct = rate * 100.0;
-            eprintln!(
+            live.warn(format!(
                 "streamperf: {pct:.1}% of {finished} requests failed (--max-error-rate): stopping"
-            );
+            ));
             control.stop_sending(StopReason::MaxErrorRate);
         }
     }

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::cli::Lang;
 use crate::config::{Config, SweepOver};
 use crate::engine::open::SendStats;
 use crate::engine::{ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason};
 use crate::export::{self, ExportFormat};
 use crate::limits;
+use crate::live::{Live, Mode};
 use crate::load::Schedule;
 use crate::metrics::Summary;
 use crate::record::RequestRecord;
@@ -67,27 +67,18 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     }
 
     let interrupt = Arc::new(RunControl::new());
-    let signals = watch_signals(Arc::clone(&interrupt), config.lang);
-    let measured = match &config.sweep {
-        None => {
-            println!("{}", lines::banner(config));
-            vec![measure(config, &workload, &interrupt).await?]
-        }
-        Some(sweep) if sweep.auto => auto::find_knee(config, sweep, &workload, &interrupt).await?,
-        Some(sweep) => {
-            let mut levels = Vec::with_capacity(sweep.levels.len());
-            for &level in &sweep.levels {
-                if !interrupt.sending() {
-                    break; // interrupted: the levels measured so far are the result
-                }
-                let level_config = config.at_level(sweep, level);
-                println!("\n{}", lines::banner(&level_config));
-                levels.push(measure(&level_config, &workload, &interrupt).await?);
-            }
-            levels
-        }
+    let on_key = {
+        let interrupt = Arc::clone(&interrupt);
+        Box::new(move || {
+            press(&interrupt);
+        })
     };
+    let live = Arc::new(Live::start(config, on_key));
+    let signals = watch_signals(Arc::clone(&interrupt), Arc::clone(&live));
+    let measured = measure_all(config, &workload, &interrupt, &live).await;
     signals.abort();
+    live.finish(); // the bar finished or the terminal given back, even on an error
+    let measured = measured?;
     let mut result = assemble(config, measured);
     judge_slos(config, &mut result);
     let result_path = match config.write_result {
@@ -110,6 +101,36 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     crate::history::record(config, &result, result_path.as_deref());
     let slo_failed = result.slos.iter().any(|s| !s.pass);
     Ok(RunOutput { result, result_path, report, detected_format, slo_failed })
+}
+
+/// The run, or each level of a sweep in turn (until interrupted).
+async fn measure_all(
+    config: &Config,
+    workload: &Workload,
+    interrupt: &Arc<RunControl>,
+    live: &Live,
+) -> anyhow::Result<Vec<Measured>> {
+    Ok(match &config.sweep {
+        None => {
+            live.say(lines::banner(config));
+            vec![measure(config, workload, interrupt, live).await?]
+        }
+        Some(sweep) if sweep.auto => {
+            auto::find_knee(config, sweep, workload, interrupt, live).await?
+        }
+        Some(sweep) => {
+            let mut levels = Vec::with_capacity(sweep.levels.len());
+            for &level in &sweep.levels {
+                if !interrupt.sending() {
+                    break; // interrupted: the levels measured so far are the result
+                }
+                let level_config = config.at_level(sweep, level);
+                live.say(format!("\n{}", lines::banner(&level_config)));
+                levels.push(measure(&level_config, workload, interrupt, live).await?);
+            }
+            levels
+        }
+    })
 }
 
 /// Judges the `--slo`s on the summary (the last level's, in a sweep) and its goodput.
@@ -166,6 +187,7 @@ async fn measure(
     config: &Config,
     workload: &Workload,
     interrupt: &Arc<RunControl>,
+    live: &Live,
 ) -> anyhow::Result<Measured> {
     let engine = Arc::new(Engine::new(config, workload)?);
     let selfcheck = SelfCheck::start();
@@ -174,7 +196,7 @@ async fn measure(
     let forward = forward_interrupts(Arc::clone(interrupt), Arc::clone(&control));
     let (tx, rx) = mpsc::unbounded_channel();
     let load = tokio::spawn(plan.run(Arc::clone(&engine), Arc::clone(&control), tx));
-    let consumed = consume::consume(config, &control, rx).await;
+    let consumed = consume::consume(config, &control, rx, live).await;
     let (duration, sends) = load.await?;
     forward.abort();
     let client = Some(selfcheck.finish().await);
@@ -190,7 +212,7 @@ async fn measure(
     }
     let level = config.sweep_level;
     if let Some(level) = level {
-        println!("{}", lines::level_line(config.lang, config, level, &summary));
+        live.say(lines::level_line(config.lang, config, level, &summary));
     }
     Ok(Measured {
         level,
@@ -334,19 +356,32 @@ fn run_info(
 }
 
 /// The first Ctrl-C (or SIGTERM) stops sending; the second cancels what is in flight.
-fn watch_signals(control: Arc<RunControl>, lang: Lang) -> tokio::task::JoinHandle<()> {
+fn watch_signals(control: Arc<RunControl>, live: Arc<Live>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        for press in 1..=2 {
+        loop {
             if interrupted().await.is_err() {
                 return; // no signal handling here: the default (exit) stays
             }
-            eprintln!("\n{}", lines::interrupt_notice(lang, press == 2));
-            match press {
-                1 => control.stop_sending(StopReason::Interrupted),
-                _ => control.cancel(StopReason::Interrupted),
+            let cancelled = press(&control);
+            // The dashboard shows the phase itself; its screen must not be written over.
+            if live.mode() != Mode::Tui {
+                live.warn(format!("\n{}", lines::interrupt_notice(live.lang(), cancelled)));
+            }
+            if cancelled {
+                return;
             }
         }
     })
+}
+
+/// One Ctrl-C, from a signal or the dashboard's keys: the first stops sending, the next
+/// cancels the requests in flight. Returns whether this one cancelled.
+fn press(control: &RunControl) -> bool {
+    match control.sending() {
+        true => control.stop_sending(StopReason::Interrupted),
+        false => control.cancel(StopReason::Interrupted),
+    }
+    control.phase() == Phase::Cancelling
 }
 
 /// Resolves at the next Ctrl-C or (on Unix) SIGTERM.
