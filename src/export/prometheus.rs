@@ -15,13 +15,16 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The quantiles written for each latency metric.
 const QUANTILES: [&str; 4] = ["0.5", "0.9", "0.95", "0.99"];
 
-/// One metric family: its samples as (label pairs, value).
+/// A sample's label pairs.
+type Labels = Vec<(&'static str, String)>;
+
+/// One metric family: its samples as (name suffix, label pairs, value).
 struct Family {
     name: &'static str,
     help: &'static str,
     kind: &'static str,
     /// (name suffix, labels, value): the suffix is `_sum` or `_count` in a summary, else empty.
-    samples: Vec<(&'static str, Vec<(&'static str, String)>, f64)>,
+    samples: Vec<(&'static str, Labels, f64)>,
 }
 
 impl Family {
@@ -30,17 +33,12 @@ impl Family {
     }
 
     /// Adds a sample unless `value` is NaN or infinite.
-    fn sample(self, labels: Vec<(&'static str, String)>, value: f64) -> Self {
+    fn sample(self, labels: Labels, value: f64) -> Self {
         self.suffixed("", labels, value)
     }
 
     /// Adds a sample of `{name}{suffix}` unless `value` is NaN or infinite.
-    fn suffixed(
-        mut self,
-        suffix: &'static str,
-        labels: Vec<(&'static str, String)>,
-        value: f64,
-    ) -> Self {
+    fn suffixed(mut self, suffix: &'static str, labels: Labels, value: f64) -> Self {
         if value.is_finite() {
             self.samples.push((suffix, labels, value));
         }
