@@ -575,6 +575,12 @@ fn format_flag_and_stream_format_keys() {
     );
     let bad = RunArgs { format: Some("websocket".into()), ..with_config(&path) };
     assert!(err_of(&bad).starts_with("`--format websocket`: unknown stream format; use one of auto, sse, ndjson, raw, openai-chat"));
+    let report = RunArgs { format: Some("html,csv".into()), ..with_config(&path) };
+    assert_eq!(
+        err_of(&report),
+        "`--format html,csv`: on `run`, --format names the stream format; to write reports use \
+         `--export html,csv`"
+    );
     let (_d, bad_type) =
         temp_file("t.json", br#"{"url": "http://h/", "stream_format": {"type": "grpc"}}"#);
     let e = err_of(&with_config(&bad_type));

@@ -331,6 +331,14 @@ impl Config {
         let mut stream_format = file.stream_format.unwrap_or_default();
         if let Some(name) = &args.format {
             stream_format.kind = FormatKind::from_name(name).ok_or_else(|| {
+                // `--format` on `run` is how responses are read; reports are `--export`.
+                let names: Vec<&str> = name.split(',').map(str::trim).collect();
+                if names.iter().all(|n| crate::export::ExportFormat::from_name(n).is_some()) {
+                    return anyhow::anyhow!(
+                        "`--format {name}`: on `run`, --format names the stream format; \
+                         to write reports use `--export {name}`"
+                    );
+                }
                 anyhow::anyhow!(
                     "`--format {name}`: unknown stream format; use one of {}",
                     FormatKind::names().join(", ")
