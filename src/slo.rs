@@ -76,12 +76,16 @@ pub fn any_failed(results: &[SloResult]) -> bool {
 /// Requests (successful, not warm-up) meeting every per-request SLO, ÷ `duration_secs`;
 /// failed requests never count. With no per-request SLO this is the successful-request rate;
 /// a non-positive duration gives 0.
-pub fn goodput(slos: &[Slo], records: &[RequestRecord], duration_secs: f64) -> f64 {
+pub fn goodput<'a>(
+    slos: &[Slo],
+    records: impl IntoIterator<Item = &'a RequestRecord>,
+    duration_secs: f64,
+) -> f64 {
     if duration_secs <= 0.0 {
         return 0.0;
     }
     let good = records
-        .iter()
+        .into_iter()
         .filter(|r| r.is_success() && !r.warmup)
         .filter(|r| slos.iter().all(|slo| slo.met_by(r) != Some(false)))
         .count();

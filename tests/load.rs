@@ -299,6 +299,38 @@ async fn a_concurrency_sweep_scales_as_the_mock_predicts() {
     assert_eq!(file["config"]["sweep"]["over"], "concurrency");
 }
 
+/// With `--slo`, each sweep level has its own goodput (requests meeting every SLO per second),
+/// in the result and as a column of the sweep table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_levels_have_their_own_goodput() {
+    let mock = start(20, 2, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunArgs {
+        concurrency: vec![1, 4],
+        slo: vec!["ttft.p99<10s".into()],
+        ..args(chat(&mock, ""), 8, 1, dir.path())
+    };
+    let out = run_args(&run).await;
+    let levels = &out.result.levels;
+    assert_eq!(levels.len(), 2);
+    for level in levels {
+        let s = &level.summary;
+        assert_eq!(s.success_count, 8);
+        // Every request met the SLO, so goodput is the level's success rate.
+        let goodput = s.goodput.unwrap_or_else(|| panic!("{}: no goodput", level.label()));
+        assert!(
+            (goodput - s.throughput).abs() < 1e-9,
+            "{}: {goodput} vs {}",
+            level.label(),
+            s.throughput
+        );
+    }
+    assert!(levels[1].summary.goodput > levels[0].summary.goodput, "4 workers do more");
+    assert_eq!(out.result.summary.goodput, levels[1].summary.goodput, "the top level is the last");
+    let header = out.report.lines().find(|l| l.contains("TTFT P99") && l.contains("req/s"));
+    assert!(header.is_some_and(|h| h.trim_end().ends_with("Goodput")), "{}", out.report);
+}
+
 /// `--sweep auto` against a mock with 4 generation slots: throughput doubles up to 4 workers and
 /// then stops growing, so the knee is p=4, found by doubling and then bisecting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,21 +88,30 @@ fn failures(s: &Summary) -> String {
 
 /// One row per sweep level.
 fn levels(levels: &[LevelResult]) -> String {
+    let with_goodput = levels.iter().any(|l| l.summary.goodput.is_some());
     let rows: Vec<Vec<String>> = levels
         .iter()
         .map(|level| {
             let s = &level.summary;
-            vec![
+            let mut row = vec![
                 level.label(),
                 format!("{:.2}", s.throughput),
                 ms(s.ttft.as_ref().map(|t| t.p50)),
                 ms(s.ttft.as_ref().map(|t| t.p99)),
                 ms(s.tpot.as_ref().map(|t| t.p50)),
                 s.failed_count.to_string(),
-            ]
+            ];
+            if with_goodput {
+                row.push(s.goodput.map_or(MISSING.to_string(), |g| format!("{g:.2}")));
+            }
+            row
         })
         .collect();
-    let header = ["Level", "req/s", "TTFT P50 (ms)", "TTFT P99 (ms)", "TPOT P50 (ms)", "Errors"];
+    let mut header =
+        vec!["Level", "req/s", "TTFT P50 (ms)", "TTFT P99 (ms)", "TPOT P50 (ms)", "Errors"];
+    if with_goodput {
+        header.push("Goodput (req/s)");
+    }
     table(&header, &rows)
 }
 
@@ -230,12 +239,19 @@ mod tests {
             })
             .to_vec();
         let text = render(&result);
-        let tables = tables(&text);
-        assert_eq!(tables.len(), 4);
-        let sweep = tables.last().unwrap();
+        let all = tables(&text);
+        assert_eq!(all.len(), 4);
+        let sweep = all.last().unwrap();
         assert_eq!(sweep.len(), 4, "header, separator, two levels");
         assert_eq!(sweep[2], ["p=2", "0.50", "120.0", "120.0", "20.0", "1"]);
         assert_eq!(sweep[3][0], "p=8");
+
+        result.levels[0].summary.goodput = Some(0.25);
+        let with_slos = tables(&render(&result));
+        let sweep = with_slos.last().unwrap();
+        assert_eq!(sweep[0].last().unwrap(), "Goodput (req/s)", "with SLOs");
+        assert_eq!(sweep[2].last().unwrap(), "0.25");
+        assert_eq!(sweep[3].last().unwrap(), MISSING);
     }
 
     #[test]

@@ -246,6 +246,8 @@ fn sweep_table(out: &mut Report, result: &RunResult) {
     }
     let w = out.w;
     out.section(w.sweep);
+    // Goodput only with --slo; the empty last column vanishes when trimmed.
+    let with_goodput = result.levels.iter().any(|l| l.summary.goodput.is_some());
     let header = columns([
         w.level.to_owned(),
         "req/s".into(),
@@ -254,6 +256,7 @@ fn sweep_table(out: &mut Report, result: &RunResult) {
         "TPOT P50".into(),
         "tokens/s".into(),
         w.errors_column.to_owned(),
+        if with_goodput { w.goodput.to_owned() } else { String::new() },
     ]);
     out.line(&format!("  {header}"));
     for level in &result.levels {
@@ -270,6 +273,7 @@ fn sweep_table(out: &mut Report, result: &RunResult) {
             tpot,
             format!("{:.1}", s.output_token_throughput),
             format!("{:.1}%", percent(s.failed_count, s)),
+            s.goodput.map_or(String::new(), |g| format!("{g:.2}")),
         ]);
         out.line(&format!("  {row}"));
     }

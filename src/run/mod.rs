@@ -139,10 +139,15 @@ fn judge_slos(config: &Config, result: &mut RunResult) {
         return;
     }
     result.slos = slo::evaluate(&config.slos, &result.summary);
+    // Each sweep level's goodput, so the sweep table shows where the SLOs stop being met.
+    let metrics = &result.metrics;
+    for (index, level) in result.levels.iter_mut().enumerate() {
+        let records = metrics.iter().filter(|r| r.level == Some(index as u32));
+        level.summary.goodput = Some(slo::goodput(&config.slos, records, level.summary.duration));
+    }
     let last = result.levels.len().checked_sub(1).map(|i| i as u32);
-    let records: Vec<RequestRecord> =
-        result.metrics.iter().filter(|r| r.level == last).cloned().collect();
-    result.summary.goodput = Some(slo::goodput(&config.slos, &records, result.summary.duration));
+    let records = result.metrics.iter().filter(|r| r.level == last);
+    result.summary.goodput = Some(slo::goodput(&config.slos, records, result.summary.duration));
 }
 
 /// Writes `--export` formats beside the result file (never overwriting) and the

@@ -297,9 +297,14 @@ pub fn sweep(result: &RunResult, w: &Words) -> String {
 
 /// One row per level: throughput, TTFT P50/P99, output tokens/s, failures.
 fn levels_table(levels: &[LevelResult], w: &Words) -> String {
+    let with_goodput = levels.iter().any(|l| l.summary.goodput.is_some());
+    let goodput_head = match with_goodput {
+        true => format!("<th>{}</th>", w.goodput),
+        false => String::new(),
+    };
     let mut out = format!(
         "<div class=\"panel\"><table><thead><tr><th>{}</th><th>req/s</th><th>TTFT P50</th>\
-         <th>TTFT P99</th><th>tokens/s</th><th>{}</th></tr></thead><tbody>",
+         <th>TTFT P99</th><th>tokens/s</th><th>{}</th>{goodput_head}</tr></thead><tbody>",
         w.level, w.failed
     );
     for level in levels {
@@ -309,7 +314,7 @@ fn levels_table(levels: &[LevelResult], w: &Words) -> String {
         };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td>",
             escape(&level.label()),
             s.throughput,
             ttft(|t| t.p50),
@@ -317,6 +322,11 @@ fn levels_table(levels: &[LevelResult], w: &Words) -> String {
             s.output_token_throughput,
             s.failed_count
         );
+        if with_goodput {
+            let goodput = s.goodput.map_or("—".into(), |g| format!("{g:.2}"));
+            let _ = write!(out, "<td>{goodput}</td>");
+        }
+        out += "</tr>";
     }
     out + "</tbody></table></div>"
 }

@@ -195,6 +195,11 @@ fn a_sweep_gets_its_chart_with_the_knee() {
     assert_eq!(svg.matches("class=\"data dot\"").count(), 4);
     assert!(svg.contains(">p=8</text>") && svg.contains(">knee p=4</text>"), "{svg}");
     assert!(html.contains("<td>p=2</td><td>1.90</td>"), "the levels table");
+    assert!(!html.contains("<th>Goodput</th>"), "no goodput column without SLOs");
+    result.levels[1].summary.goodput = Some(1.5);
+    let html = render(&result, Lang::En, AT);
+    assert!(html.contains("<th>Goodput</th>"), "a goodput column with SLOs");
+    assert!(html.contains("<td>1.50</td></tr>") && html.contains("<td>—</td></tr>"), "{html}");
 }
 
 #[test]
