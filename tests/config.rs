@@ -343,7 +343,9 @@ fn env_substitution_and_redaction() {
             "tokenizer",
             "load",
             "sweep",
-            "config_file"
+            "config_file",
+            "label",
+            "tags"
         ]
     );
     let text = view.to_string();

@@ -109,6 +109,9 @@ async fn compare_flags_200_vs_300_ms_and_not_two_runs_with_the_same_settings() {
     assert!(text.contains("Mann-Whitney U") && text.contains("α = 0.05"), "{text}");
     assert!(text.contains("TTFT: median") && text.contains("SIGNIFICANT"), "{text}");
     assert!(text.contains("B: slow.json"), "{text}");
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("slow.json")).unwrap()).unwrap();
+    assert_eq!(file["config"]["label"], "slow", "the result file names its run");
 
     // The trend of one label, and the list filtered by label.
     let out =

@@ -471,6 +471,12 @@ impl Config {
                 "level_duration": s.level_duration.map(|d| d.as_secs_f64()),
             })),
             "config_file": self.config_path.as_ref().map(|p| p.display().to_string()),
+            // The history's names for the run, so a result file says which run it is.
+            "label": self.history.label.as_deref().map(|l| r.redact(l)),
+            "tags": (!self.history.tags.is_empty()).then(|| {
+                let tags = self.history.tags.iter();
+                tags.map(|(k, v)| (k.clone(), Value::String(r.redact(v)))).collect::<Map<_, _>>()
+            }),
         })
     }
 }

@@ -139,6 +139,9 @@ fn header(result: &RunResult, w: &Words) -> String {
         let _ =
             write!(chips, "<span class=\"chip\"><b>{}</b> {}</span>", escape(label), escape(value));
     };
+    if let Some(label) = config["label"].as_str() {
+        chip(w.label, label);
+    }
     if let Some(t) = config["timestamp"].as_str() {
         chip(w.started_at, t);
     }

@@ -19,6 +19,8 @@ pub struct Words {
     pub url: &'static str,
     /// When the run started.
     pub started_at: &'static str,
+    /// The run's history label.
+    pub label: &'static str,
     /// Detected stream format.
     pub stream_format: &'static str,
     /// Card: requests sent.
@@ -174,6 +176,7 @@ const EN: Words = Words {
     generated_at: "at",
     url: "URL",
     started_at: "Started",
+    label: "Label",
     stream_format: "Stream format",
     requests: "Requests",
     succeeded: "succeeded",
@@ -257,6 +260,7 @@ const ZH: Words = Words {
     generated_at: "生成于",
     url: "URL",
     started_at: "开始时间",
+    label: "标签",
     stream_format: "流式格式",
     requests: "请求数",
     succeeded: "成功",
