@@ -344,6 +344,7 @@ fn env_substitution_and_redaction() {
             "load",
             "sweep",
             "config_file",
+            "lang",
             "label",
             "tags"
         ]

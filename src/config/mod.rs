@@ -471,6 +471,8 @@ impl Config {
                 "level_duration": s.level_duration.map(|d| d.as_secs_f64()),
             })),
             "config_file": self.config_path.as_ref().map(|p| p.display().to_string()),
+            // The report's language, so `streamperf report` renders the same page again.
+            "lang": self.lang,
             // The history's names for the run, so a result file says which run it is.
             "label": self.history.label.as_deref().map(|l| r.redact(l)),
             "tags": (!self.history.tags.is_empty()).then(|| {

@@ -24,9 +24,10 @@ pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
     let path =
         args.result.as_deref().ok_or_else(|| anyhow::anyhow!("`report`: RESULT.json missing"))?;
     let result = read_result(path)?;
+    // `--lang`, else the language the run reported in, else the locale.
+    let lang = args.lang.or_else(|| run_lang(&result)).unwrap_or_else(crate::config::detect_lang);
     let text = match args.format.trim().to_ascii_lowercase().as_str() {
         "text" | "terminal" => {
-            let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
             let info = ReportInfo {
                 url: result.config["url"].as_str().unwrap_or_default().to_owned(),
                 detected_format: result.config["detected_format"].as_str().map(str::to_owned),
@@ -38,7 +39,6 @@ pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
             let format = crate::export::ExportFormat::from_name(name).ok_or_else(|| {
                 anyhow::anyhow!("`--format {name}`: use text, {}", crate::export::FORMAT_NAMES)
             })?;
-            let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
             crate::export::render(&result, format, lang)?
         }
     };
@@ -50,6 +50,15 @@ pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// The language a result was reported in (`config.lang`; absent in older files).
+fn run_lang(result: &RunResult) -> Option<crate::cli::Lang> {
+    match result.config["lang"].as_str()? {
+        "en" => Some(crate::cli::Lang::En),
+        "zh" => Some(crate::cli::Lang::Zh),
+        _ => None,
+    }
 }
 
 /// Version of the result file layout.
