@@ -41,10 +41,16 @@ pub fn render(lang: Lang, rows: &[RunRow], db: &str) -> String {
     };
     let cells: Vec<Vec<String>> = rows.iter().map(|r| row(lang, r)).collect();
     let right = [true, false, false, false, true, true, true, true, true, true, false];
-    let footer = match lang {
+    let mut footer = match lang {
         Lang::En => format!("{} runs from {db}, newest last\n", rows.len()),
         Lang::Zh => format!("{db} 中的 {} 次运行,最新的在最后\n", rows.len()),
     };
+    if rows.iter().any(|r| r.interrupted) {
+        footer += match lang {
+            Lang::En => "! interrupted (Ctrl-C): the requests finished before the stop\n",
+            Lang::Zh => "! 被中断(Ctrl-C):只含中断前完成的请求\n",
+        };
+    }
     table::render(&header, &cells, &right) + &footer
 }
 
@@ -67,7 +73,12 @@ fn row(lang: Lang, r: &RunRow) -> Vec<String> {
         local_time(&r.created_at),
         table::cut(&label, 24),
         table::cut(&target(r), 40),
-        format!("{}/{}", r.success_count, r.total_requests),
+        format!(
+            "{}/{}{}",
+            r.success_count,
+            r.total_requests,
+            if r.interrupted { " !" } else { "" }
+        ),
         ms(r.ttft_p50),
         ms(r.ttft_p99),
         ms(r.e2e_p50),

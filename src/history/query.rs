@@ -44,6 +44,8 @@ pub struct RunRow {
     pub slos_failed: i64,
     /// The result file written beside it.
     pub result_path: Option<String>,
+    /// Stopped by Ctrl-C/SIGTERM (or `q` in the dashboard) before its end.
+    pub interrupted: bool,
 }
 
 /// The `last` most recent runs (with `label`, if given), oldest first.
@@ -51,7 +53,7 @@ pub fn list(conn: &Connection, label: Option<&str>, last: usize) -> anyhow::Resu
     let mut select = conn.prepare(
         "SELECT id, created_at, label, url, model, success_count, total_requests, ttft_p50,
             ttft_p99, e2e_p50, throughput, output_token_throughput, slos_passed, slos_failed,
-            result_path
+            result_path, coalesce(json_extract(run_info, '$.interrupted'), 0)
          FROM runs WHERE (?1 IS NULL OR label = ?1) ORDER BY id DESC LIMIT ?2",
     )?;
     let mut rows = select
@@ -73,6 +75,7 @@ pub fn list(conn: &Connection, label: Option<&str>, last: usize) -> anyhow::Resu
                 slos_passed: r.get(12)?,
                 slos_failed: r.get(13)?,
                 result_path: r.get(14)?,
+                interrupted: r.get(15)?,
             })
         })?
         .collect::<Result<Vec<RunRow>, _>>()?;

@@ -60,7 +60,9 @@ fn a_saved_run_lists_loads_and_is_found_by_id_and_label() {
     let mut h = History::open(&db).unwrap();
     let first = h.save(&result(10, 200), &meta(Some("model-a"))).unwrap();
     let second = h.save(&result(10, 300), &meta(Some("model-a"))).unwrap();
-    let third = h.save(&result(4, 250), &meta(None)).unwrap();
+    let mut stopped = result(4, 250);
+    stopped.run.interrupted = true;
+    let third = h.save(&stopped, &meta(None)).unwrap();
     assert_eq!((first, second, third), (1, 2, 3));
 
     let rows = h.list(None, 2).unwrap();
@@ -72,6 +74,9 @@ fn a_saved_run_lists_loads_and_is_found_by_id_and_label() {
     assert_eq!((row.success_count, row.total_requests), (10, 11));
     assert_eq!((row.ttft_p50, row.slos_passed, row.slos_failed), (Some(0.3), 1, 0));
     assert_eq!(h.list(Some("model-a"), 20).unwrap().len(), 2);
+    assert_eq!((rows[0].interrupted, rows[1].interrupted), (false, true));
+    let table = crate::history::list::render(crate::cli::Lang::En, &rows, "h.db");
+    assert!(table.contains("4/5 !") && table.contains("! interrupted (Ctrl-C)"), "{table}");
 
     assert_eq!(h.find("#1").unwrap(), 1);
     assert_eq!(h.find("3").unwrap(), 3);
