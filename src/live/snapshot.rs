@@ -14,9 +14,13 @@ use crate::record::{ErrorClass, RequestRecord};
 /// Seconds of history kept for the time series: enough for a screen's width of sparkline.
 pub const HISTORY_SECONDS: usize = 300;
 
-/// TTFT histogram buckets: bucket `i` holds TTFTs in [2^(i/2), 2^((i+1)/2)) ms, i.e. from
-/// 1 ms to about 17 minutes in steps of √2; below 1 ms counts in bucket 0, above in the last.
-pub const TTFT_BUCKETS: usize = 40;
+/// TTFT histogram buckets a doubling: each ~9 % wide, fine enough to show the spread of a
+/// steady server (the dashboard merges neighbours to fit its width).
+pub const BUCKETS_PER_OCTAVE: usize = 8;
+
+/// TTFT histogram buckets: bucket `i` holds TTFTs in [2^(i/8), 2^((i+1)/8)) ms, i.e. from
+/// 1 ms to about 17 minutes; below 1 ms counts in bucket 0, above in the last.
+pub const TTFT_BUCKETS: usize = 20 * BUCKETS_PER_OCTAVE;
 
 /// One second of the run, [t, t + 1 s) after the load started.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -132,7 +136,7 @@ impl Snapshot {
 
     /// The lower edge of TTFT bucket `i`, seconds.
     pub fn bucket_floor(i: usize) -> f64 {
-        2f64.powf(i as f64 / 2.0) / 1000.0
+        2f64.powf(i as f64 / BUCKETS_PER_OCTAVE as f64) / 1000.0
     }
 }
 
@@ -149,7 +153,7 @@ fn bucket(ttft: Duration) -> usize {
     if ms < 1.0 {
         return 0;
     }
-    ((ms.log2() * 2.0).floor() as usize).min(TTFT_BUCKETS - 1)
+    ((ms.log2() * BUCKETS_PER_OCTAVE as f64).floor() as usize).min(TTFT_BUCKETS - 1)
 }
 
 /// Builds snapshots from the run's events. Each `on_*` is a few additions; the percentiles
@@ -331,9 +335,9 @@ mod tests {
         assert_eq!(snap.requests_per_second(), 2.0);
         assert_eq!(snap.output_tokens, 4 * ok(1, secs(0.1), secs(1.0), 45).output_tokens.unwrap());
         assert_eq!(snap.ttft_buckets.iter().sum::<u64>(), 4);
-        // 100 ms: 2^(13/2) ≈ 90.5 ≤ 100 < 128 = 2^(14/2).
-        assert_eq!(snap.ttft_buckets[13], 1);
-        assert!(Snapshot::bucket_floor(13) <= 0.1 && 0.1 < Snapshot::bucket_floor(14));
+        // 100 ms: 2^(53/8) ≈ 98.7 ≤ 100 < 107.6 ≈ 2^(54/8).
+        assert_eq!(snap.ttft_buckets[53], 1);
+        assert!(Snapshot::bucket_floor(53) <= 0.1 && 0.1 < Snapshot::bucket_floor(54));
         assert_eq!(snap.fraction(), Some(0.04));
         assert_eq!(snap.eta(), Some(secs(0.5 * 96.0)));
         assert_eq!(bucket(Duration::from_micros(10)), 0);

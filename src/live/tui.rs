@@ -287,7 +287,7 @@ mod tests {
 
     fn snapshot() -> Snapshot {
         let mut buckets = [0; TTFT_BUCKETS];
-        (buckets[13], buckets[14], buckets[16]) = (5, 30, 2);
+        (buckets[53], buckets[56], buckets[64]) = (5, 30, 2);
         Snapshot {
             header: Header {
                 url: "http://127.0.0.1:9/v1/chat/completions".into(),
@@ -345,7 +345,7 @@ mod tests {
             "http_status2",
             "timeout1",
             "TTFThistogram",
-            "91ms",
+            "99ms",
             "128ms",
             "throughput(req/s):3",
             "TTFTp50persecond:234ms",
@@ -394,14 +394,14 @@ mod tests {
     #[test]
     fn histogram_bins_cover_the_range_and_merge_to_fit() {
         let mut buckets = [0; TTFT_BUCKETS];
-        (buckets[13], buckets[14], buckets[16]) = (5, 30, 2);
+        // 99 ms, 128 ms and 256 ms: 2^(53/8), 2^(56/8), 2^(64/8) ms.
+        (buckets[53], buckets[56], buckets[64]) = (5, 30, 2);
         let bins = histogram_bins(&buckets, 100);
-        assert_eq!(
-            bins,
-            [("91ms".into(), 5), ("128ms".into(), 30), ("181ms".into(), 0), ("256ms".into(), 2)]
-        );
+        assert_eq!(bins.len(), 12, "every bucket from the first to the last, empty ones too");
+        assert_eq!((bins[0].clone(), bins[3].clone()), (("99ms".into(), 5), ("128ms".into(), 30)));
+        assert_eq!(bins[11], ("256ms".into(), 2));
         let narrow = histogram_bins(&buckets, 12);
-        assert_eq!(narrow, [("91ms".into(), 35), ("181ms".into(), 2)]);
+        assert_eq!(narrow, [("99ms".into(), 35), ("197ms".into(), 2)]);
         assert_eq!(narrow.iter().map(|b| b.1).sum::<u64>(), 37, "merging loses nothing");
         assert!(histogram_bins(&[0; TTFT_BUCKETS], 100).is_empty());
     }
