@@ -29,6 +29,10 @@ pub struct Words {
     pub throughput: &'static str,
     /// Target URL.
     pub url: &'static str,
+    /// Row label of a result imported from the original tool's file.
+    pub imported: &'static str,
+    /// What importing estimated.
+    pub imported_note: &'static str,
     /// Detected stream format.
     pub stream_format: &'static str,
     /// Section: time to first token.
@@ -156,6 +160,9 @@ const EN: Words = Words {
     duration: "Duration",
     throughput: "Throughput",
     url: "URL",
+    imported: "Imported",
+    imported_note: "from the original tool's file; duration and throughput estimated \
+                    (request times / concurrency)",
     stream_format: "Format",
     ttft: "Time to first token (TTFT)",
     ttfb: "Time to first byte (TTFB)",
@@ -226,6 +233,8 @@ const ZH: Words = Words {
     duration: "总耗时",
     throughput: "吞吐量",
     url: "URL",
+    imported: "导入",
+    imported_note: "来自原工具的结果文件;总耗时与吞吐量为估算值(请求耗时之和 / 并发数)",
     stream_format: "流式格式",
     ttft: "首Token时间 (TTFT)",
     ttfb: "首字节时间 (TTFB)",

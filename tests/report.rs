@@ -169,3 +169,55 @@ fn errors_name_the_path() {
     let err = write_result(&sample(2), Some(&blocked.join("r.json"))).expect_err("no dir");
     assert!(format!("{err:#}").contains("file"), "{err:#}");
 }
+
+/// The original tool's `test_results.json` (the example in its README, with a failure): a user
+/// switching over renders and compares the results they already have.
+#[test]
+fn the_original_tools_result_renders_and_compares() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("old.json");
+    std::fs::write(
+        &original,
+        r#"{
+  "config": {"url": "https://api.example.com/stream", "concurrency": 10,
+             "total_requests": 3, "timestamp": "2024-01-15T10:30:00"},
+  "summary": {"success_count": 2, "failed_count": 1},
+  "metrics": [
+    {"request_id": 1, "ttft": 0.234, "total_time": 2.456, "total_tokens": 45,
+     "tokens_per_second": 18.32, "error": null},
+    {"request_id": 2, "ttft": 0.334, "total_time": 2.956, "total_tokens": 50,
+     "tokens_per_second": 16.9, "error": null},
+    {"request_id": 3, "ttft": null, "total_time": 30.0, "total_tokens": 0,
+     "tokens_per_second": null, "error": "TimeoutError()"}
+  ]
+}"#,
+    )
+    .unwrap();
+    let new = write_result(&sample(20), Some(&dir.path().join("new.json"))).unwrap();
+    let streamperf = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+            .args(args)
+            .env("LC_ALL", "C")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let text = streamperf(&["report", "old.json"]);
+    assert!(text.contains("Succeeded:   2 (66.7%)"), "{text}");
+    assert!(text.contains("Imported:") && text.contains("estimated"), "{text}");
+    assert!(text.contains("timeout"), "the failure is classified: {text}");
+    let html = streamperf(&["report", "old.json", "--format", "html"]);
+    assert!(html.contains("data-chart=\"ttft-histogram\"") && html.contains("api.example.com"));
+
+    let compared =
+        streamperf(&["compare", "old.json", &new.display().to_string(), "--format", "json"]);
+    let compared: Value = serde_json::from_str(&compared).unwrap();
+    let p50 = compared["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "ttft.p50");
+    assert!(
+        p50.is_some_and(|m| m["a"].as_f64().is_some_and(|a| (a - 0.234).abs() < 0.001)),
+        "{compared}"
+    );
+}

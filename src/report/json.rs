@@ -91,12 +91,20 @@ fn alternative(path: &Path, stamp: &str, attempt: u32) -> PathBuf {
     path.with_file_name(format!("{stem}_{stamp}{suffix}{ext}"))
 }
 
-/// Reads a result file written by [`write_result`].
+/// Reads a result file written by [`write_result`], or the original tool's (see
+/// [`super::import`]).
 pub fn read_result(path: &Path) -> anyhow::Result<RunResult> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a streamperf result file", path.display()))
+    let not_a_result = || format!("{} is not a streamperf result file", path.display());
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(not_a_result)?;
+    if super::import::is_original(&value) {
+        return super::import::from_original(value)
+            .with_context(|| format!("{}: the original tool's result file", path.display()));
+    }
+    drop(value);
+    // Parsed again from the text, so an error names its line and column.
+    serde_json::from_str(&text).with_context(not_a_result)
 }
 
 #[cfg(test)]

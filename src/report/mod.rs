@@ -1,5 +1,6 @@
 //! Outputs: every one a consumer of the [`RunResult`]; none re-measures.
 
+pub mod import;
 pub mod json;
 pub mod terminal;
 #[cfg(test)]

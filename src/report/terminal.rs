@@ -50,6 +50,9 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     out.row(w.failed, format!("{} ({:.1}%)", s.failed_count, percent(s.failed_count, s)));
     out.row(w.duration, format!("{:.2}s", s.duration));
     out.row(w.throughput, format!("{:.2} req/s", s.throughput));
+    if result.config.get("imported").is_some() {
+        out.row(w.imported, w.imported_note.to_string());
+    }
     if !info.url.is_empty() {
         out.row(w.url, info.url.clone());
     }
