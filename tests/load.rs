@@ -297,6 +297,7 @@ async fn a_concurrency_sweep_scales_as_the_mock_predicts() {
         serde_json::from_slice(&std::fs::read(dir.path().join("result.json")).unwrap()).unwrap();
     assert_eq!(file["levels"][2]["concurrency"], 4);
     assert_eq!(file["config"]["sweep"]["over"], "concurrency");
+    assert_eq!(file["config"]["concurrency"], 8, "the level the top-level summary describes");
 }
 
 /// With `--slo`, each sweep level has its own goodput (requests meeting every SLO per second),

@@ -235,7 +235,12 @@ async fn measure(
 /// with its level).
 fn assemble(config: &Config, measured: Vec<Measured>) -> RunResult {
     let timestamp = jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    let mut view = config.result_view(&timestamp);
+    // A sweep's config shows the last level's concurrency or rate, as its summary does.
+    let last_level = measured.last().and_then(|m| m.level);
+    let mut view = match (&config.sweep, last_level) {
+        (Some(sweep), Some(level)) => config.at_level(sweep, level).result_view(&timestamp),
+        _ => config.result_view(&timestamp),
+    };
     let detected = measured.iter().find_map(|m| m.detected_format.clone());
     if let (Some(object), Some(format)) = (view.as_object_mut(), detected) {
         object.insert("detected_format".into(), format.into());
