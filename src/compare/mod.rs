@@ -195,9 +195,7 @@ pub fn resolve(
 /// A side from a result file.
 pub fn from_file(path: &Path) -> anyhow::Result<Side> {
     let result = crate::report::read_result(path)?;
-    let last = result.levels.len().checked_sub(1).map(|l| l as u32);
-    let kept =
-        || result.metrics.iter().filter(move |r| r.is_success() && !r.warmup && r.level == last);
+    let kept = || result.measured_records();
     Ok(Side {
         name: path.display().to_string(),
         time: result.config["timestamp"].as_str().map(str::to_owned),

@@ -111,6 +111,20 @@ pub struct RunResult {
     pub levels: Vec<LevelResult>,
 }
 
+impl RunResult {
+    /// The records the top-level summary describes: every request of a single run, or of a
+    /// sweep's last level.
+    pub fn last_level_records(&self) -> impl Iterator<Item = &RequestRecord> {
+        let last = self.levels.len().checked_sub(1).map(|i| i as u32);
+        self.metrics.iter().filter(move |r| r.level == last)
+    }
+
+    /// Of those, the measured ones: successful and not warm-up (what the distributions hold).
+    pub fn measured_records(&self) -> impl Iterator<Item = &RequestRecord> {
+        self.last_level_records().filter(|r| r.is_success() && !r.warmup)
+    }
+}
+
 /// One level of a sweep: the concurrency or rate it ran at and everything measured there.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -145,9 +145,8 @@ fn judge_slos(config: &Config, result: &mut RunResult) {
         let records = metrics.iter().filter(|r| r.level == Some(index as u32));
         level.summary.goodput = Some(slo::goodput(&config.slos, records, level.summary.duration));
     }
-    let last = result.levels.len().checked_sub(1).map(|i| i as u32);
-    let records = result.metrics.iter().filter(|r| r.level == last);
-    result.summary.goodput = Some(slo::goodput(&config.slos, records, result.summary.duration));
+    let goodput = slo::goodput(&config.slos, result.last_level_records(), result.summary.duration);
+    result.summary.goodput = Some(goodput);
 }
 
 /// Writes `--export` formats beside the result file (never overwriting) and the

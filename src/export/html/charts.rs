@@ -20,12 +20,6 @@ pub const MAX_TIME_POINTS: usize = 600;
 /// Points of a CDF drawn from per-request values, at most (plus its start).
 const CDF_POINTS: usize = 200;
 
-/// The requests the summary describes: successful, not warm-up, of the last level.
-fn measured(result: &RunResult) -> Vec<&RequestRecord> {
-    let last = result.levels.len().checked_sub(1).map(|i| i as u32);
-    result.metrics.iter().filter(|r| r.is_success() && !r.warmup && r.level == last).collect()
-}
-
 /// A distribution to draw: its histogram buckets and its CDF (percent).
 struct Distribution {
     buckets: Vec<Bucket>,
@@ -69,7 +63,8 @@ impl Distribution {
 
 /// The histogram and CDF of TTFT, TTFAT, end-to-end time and ITL, in pairs.
 pub fn distributions(result: &RunResult, w: &Words) -> String {
-    let records = measured(result);
+    // The requests the summary describes: successful, not warm-up, of the last level.
+    let records: Vec<&RequestRecord> = result.measured_records().collect();
     let values = |f: fn(&RequestRecord) -> Option<std::time::Duration>| {
         Distribution::from_values(
             records.iter().filter_map(|r| f(r)).map(|d| d.as_secs_f64()).collect(),
