@@ -17,17 +17,10 @@ PORT=${PORT:-18778}
 OUT=${OUT:-docs/PERFORMANCE.md}
 BODY='{"model":"mock","messages":[{"role":"user","content":"Write a short essay about AI."}],"stream":true,"stream_options":{"include_usage":true}}'
 
-cargo build --release --quiet
-BIN=$PWD/target/release/streamperf
 ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d)
-"$BIN" mock --port "$PORT" --ttft-ms 100 --itl-ms 10 --tokens 64 >"$work/mock.log" 2>&1 &
-mock_pid=$!
-trap 'kill "$mock_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$PORT/mock/stats" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# shellcheck source=lib/mock.sh
+. scripts/lib/mock.sh
+start_mock "$PORT" --ttft-ms 100 --itl-ms 10 --tokens 64
 
 n=$((STREAMS * PER_SLOT))
 run="$BIN run -u http://127.0.0.1:$PORT/v1/chat/completions -n $n -p $STREAMS -q --no-history --body '$BODY'"

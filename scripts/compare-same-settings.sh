@@ -10,17 +10,9 @@ cd "$(dirname "$0")/.."
 PAIRS=${1:-10}
 JITTER=${2:-0}
 PORT=${3:-18610}
-cargo build --release --quiet
-BIN=$PWD/target/release/streamperf
-work=$(mktemp -d)
-"$BIN" mock --port "$PORT" --ttft-ms 200 --itl-ms 2 --tokens 8 --jitter-ms "$JITTER" \
-  >"$work/mock.log" 2>&1 &
-mock=$!
-trap 'kill $mock 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-  curl -fsS "http://127.0.0.1:$PORT/mock/stats" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# shellcheck source=lib/mock.sh
+. scripts/lib/mock.sh
+start_mock "$PORT" --ttft-ms 200 --itl-ms 2 --tokens 8 --jitter-ms "$JITTER"
 for i in $(seq $((PAIRS * 2))); do
   "$BIN" -u "http://127.0.0.1:$PORT/v1/chat/completions" -n 100 -p 10 -q \
     --db "$work/h.db" -o "$work/r$i.json" >/dev/null 2>&1
