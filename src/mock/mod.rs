@@ -17,7 +17,8 @@
 //!
 //! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`,
 //! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
-//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>` (`k` counts chunks), so
+//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>|close-idle` (`k` counts
+//! chunks; `close-idle` and `--close-after-response` close kept-alive connections: `conn`), so
 //! one mock serves many test cases. Reasoning streams before the answer in each format's
 //! reasoning field; chunk `k` (reasoning and answer counted together) is due at
 //! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so
@@ -27,11 +28,13 @@
 //! the per-format modules (`openai`, `completions`, `responses`, `anthropic`, `gemini`,
 //! `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the schedule and faults,
 //! `reply` the per-response facts, `errors` each API's error bodies, `slots` the capacity,
-//! `stats` the recording, `tls` the HTTPS listener (`--tls-cert`, `--tls-key`).
+//! `stats` the recording, `conn` the connections closed on purpose, `tls` the HTTPS listener
+//! (`--tls-cert`, `--tls-key`).
 
 mod anthropic;
 mod catalog;
 mod completions;
+mod conn;
 mod dify;
 mod driver;
 mod errors;
@@ -107,6 +110,10 @@ pub struct MockOptions {
     /// PEM private key of --tls-cert.
     #[arg(long = "tls-key", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Close every connection right after its response while advertising keep-alive, as
+    /// llama.cpp's server does (tests a client's reconnects).
+    #[arg(long = "close-after-response")]
+    pub close_after_response: bool,
 }
 
 impl Default for MockOptions {
@@ -124,6 +131,7 @@ impl Default for MockOptions {
             slots: None,
             tls_cert: None,
             tls_key: None,
+            close_after_response: false,
         }
     }
 }
@@ -199,7 +207,8 @@ impl MockServer {
                 std::future::pending::<()>().await;
             }
         };
-        let router = routes::router(app);
+        // Each request finds its connection, to close it on purpose (`conn`).
+        let service = routes::router(app).into_make_service_with_connect_info::<conn::ConnHandle>();
         let counted = stats.clone();
         // Counting accepted TCP connections lets tests see whether clients keep them alive.
         let count = move || counted.record_connection();
@@ -207,12 +216,14 @@ impl MockServer {
             Some(config) => {
                 let listener = tls::TlsListener::new(listener, config, count)
                     .context("reading the mock's address")?;
-                let serve = axum::serve(listener, router).with_graceful_shutdown(stopping);
+                let listener = conn::ClosingListener::new(listener, stats.clone());
+                let serve = axum::serve(listener, service).with_graceful_shutdown(stopping);
                 ("https", tokio::spawn(async move { serve.await }))
             }
             None => {
                 let listener = listener.tap_io(move |_| count());
-                let serve = axum::serve(listener, router).with_graceful_shutdown(stopping);
+                let listener = conn::ClosingListener::new(listener, stats.clone());
+                let serve = axum::serve(listener, service).with_graceful_shutdown(stopping);
                 ("http", tokio::spawn(async move { serve.await }))
             }
         };

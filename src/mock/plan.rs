@@ -60,17 +60,24 @@ pub(crate) enum Fault {
         /// Length of the pause, milliseconds.
         ms: u64,
     },
+    /// `close-idle`: answer normally, then drop the next request on this connection unanswered
+    /// and close it (see `conn`); nothing changes in this response.
+    CloseIdle,
 }
 
 impl Fault {
-    /// Parses `status:<code>`, `close:<k>`, `stall:<k>`, `error:<k>` or `pause:<k>:<ms>`.
+    /// Parses `status:<code>`, `close:<k>`, `stall:<k>`, `error:<k>`, `pause:<k>:<ms>` or
+    /// `close-idle`.
     pub(crate) fn parse(s: &str) -> Result<Fault, String> {
         let bad = || {
             format!(
-                "invalid fail={s:?}: expected status:<code>, close:<k>, stall:<k>, error:<k> \
-                 or pause:<k>:<ms>"
+                "invalid fail={s:?}: expected status:<code>, close:<k>, stall:<k>, error:<k>, \
+                 pause:<k>:<ms> or close-idle"
             )
         };
+        if s == "close-idle" {
+            return Ok(Fault::CloseIdle);
+        }
         let (kind, arg) = s.split_once(':').ok_or_else(bad)?;
         match kind {
             "pause" => {
@@ -99,7 +106,7 @@ impl Fault {
     /// token) a stream-ending fault fires (`None` for `Status` and `Pause`).
     pub(crate) fn after_chunks(self) -> Option<u64> {
         match self {
-            Fault::Status(_) | Fault::Pause { .. } => None,
+            Fault::Status(_) | Fault::Pause { .. } | Fault::CloseIdle => None,
             Fault::Close(k) | Fault::Stall(k) | Fault::Error(k) => Some(k),
         }
     }
@@ -113,6 +120,7 @@ impl fmt::Display for Fault {
             Fault::Stall(k) => write!(f, "stall:{k}"),
             Fault::Error(k) => write!(f, "error:{k}"),
             Fault::Pause { after, ms } => write!(f, "pause:{after}:{ms}"),
+            Fault::CloseIdle => f.write_str("close-idle"),
         }
     }
 }
@@ -305,6 +313,8 @@ mod tests {
         }
         assert_eq!(Fault::Error(2).to_string(), "error:2");
         assert_eq!(Fault::Pause { after: 1, ms: 2 }.to_string(), "pause:1:2");
+        assert_eq!(Fault::parse("close-idle"), Ok(Fault::CloseIdle));
+        assert!(Fault::parse("close-idle:1").is_err());
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/mock/reset", post(reset))
         .route("/", get(index))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), super::conn::close_connections))
         .with_state(app)
 }
 

@@ -19,6 +19,8 @@ pub const MAX_BODIES: usize = 10_000;
 #[derive(Debug)]
 pub struct MockStats {
     connections: AtomicU64,
+    server_closes: AtomicU64,
+    dropped_requests: AtomicU64,
     requests: AtomicU64,
     http2_requests: AtomicU64,
     in_flight: AtomicU64,
@@ -35,6 +37,8 @@ impl Default for MockStats {
     fn default() -> Self {
         MockStats {
             connections: AtomicU64::new(0),
+            server_closes: AtomicU64::new(0),
+            dropped_requests: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             http2_requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
@@ -59,6 +63,14 @@ pub struct MockSnapshot {
     /// TCP connections accepted: fewer than `requests` when clients keep connections alive.
     #[serde(default)]
     pub connections: u64,
+    /// Kept-alive connections the server closed on purpose (`--close-after-response`,
+    /// `fail=close-idle`).
+    #[serde(default)]
+    pub server_closes: u64,
+    /// Requests read and dropped unanswered as their connection closed (`fail=close-idle`);
+    /// not in `requests`.
+    #[serde(default)]
+    pub dropped_requests: u64,
     /// Requests received on the streaming routes (including rejected and failed ones).
     pub requests: u64,
     /// Those of `requests` that came over HTTP/2 (the rest came over HTTP/1.x): tells whether
@@ -123,6 +135,8 @@ impl MockStats {
         };
         MockSnapshot {
             connections: self.connections.load(Ordering::SeqCst),
+            server_closes: self.server_closes.load(Ordering::SeqCst),
+            dropped_requests: self.dropped_requests.load(Ordering::SeqCst),
             requests: self.requests.load(Ordering::SeqCst),
             http2_requests: self.http2_requests.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
@@ -145,6 +159,8 @@ impl MockStats {
     /// from 0.
     pub fn reset(&self) {
         self.connections.store(0, Ordering::SeqCst);
+        self.server_closes.store(0, Ordering::SeqCst);
+        self.dropped_requests.store(0, Ordering::SeqCst);
         self.requests.store(0, Ordering::SeqCst);
         self.http2_requests.store(0, Ordering::SeqCst);
         self.bodies_seen.store(0, Ordering::SeqCst);
@@ -157,6 +173,16 @@ impl MockStats {
     /// Counts one accepted connection.
     pub(crate) fn record_connection(&self) {
         self.connections.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts one connection closed on purpose.
+    pub(crate) fn record_server_close(&self) {
+        self.server_closes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts one request dropped unanswered.
+    pub(crate) fn record_dropped_request(&self) {
+        self.dropped_requests.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Keeps `body` if fewer than [`MAX_BODIES`] are kept; counts it either way.

@@ -1,13 +1,14 @@
-//! Faults (`fail=status|close|stall|error|pause`): each kind on the original routes, then
-//! every kind on each provider route, in that provider's own error shapes.
+//! Faults (`fail=status|close|stall|error|pause|close-idle`, `--close-after-response`): each
+//! kind on the original routes, then every kind on each provider route, in that provider's own
+//! error shapes.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use streamperf::mock::{path_for, request_body_for};
+use streamperf::mock::{MockOptions, MockServer, path_for, request_body_for};
 use streamperf::protocol::Protocol;
 
-use super::{chat, events, json_of, post, start, text, wait_for, with_query};
+use super::{chat, events, json_of, options, post, start, text, wait_for, with_query};
 
 #[tokio::test]
 async fn fault_status() {
@@ -168,4 +169,64 @@ async fn faults_on_every_new_route() {
         assert!(stalled.is_err(), "{p:?}: a stalled stream must not end");
     }
     assert_eq!(wait_for(&mock, |s| s.in_flight == 0).await.in_flight, 0);
+}
+
+/// Sends one HTTP/1.1 request for `path` on `tcp` and reads the response through the end of
+/// its chunked body; `None` when the server closed the connection without answering.
+async fn exchange(tcp: &mut tokio::net::TcpStream, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = chat(true, json!({})).to_string();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.expect("request written");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(b"0\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf));
+        match read.await.expect("the mock answers or closes within 5 s") {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    (!got.is_empty()).then(|| String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Whether the server closes `tcp` (EOF) within 5 s, with nothing more sent.
+async fn closed_by_server(tcp: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await;
+    matches!(read, Ok(Ok(0)) | Ok(Err(_)))
+}
+
+#[tokio::test]
+async fn close_after_response_closes_while_advertising_keep_alive() {
+    let mock = MockServer::start(MockOptions { close_after_response: true, ..options(1, 1, 3) })
+        .await
+        .expect("mock starts");
+    let mut tcp = tokio::net::TcpStream::connect(mock.addr).await.expect("connects");
+    let answer = exchange(&mut tcp, "/v1/chat/completions").await.expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(!answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(answer.contains("[DONE]"), "the whole stream before the close: {answer}");
+    assert!(closed_by_server(&mut tcp).await, "closed right after the response");
+    let snap = mock.stats.snapshot();
+    assert_eq!((snap.requests, snap.server_closes, snap.dropped_requests), (1, 1, 0));
+}
+
+#[tokio::test]
+async fn fault_close_idle_drops_the_next_request_unanswered() {
+    let mock = start(1, 1, 3).await;
+    let mut tcp = tokio::net::TcpStream::connect(mock.addr).await.expect("connects");
+    let path = "/v1/chat/completions?fail=close-idle";
+    let first = exchange(&mut tcp, path).await.expect("the first request is answered");
+    assert!(first.starts_with("HTTP/1.1 200") && first.contains("[DONE]"), "{first}");
+    let snap = mock.stats.snapshot();
+    assert_eq!((snap.server_closes, snap.dropped_requests), (0, 0), "kept open while idle");
+    assert_eq!(exchange(&mut tcp, path).await, None, "the next one gets no byte back");
+    let snap = wait_for(&mock, |s| s.dropped_requests == 1).await;
+    assert_eq!((snap.requests, snap.server_closes, snap.dropped_requests), (1, 1, 1));
 }
