@@ -201,6 +201,12 @@ pub struct RunArgs {
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
 
+    /// HTTP proxy for every request, http://[user:password@]host:port: http targets are
+    /// forwarded, https ones tunnelled (CONNECT; TLS stays end to end). '' turns proxies off
+    /// [default: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, except NO_PROXY hosts and loopback].
+    #[arg(long = "proxy", value_name = "URL")]
+    pub proxy: Option<String>,
+
     /// History database the run is stored in [default: the data directory's
     /// streamperf/history.db, e.g. ~/.local/share/streamperf/history.db].
     #[arg(long = "db", value_name = "PATH")]

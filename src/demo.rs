@@ -86,6 +86,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         save_output: false,
         tokenizer: crate::config::DEFAULT_TOKENIZER.to_string(),
         tls: TlsOptions::default(),
+        proxy: Default::default(),
         config_path: None,
         redactor: Redactor::default(),
         // A demo measures the mock, not an API: stored only when `--db` asks.

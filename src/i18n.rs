@@ -29,6 +29,8 @@ pub struct Words {
     pub throughput: &'static str,
     /// Target URL.
     pub url: &'static str,
+    /// The proxy the requests went through.
+    pub proxy: &'static str,
     /// Row label of a result imported from the original tool's file.
     pub imported: &'static str,
     /// What importing estimated.
@@ -160,6 +162,7 @@ const EN: Words = Words {
     duration: "Duration",
     throughput: "Throughput",
     url: "URL",
+    proxy: "Proxy",
     imported: "Imported",
     imported_note: "from the original tool's file; duration and throughput estimated \
                     (request times / concurrency)",
@@ -233,6 +236,7 @@ const ZH: Words = Words {
     duration: "总耗时",
     throughput: "吞吐量",
     url: "URL",
+    proxy: "代理",
     imported: "导入",
     imported_note: "来自原工具的结果文件;总耗时与吞吐量为估算值(请求耗时之和 / 并发数)",
     stream_format: "流式格式",

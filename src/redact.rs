@@ -1,5 +1,5 @@
-//! Hides secrets (`Authorization`, `*api-key*` headers, `?key=` URL parameters and `${ENV}`
-//! values) from every output.
+//! Hides secrets (`Authorization`, `*api-key*` headers, `?key=` URL parameters, the
+//! `user:password@` of proxy URLs and `${ENV}` values) from every output.
 //!
 //! Secrets are plain strings: everything that prints text (errors, result file, terminal) passes
 //! it through [`Redactor::redact`], so a key that a server echoes back in an error body is hidden
@@ -60,6 +60,26 @@ impl Redactor {
             {
                 self.add_secret(value);
             }
+        }
+    }
+
+    /// Remembers the credentials of a URL's userinfo (`http://user:password@proxy:3128`):
+    /// `user:password` as written and percent-decoded, always, and the password alone when it
+    /// is long enough to be told apart from ordinary text.
+    pub fn add_url_credentials(&mut self, url: &url::Url) {
+        let Some(password) = url.password() else {
+            return;
+        };
+        let decode =
+            |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        for (user, password) in [
+            (url.username().to_owned(), password.to_owned()),
+            (decode(url.username()), decode(password)),
+        ] {
+            if password.len() >= MIN_IMPLICIT_SECRET_LEN {
+                self.add_secret(password.clone());
+            }
+            self.add_secret(format!("{user}:{password}"));
         }
     }
 
@@ -142,6 +162,16 @@ mod tests {
             r.redact("https://h/v1/models/x:streamGenerateContent?alt=sse&key=AIzaSecret"),
             "https://h/v1/models/x:streamGenerateContent?alt=sse&key=***"
         );
+    }
+
+    #[test]
+    fn url_credentials() {
+        let mut r = Redactor::default();
+        r.add_url_credentials(&url::Url::parse("http://me:p%40ss-word@proxy:3128").unwrap());
+        r.add_url_credentials(&url::Url::parse("http://only-user@proxy:3128").unwrap());
+        assert_eq!(r.redact("http://me:p%40ss-word@proxy:3128"), "http://***@proxy:3128");
+        assert_eq!(r.redact("me:p@ss-word p@ss-word"), "*** ***");
+        assert_eq!(r.redact("only-user"), "only-user", "a user alone is no secret");
     }
 
     #[test]

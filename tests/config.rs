@@ -310,7 +310,8 @@ fn env_substitution_and_redaction() {
         br#"{
             "url": "http://127.0.0.1:8000/v1/chat/completions?key=${GEMINI_KEY}",
             "headers": {"Authorization": "Bearer ${API_KEY}", "X-Team": "${TEAM}", "X-Plain": "literal-credential-ish"},
-            "body": {"model": "${MODEL}", "user": "${API_KEY}", "${KEYS_ARE_LEFT}": 1}
+            "body": {"model": "${MODEL}", "user": "${API_KEY}", "${KEYS_ARE_LEFT}": 1},
+            "proxy": "http://user:${PROXY_PASS}@127.0.0.1:3128"
         }"#,
     );
     let env = env_of(&[
@@ -318,6 +319,7 @@ fn env_substitution_and_redaction() {
         ("GEMINI_KEY", "AIza-gemini"),
         ("TEAM", "team-secret"),
         ("MODEL", "gpt-x"),
+        ("PROXY_PASS", "pr0xy-pass"),
     ]);
     let c = Config::resolve_with(&with_config(&path), &env).unwrap();
     assert_eq!(c.url, "http://127.0.0.1:8000/v1/chat/completions?key=AIza-gemini");
@@ -341,6 +343,7 @@ fn env_substitution_and_redaction() {
             "data_source",
             "stream_format",
             "tokenizer",
+            "proxy",
             "load",
             "sweep",
             "config_file",
@@ -350,7 +353,7 @@ fn env_substitution_and_redaction() {
         ]
     );
     let text = view.to_string();
-    for secret in ["sk-live-abcdef", "AIza-gemini", "team-secret", "gpt-x"] {
+    for secret in ["sk-live-abcdef", "AIza-gemini", "team-secret", "gpt-x", "pr0xy-pass"] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
     assert_eq!(view["headers"]["Authorization"], "***");
@@ -358,6 +361,7 @@ fn env_substitution_and_redaction() {
     assert_eq!(view["headers"]["X-Plain"], "literal-credential-ish");
     assert_eq!(view["body"]["user"], "***");
     assert_eq!(view["url"], "http://127.0.0.1:8000/v1/chat/completions?key=***");
+    assert_eq!(view["proxy"], "http://user:***@127.0.0.1:3128");
     assert_eq!(c.redactor.redact("error: bad key sk-live-abcdef"), "error: bad key ***");
 
     // A secret header written in clear in the file is hidden too.

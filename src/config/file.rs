@@ -25,6 +25,7 @@ const TOP_KEYS: &[&str] = &[
     "data_source",
     "stream_format",
     "tokenizer",
+    "proxy",
     "sweep",
     "slo",
     "label",
@@ -73,6 +74,8 @@ pub(crate) struct FileConfig {
     pub stream_format: Option<StreamFormat>,
     /// `--tokenizer` in the file.
     pub tokenizer: Option<String>,
+    /// `--proxy` in the file: `http://host:port`, or `""` for none.
+    pub proxy: Option<String>,
     /// `slo: ["ttft.p95<800ms", …]`.
     pub slo: Vec<String>,
     /// `sweep: {concurrency: [...]}`, `{rate: [...]}` or `{auto: true}`, with `duration`.
@@ -130,6 +133,7 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
     let mut cfg = FileConfig {
         url: string(&map, "url", "url")?,
         tokenizer: string(&map, "tokenizer", "tokenizer")?,
+        proxy: string(&map, "proxy", "proxy")?,
         method: string(&map, "method", "method")?,
         body: map.get("body").filter(|v| !v.is_null()).cloned(),
         timeout: seconds(&map, "timeout")?,

@@ -6,7 +6,7 @@
 //!
 //! The file is parsed by extension (`formats`) and read into the seed's keys with every key and
 //! type checked (`file`); `flags` checks what may come from either side; `env` reads `${NAME}`
-//! and the locale; `tls` reads `--cacert`.
+//! and the locale; `tls` reads `--cacert`; proxies are [`ProxySettings`].
 
 pub mod env;
 mod file;
@@ -31,6 +31,7 @@ pub use sweep::{Sweep, SweepOver};
 pub use tls::TlsOptions;
 
 use crate::cli::{Lang, RunArgs};
+use crate::engine::proxy::ProxySettings;
 use crate::export::ExportFormat;
 use crate::protocol::Protocol;
 use crate::redact::Redactor;
@@ -194,6 +195,8 @@ pub struct Config {
     pub tokenizer: String,
     /// How https servers are verified (flags only).
     pub tls: TlsOptions,
+    /// The proxy each target goes through (`--proxy`, `proxy:`, else the environment's).
+    pub proxy: ProxySettings,
     /// The config file this came from, if any.
     pub config_path: Option<PathBuf>,
     /// Secrets to hide from every output.
@@ -369,6 +372,9 @@ impl Config {
         let tls = TlsOptions { ca_file: args.cacert.clone(), insecure: args.insecure };
         // Read now so that a bad file is a setup error before anything is sent.
         tls.ca_certificates()?;
+        let proxy = resolve_proxy(args, file.proxy, &file_origin, env, &mut redactor)?;
+        // A bad environment proxy is an error only for a URL that would use it: say so now.
+        proxy_for(&proxy, &url)?;
 
         Ok(Config {
             url,
@@ -393,6 +399,7 @@ impl Config {
             save_output: args.save_output,
             tokenizer,
             tls,
+            proxy,
             config_path: args.config.clone(),
             redactor,
             history,
@@ -413,6 +420,11 @@ impl Config {
         }
         config.sweep_level = Some(level);
         config
+    }
+
+    /// The proxy requests to the URL go through, credentials hidden (`None`: direct).
+    pub fn proxy_shown(&self) -> Option<String> {
+        proxy_for(&self.proxy, &self.url).ok().flatten()
     }
 
     /// The `config` section of the result file: the seed's keys (`url`, `method`,
@@ -463,6 +475,7 @@ impl Config {
                 "done_marker": sf.done_marker,
             },
             "tokenizer": self.tokenizer,
+            "proxy": self.proxy_shown(),
             "load": self.load.view(),
             "sweep": self.sweep.as_ref().map(|s| json!({
                 "over": s.over.name(),
@@ -522,6 +535,34 @@ fn merge_headers(
         }
     }
     Ok((headers, content_type_removed))
+}
+
+/// `--proxy`, else the file's `proxy`, else the environment's proxies; `${NAME}` substituted,
+/// and the credentials remembered as secrets.
+fn resolve_proxy(
+    args: &RunArgs,
+    file_proxy: Option<String>,
+    file_origin: &Origin,
+    env: Env<'_>,
+    redactor: &mut Redactor,
+) -> anyhow::Result<ProxySettings> {
+    let (text, what) = match (&args.proxy, file_proxy) {
+        (Some(flag), _) => (flag.clone(), "`--proxy`".to_string()),
+        (None, Some(text)) => (text, file_origin.describe("proxy")),
+        (None, None) => return Ok(ProxySettings::from_env(env, redactor)),
+    };
+    let text = env::substitute(&text, env, redactor, &|| what.clone())?;
+    ProxySettings::explicit(&text, &what, redactor)
+}
+
+/// The proxy `url` (placeholders standing for `x`, as [`flags::check_url`] probes it) goes
+/// through, shown with its credentials hidden.
+fn proxy_for(proxy: &ProxySettings, url: &str) -> anyhow::Result<Option<String>> {
+    let probe = crate::workload::template::replace_all(url, |_| Some("x"));
+    match url::Url::parse(probe.trim()) {
+        Ok(url) => Ok(proxy.for_url(&url)?.map(|p| p.to_string())),
+        Err(_) => Ok(None),
+    }
 }
 
 /// `--body`, else the file's body, else [`default_body`] for POST; `${NAME}` substituted.

@@ -15,6 +15,7 @@ pub mod control;
 pub mod failure;
 mod local;
 pub mod open;
+pub mod proxy;
 pub mod request;
 mod socket;
 pub mod target;
@@ -111,7 +112,7 @@ impl Engine {
     /// before anything is sent.
     pub fn new(config: &Config, workload: &Workload) -> anyhow::Result<Engine> {
         let specs: Vec<_> = (0..workload.len() as u64).map(|i| workload.request(i)).collect();
-        let requests = target::prepare_all(&config.method, &specs, &config.tls)?;
+        let requests = target::prepare_all(&config.method, &specs, &config.tls, &config.proxy)?;
         if requests.is_empty() {
             anyhow::bail!("the workload has no requests");
         }

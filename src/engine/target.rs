@@ -1,6 +1,7 @@
 //! Where requests go and what they carry, parsed once before the run: [`Target`] (one scheme,
-//! host and port: the unit a connection is opened to) and [`PreparedRequest`] (head and body
-//! ready to be copied into a hyper request for HTTP/1.1 or HTTP/2).
+//! host and port: the unit a connection is opened to, with the proxy it goes through) and
+//! [`PreparedRequest`] (head and body ready to be copied into a hyper request for HTTP/1.1 or
+//! HTTP/2).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, HOST};
+use http::header::{CONTENT_LENGTH, HOST, PROXY_AUTHORIZATION};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
@@ -16,6 +17,7 @@ use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use tokio::sync::OnceCell;
 
+use super::proxy::{Proxy, ProxySettings};
 use crate::config::TlsOptions;
 use crate::workload::RequestSpec;
 
@@ -33,7 +35,12 @@ pub struct Target {
     /// Config and server name for https; `None` for plain http.
     tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
     /// Resolved once per run and shared by all workers, so 2,048 workers do not each ask DNS.
+    /// Never used through a proxy, which resolves the target itself.
     addrs: OnceCell<Vec<SocketAddr>>,
+    /// The proxy connections go through, decided once before the run.
+    proxy: Option<Arc<Proxy>>,
+    /// Plain http through `proxy`: requests carry the absolute URL (HTTP/1.1 only).
+    forward_proxy: bool,
     /// Speak HTTP/2 without TLS ("prior knowledge"). Only tests set it: plain-http targets
     /// otherwise use HTTP/1.1, and https targets use what ALPN picks.
     h2_prior_knowledge: bool,
@@ -52,8 +59,13 @@ impl fmt::Display for Target {
 }
 
 impl Target {
-    /// The target of `url` (http or https). `tls` builds the shared TLS config when needed.
-    fn new(url: &url::Url, tls: &mut TlsConfig<'_>) -> anyhow::Result<Target> {
+    /// The target of `url` (http or https), through `proxy` when given. `tls` builds the
+    /// shared TLS config when needed.
+    fn new(
+        url: &url::Url,
+        tls: &mut TlsConfig<'_>,
+        proxy: Option<Arc<Proxy>>,
+    ) -> anyhow::Result<Target> {
         let https = match url.scheme() {
             "https" => true,
             "http" => false,
@@ -89,6 +101,8 @@ impl Target {
             scheme,
             tls,
             addrs: OnceCell::new(),
+            forward_proxy: proxy.is_some() && !https,
+            proxy,
             h2_prior_knowledge: false,
         })
     }
@@ -103,6 +117,19 @@ impl Target {
         self.h2_prior_knowledge
     }
 
+    /// The proxy connections to this target go through.
+    pub(super) fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_deref()
+    }
+
+    /// `host:port`, the port always written (a `CONNECT` request's target).
+    pub(super) fn host_port(&self) -> String {
+        match self.host.contains(':') {
+            true => format!("[{}]:{}", self.host, self.port),
+            false => format!("{}:{}", self.host, self.port),
+        }
+    }
+
     /// The TLS config and server name, for https targets.
     pub(super) fn tls(&self) -> Option<&(Arc<ClientConfig>, ServerName<'static>)> {
         self.tls.as_ref()
@@ -110,18 +137,7 @@ impl Target {
 
     /// The target's addresses, resolved on first use (a failed lookup is retried next time).
     pub(super) async fn addrs(&self) -> std::io::Result<&[SocketAddr]> {
-        let addrs = self
-            .addrs
-            .get_or_try_init(|| async {
-                let found: Vec<_> =
-                    tokio::net::lookup_host((self.host.as_str(), self.port)).await?.collect();
-                match found.is_empty() {
-                    true => Err(std::io::Error::other(format!("no address for {}", self.host))),
-                    false => Ok(found),
-                }
-            })
-            .await?;
-        Ok(addrs)
+        super::socket::resolve_once(&self.addrs, &self.host, self.port).await
     }
 }
 
@@ -148,9 +164,11 @@ pub struct PreparedRequest {
     method: Method,
     /// `/path?query`, the HTTP/1.1 request target.
     origin_form: Uri,
-    /// `scheme://authority/path?query`, from which HTTP/2 takes its pseudo-headers.
+    /// `scheme://authority/path?query`, from which HTTP/2 takes its pseudo-headers; also the
+    /// HTTP/1.1 request target through a forward proxy.
     absolute: Uri,
-    /// The configured headers plus `Host` and `Content-Length` (HTTP/1.1).
+    /// The configured headers plus `Host` and `Content-Length` (HTTP/1.1), and
+    /// `Proxy-Authorization` through a forward proxy with credentials.
     h1_headers: HeaderMap,
     /// The same without `Host` (HTTP/2 sends `:authority` instead).
     h2_headers: HeaderMap,
@@ -172,9 +190,11 @@ impl PreparedRequest {
     pub fn build(&self, h2: bool) -> Request<RequestBody> {
         let mut request = Request::new(Full::new(self.body.clone()));
         *request.method_mut() = self.method.clone();
-        let (uri, headers) = match h2 {
-            true => (&self.absolute, &self.h2_headers),
-            false => (&self.origin_form, &self.h1_headers),
+        let (uri, headers) = match (h2, self.target.forward_proxy) {
+            (true, _) => (&self.absolute, &self.h2_headers),
+            // A forward proxy learns where the request goes from its absolute URL.
+            (false, true) => (&self.absolute, &self.h1_headers),
+            (false, false) => (&self.origin_form, &self.h1_headers),
         };
         *request.uri_mut() = uri.clone();
         *request.headers_mut() = headers.clone();
@@ -183,20 +203,34 @@ impl PreparedRequest {
 }
 
 /// Parses every rendered request; requests to the same origin share one [`Target`]; https
-/// targets are verified as `tls` says.
+/// targets are verified as `tls` says; `proxy` decides, once per target, the proxy it goes
+/// through.
 pub fn prepare_all(
     method: &str,
     specs: &[&RequestSpec],
     tls: &TlsOptions,
+    proxy: &ProxySettings,
 ) -> anyhow::Result<Vec<PreparedRequest>> {
-    prepare_all_with(method, specs, tls, false)
+    prepare_each(method, specs, tls, proxy, false)
 }
 
-/// [`prepare_all`], optionally speaking HTTP/2 to plain-http targets (tests: the mock does).
+/// [`prepare_all`] without proxies, speaking HTTP/2 to plain-http targets when asked (the
+/// engine's tests: the mock does).
+#[cfg(test)]
 pub(crate) fn prepare_all_with(
     method: &str,
     specs: &[&RequestSpec],
     tls: &TlsOptions,
+    h2_prior_knowledge: bool,
+) -> anyhow::Result<Vec<PreparedRequest>> {
+    prepare_each(method, specs, tls, &ProxySettings::default(), h2_prior_knowledge)
+}
+
+fn prepare_each(
+    method: &str,
+    specs: &[&RequestSpec],
+    tls: &TlsOptions,
+    proxy: &ProxySettings,
     h2_prior_knowledge: bool,
 ) -> anyhow::Result<Vec<PreparedRequest>> {
     let method = Method::from_bytes(method.as_bytes())
@@ -215,8 +249,9 @@ pub(crate) fn prepare_all_with(
         let target = match targets.iter().find(|t| t.same_origin(url.scheme(), &host, port)) {
             Some(target) => Arc::clone(target),
             None => {
-                let mut target = Target::new(&url, &mut tls)?;
-                target.h2_prior_knowledge = h2_prior_knowledge && target.tls.is_none();
+                let mut target = Target::new(&url, &mut tls, proxy.for_url(&url)?)?;
+                target.h2_prior_knowledge =
+                    h2_prior_knowledge && target.tls.is_none() && target.proxy.is_none();
                 let target = Arc::new(target);
                 targets.push(Arc::clone(&target));
                 target
@@ -263,6 +298,11 @@ fn prepare(
             .with_context(|| format!("invalid host in URL `{}`", spec.url))?;
         headers.insert(HOST, host);
     }
+    if let Some(auth) = target.proxy().and_then(Proxy::authorization)
+        && target.forward_proxy
+    {
+        headers.insert(PROXY_AUTHORIZATION, auth.clone());
+    }
     Ok(PreparedRequest {
         target,
         method: method.clone(),
@@ -291,7 +331,8 @@ mod tests {
         let a = spec("http://example.test/v1/chat?x=1");
         let b = spec("http://example.test:8080/v1");
         let c = spec("http://[::1]:9000/");
-        let all = prepare_all("POST", &[&a, &b, &c], &TlsOptions::default()).unwrap();
+        let all = prepare_all("POST", &[&a, &b, &c], &TlsOptions::default(), &Default::default())
+            .unwrap();
         let h1 = |i: usize| all[i].build(false);
         assert_eq!(h1(0).headers()[HOST], "example.test");
         assert_eq!(h1(0).uri(), "/v1/chat?x=1");
@@ -308,8 +349,29 @@ mod tests {
     #[test]
     fn requests_to_one_origin_share_a_target() {
         let (a, b) = (spec("http://127.0.0.1:1/a"), spec("http://127.0.0.1:1/b"));
-        let all = prepare_all("POST", &[&a, &b], &TlsOptions::default()).unwrap();
+        let all =
+            prepare_all("POST", &[&a, &b], &TlsOptions::default(), &Default::default()).unwrap();
         assert!(Arc::ptr_eq(all[0].target(), all[1].target()));
         assert_eq!(all[0].target().to_string(), "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn through_a_forward_proxy_http1_sends_the_absolute_url_and_the_credentials() {
+        let mut redactor = crate::redact::Redactor::default();
+        let proxy =
+            ProxySettings::explicit("http://u:s3cr3t@127.0.0.1:3128", "`--proxy`", &mut redactor)
+                .unwrap();
+        let (a, b) = (spec("http://api.test:8000/v1?x=1"), spec("https://api.test/v1"));
+        let all = prepare_all("POST", &[&a, &b], &TlsOptions::default(), &proxy).unwrap();
+        let forwarded = all[0].build(false);
+        assert_eq!(forwarded.uri(), "http://api.test:8000/v1?x=1");
+        assert_eq!(forwarded.headers()[HOST], "api.test:8000");
+        assert_eq!(forwarded.headers()[PROXY_AUTHORIZATION], "Basic dTpzM2NyM3Q=");
+        // Tunnelled: the proxy sees only CONNECT; the request itself is as without a proxy.
+        let tunnelled = all[1].build(false);
+        assert_eq!(tunnelled.uri(), "/v1");
+        assert!(!tunnelled.headers().contains_key(PROXY_AUTHORIZATION));
+        assert_eq!(all[1].target().host_port(), "api.test:443");
+        assert_eq!(all[0].target().proxy().unwrap().to_string(), "http://u:***@127.0.0.1:3128");
     }
 }

@@ -56,6 +56,9 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     if !info.url.is_empty() {
         out.row(w.url, info.url.clone());
     }
+    if let Some(proxy) = result.config.get("proxy").and_then(serde_json::Value::as_str) {
+        out.row(w.proxy, proxy.to_owned());
+    }
     if let Some(format) = &info.detected_format {
         out.row(w.stream_format, format.clone());
     }

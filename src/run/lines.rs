@@ -5,9 +5,16 @@ use crate::config::{Config, SweepOver};
 use crate::engine::Preconnect;
 use crate::metrics::Summary;
 
-/// `streamperf: 100 requests to URL, concurrency 10`, or the open loop's rate, or the duration.
+/// `streamperf: 100 requests to URL, concurrency 10`, or the open loop's rate, or the duration;
+/// the URL followed by `via proxy P` when it goes through one.
 pub(super) fn banner(config: &Config) -> String {
-    let url = config.redactor.redact(&config.url);
+    let mut url = config.redactor.redact(&config.url);
+    if let Some(proxy) = config.proxy_shown() {
+        url = match config.lang {
+            Lang::En => format!("{url} via proxy {proxy}"),
+            Lang::Zh => format!("{url}(经代理 {proxy})"),
+        };
+    }
     let load = &config.load;
     let amount = match (config.total_requests, load.duration) {
         (Some(n), Some(d)) => format!("{n} requests or {}", humantime::format_duration(d)),
