@@ -37,6 +37,14 @@ pub struct Words {
     pub imported_note: &'static str,
     /// Detected stream format.
     pub stream_format: &'static str,
+    /// Said once when the answers came whole (`json/…` formats), not streamed.
+    pub non_streaming: &'static str,
+    /// Row label: how connections were used, shown when the server closed some.
+    pub connections: &'static str,
+    /// The row: connections opened, reconnects after the server closed one, requests re-sent.
+    pub reconnects: fn(u64, u64, u64) -> String,
+    /// Said once when the server closed its connections after every response.
+    pub closes_each: &'static str,
     /// Section: time to first token.
     pub ttft: &'static str,
     /// Section: time to first byte.
@@ -167,6 +175,15 @@ const EN: Words = Words {
     imported_note: "from the original tool's file; duration and throughput estimated \
                     (request times / concurrency)",
     stream_format: "Format",
+    non_streaming: "non-streaming: TTFT is the full answer",
+    connections: "Connections",
+    reconnects: |opened, reconnects, resent| {
+        format!(
+            "{opened} opened; {reconnects} reconnects after the server closed one \
+             ({resent} requests sent again), not failures"
+        )
+    },
+    closes_each: "server closes connections after each response: every request pays a connect",
     ttft: "Time to first token (TTFT)",
     ttfb: "Time to first byte (TTFB)",
     ttfat: "Time to first answer token (TTFAT)",
@@ -240,6 +257,12 @@ const ZH: Words = Words {
     imported: "导入",
     imported_note: "来自原工具的结果文件;总耗时与吞吐量为估算值(请求耗时之和 / 并发数)",
     stream_format: "流式格式",
+    non_streaming: "非流式响应:TTFT 即完整回答的到达时间",
+    connections: "连接",
+    reconnects: |opened, reconnects, resent| {
+        format!("建立 {opened} 个;服务器关闭连接后重连 {reconnects} 次(其中重发请求 {resent} 个),不计为失败")
+    },
+    closes_each: "服务器在每次响应后关闭连接:每个请求都要重新建立连接",
     ttft: "首Token时间 (TTFT)",
     ttfb: "首字节时间 (TTFB)",
     ttfat: "首个回答 token 时间 (TTFAT)",

@@ -55,6 +55,8 @@ pub struct Connection {
     driver: Option<Driver>,
     /// HTTP/2 only: the futures hyper would otherwise spawn.
     tasks: Tasks,
+    /// Response heads received on this connection so far.
+    answered: u64,
 }
 
 /// Why a request could not be sent or got no response head.
@@ -97,12 +99,17 @@ impl Connection {
                 (Sender::H1(sender), Driver::H1(conn))
             }
         };
-        Ok(Connection { target: Arc::clone(target), sender, driver: Some(driver), tasks })
+        Ok(Connection { target: Arc::clone(target), sender, driver: Some(driver), tasks, answered: 0 })
     }
 
     /// The target this connection goes to.
     pub fn target(&self) -> &Arc<Target> {
         &self.target
+    }
+
+    /// Whether an earlier request was answered on this connection (it is kept alive).
+    pub fn reused(&self) -> bool {
+        self.answered > 0
     }
 
     /// Whether the connection speaks HTTP/2.
@@ -134,10 +141,13 @@ impl Connection {
             Sender::H1(s) => futures_util::future::Either::Left(s.try_send_request(request)),
             Sender::H2(s) => futures_util::future::Either::Right(s.try_send_request(request)),
         };
-        self.drive(response).await.map_err(|mut e: TrySendError<_>| SendError {
-            unsent: e.take_message().is_some(),
-            error: e.into_error(),
-        })
+        let response =
+            self.drive(response).await.map_err(|mut e: TrySendError<_>| SendError {
+                unsent: e.take_message().is_some(),
+                error: e.into_error(),
+            })?;
+        self.answered += 1;
+        Ok(response)
     }
 
     /// The next data frame of `body` and the instant it was taken out of the body: the

@@ -25,6 +25,29 @@ pub fn from_send_error(err: &hyper::Error) -> Failure {
     )
 }
 
+/// Whether `err` means the connection ended before any response byte (EOF, reset, an
+/// incomplete head): on a kept-alive connection, the server closed it as the request arrived.
+pub fn lost_before_response(err: &hyper::Error) -> bool {
+    use std::io::ErrorKind;
+    if err.is_incomplete_message() || err.is_closed() || err.is_canceled() {
+        return true;
+    }
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// A failure while reading the body before the completion marker arrived.
 pub fn from_body_error(err: &hyper::Error) -> Failure {
     Failure::new(ErrorClass::Incomplete, format!("stream broke off: {}", chain(err)))

@@ -11,6 +11,7 @@
 
 mod closed;
 pub mod conn;
+mod connections;
 pub mod control;
 pub mod failure;
 mod local;
@@ -22,10 +23,10 @@ pub mod target;
 #[cfg(test)]
 mod tests;
 pub mod tls;
+mod whole;
 
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -36,7 +37,9 @@ use crate::record::RequestRecord;
 use crate::tokens::Tokenizer;
 use crate::workload::Workload;
 pub use closed::ClosedLoop;
+pub use connections::ConnectionStats;
 use conn::Connection;
+use connections::Counters;
 pub use control::{Phase, RunControl, StopReason};
 pub use open::OpenLoop;
 use target::PreparedRequest;
@@ -103,8 +106,8 @@ pub struct Engine {
     started: OnceLock<Instant>,
     detected_format: OnceLock<String>,
     preconnect: OnceLock<Preconnect>,
-    /// Every connection opened in this engine's runs, pre-connects included.
-    connections_opened: AtomicU64,
+    /// How this engine's runs used their connections, pre-connects included.
+    connections: connections::Counters,
 }
 
 impl Engine {
@@ -126,7 +129,7 @@ impl Engine {
             started: OnceLock::new(),
             detected_format: OnceLock::new(),
             preconnect: OnceLock::new(),
-            connections_opened: AtomicU64::new(0),
+            connections: connections::Counters::default(),
         })
     }
 
@@ -143,7 +146,12 @@ impl Engine {
     /// Connections opened so far, pre-connects included: with keep-alive working, one per
     /// worker.
     pub fn connections_opened(&self) -> u64 {
-        self.connections_opened.load(Ordering::Relaxed)
+        self.connections.snapshot().opened
+    }
+
+    /// How the connections were used so far.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        self.connections.snapshot()
     }
 
     /// Sends request number `index` (0-based), scheduled for `sched` (`None`: now, the closed
@@ -161,16 +169,34 @@ impl Engine {
         let prepared = &self.requests[(index % self.requests.len() as u64) as usize];
         if let Some(open) = conn {
             // Before the clock: the client's own bookkeeping is not the server's latency.
-            let reusable = Arc::ptr_eq(open.target(), prepared.target())
-                && tokio::time::timeout(self.timeout, open.ready()).await.unwrap_or(false);
-            if !reusable {
-                *conn = None;
+            let ready = match Arc::ptr_eq(open.target(), prepared.target()) {
+                true => tokio::time::timeout(self.timeout, open.ready()).await.ok(),
+                false => None,
+            };
+            match ready {
+                Some(true) => {}
+                // The server closed it after the last response (`Connection: close`,
+                // HTTP/1.0, or simply a close): this request pays a connect, nothing failed.
+                Some(false) => {
+                    Counters::bump(&self.connections.reconnects);
+                    *conn = None;
+                }
+                // Another target, or a connection that never got ready.
+                None => *conn = None,
             }
         }
         let outcome =
             request::measure(self, prepared, conn, index + 1, sched, control, events).await;
+        let counters = &self.connections;
         if outcome.record.connect.is_some() {
-            self.connections_opened.fetch_add(1, Ordering::Relaxed);
+            Counters::bump(&counters.opened);
+        }
+        if outcome.reused {
+            Counters::bump(&counters.reused);
+        }
+        if outcome.resent {
+            Counters::bump(&counters.reconnects);
+            Counters::bump(&counters.resent);
         }
         if let Some(name) = &outcome.format_name {
             if self.detected_format.get().is_none() {
@@ -192,7 +218,7 @@ impl Engine {
         let limit = self.timeout.min(PRECONNECT_LIMIT);
         let conn = Connection::open(first.target(), limit).await.ok();
         if conn.is_some() {
-            self.connections_opened.fetch_add(1, Ordering::Relaxed);
+            Counters::bump(&self.connections.opened);
         }
         conn
     }

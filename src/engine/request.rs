@@ -25,6 +25,11 @@ pub struct Measured {
     pub format_name: Option<String>,
     /// When the request was handed to its connection.
     pub sent: Instant,
+    /// It was answered on a connection that had answered an earlier request.
+    pub reused: bool,
+    /// A kept-alive connection lost it before any response byte; it was sent again on a new
+    /// connection.
+    pub resent: bool,
 }
 
 /// Per-request state filled while the response streams in; survives a timeout.
@@ -37,6 +42,10 @@ struct Progress {
     done: bool,
     /// The body was read to its end: the connection can take the next request.
     reusable: bool,
+    /// Answered on a connection that had answered before.
+    reused: bool,
+    /// Sent again on a new connection after a kept-alive one lost it.
+    resent: bool,
     finish_reason: Option<String>,
     answer: Option<String>,
     reasoning: Option<String>,
@@ -67,6 +76,8 @@ pub async fn measure(
         status: None,
         done: false,
         reusable: false,
+        reused: false,
+        resent: false,
         finish_reason: None,
         answer: engine.save_output.then(String::new),
         reasoning: engine.save_output.then(String::new),
@@ -105,7 +116,13 @@ pub async fn measure(
     record.finish_reason = progress.finish_reason;
     record.output = progress.answer;
     record.reasoning = progress.reasoning.filter(|r| !r.is_empty());
-    Measured { record, format_name: progress.format_name, sent: send }
+    Measured {
+        record,
+        format_name: progress.format_name,
+        sent: send,
+        reused: progress.reused,
+        resent: progress.resent,
+    }
 }
 
 /// The phase a request had reached when its deadline passed.
@@ -120,6 +137,11 @@ fn phase(progress: &Progress) -> TimeoutPhase {
 }
 
 /// Sends the request and waits for its head, opening a connection when the worker has none.
+///
+/// A kept-alive connection the server closed just as the request went out (llama.cpp's server
+/// closes after every response while advertising keep-alive) loses the request before any
+/// response byte: it is sent once more on a new connection, as curl and browsers do, and the
+/// time spent stays in this request. A new connection that does the same is a failure.
 async fn send(
     prepared: &PreparedRequest,
     conn: &mut Option<Connection>,
@@ -140,11 +162,18 @@ async fn send(
                 conn.insert(opened)
             }
         };
+        let reused = connection.reused();
         match connection.send(prepared.build(connection.is_h2())).await {
-            Ok(response) => return Ok(response),
-            // A kept-alive connection the server closed just now; the request never left, so
-            // sending it on a new connection is safe (as every HTTP client's pool does).
+            Ok(response) => {
+                progress.reused = reused;
+                return Ok(response);
+            }
+            // The request never left, so sending it on a new connection is always safe.
             Err(e) if e.unsent && !fresh => *conn = None,
+            Err(e) if reused && !fresh && failure::lost_before_response(&e.error) => {
+                progress.resent = true;
+                *conn = None;
+            }
             Err(e) => return Err(failure::from_send_error(&e.error)),
         }
     }

@@ -6,6 +6,8 @@
 //! - `fail=close-idle`: keep the connection, but drop the next request that arrives on it
 //!   unanswered and close, as an idle timeout firing just as a request comes in. Always the
 //!   stale keep-alive case, so a test of the client's re-send is deterministic.
+//! - `fail=connection-close` (`Connection: close`) and `fail=http10` (an HTTP/1.0 answer, its
+//!   body ending at the close): the server says it closes, and hyper does.
 //!
 //! hyper closes a server connection cleanly when a read on an idle connection returns EOF, so
 //! [`ClosingListener`] wraps each connection's I/O in [`Closable`], which fakes that EOF once
@@ -21,6 +23,7 @@ use std::task::{Context, Poll, ready};
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderValue, Version, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::serve::{IncomingStream, Listener};
@@ -28,7 +31,7 @@ use futures_util::task::AtomicWaker;
 use http_body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::plan::MockQuery;
+use super::plan::{ConnFault, Fault, MockQuery};
 use super::routes::App;
 use super::stats::MockStats;
 
@@ -163,21 +166,33 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Closable<I> {
 }
 
 /// Middleware: with `--close-after-response` or `?fail=close-idle`, the response's body asks
-/// for its connection's close as its last frame leaves.
+/// for its connection's close as its last frame leaves; `?fail=connection-close` and
+/// `?fail=http10` answer so that hyper closes after the response.
 pub(crate) async fn close_connections(
     State(app): State<Arc<App>>,
     req: Request,
     next: Next,
 ) -> Response {
     let conn = req.extensions().get::<ConnectInfo<ConnHandle>>().map(|c| c.0.clone());
-    let close_idle = Query::<MockQuery>::try_from_uri(req.uri())
-        .is_ok_and(|q| q.fail.as_deref() == Some("close-idle"));
-    let state = match (close_idle, app.options.close_after_response) {
-        (true, _) => DROP_NEXT_REQUEST,
-        (false, true) => CLOSE_NOW,
-        (false, false) => return next.run(req).await,
+    let fault = Query::<MockQuery>::try_from_uri(req.uri())
+        .ok()
+        .and_then(|q| q.fail.as_deref().and_then(|f| Fault::parse(f).ok()));
+    let mut response = next.run(req).await;
+    let state = match fault {
+        Some(Fault::Connection(ConnFault::CloseIdle)) => DROP_NEXT_REQUEST,
+        // hyper closes these itself after the response.
+        Some(Fault::Connection(ConnFault::ConnectionClose)) => {
+            let close = HeaderValue::from_static("close");
+            response.headers_mut().insert(header::CONNECTION, close);
+            return response;
+        }
+        Some(Fault::Connection(ConnFault::Http10)) => {
+            *response.version_mut() = Version::HTTP_10;
+            return response;
+        }
+        _ if app.options.close_after_response => CLOSE_NOW,
+        _ => return response,
     };
-    let response = next.run(req).await;
     match conn {
         Some(conn) => {
             response.map(|body| Body::new(CloseOnEnd { body, close: Some((conn, state)) }))

@@ -217,7 +217,14 @@ impl<F: Framer> Driver<F> {
             }
             // Close, and Status and Pause which never get here: abort without a chunked
             // terminator, so the client sees a truncated body.
-            Some(Fault::Close(_) | Fault::Status(_) | Fault::Pause { .. } | Fault::CloseIdle)
+            Some(
+                Fault::Close(_)
+                | Fault::Status(_)
+                | Fault::Pause { .. }
+                | Fault::Connection(_)
+                | Fault::Redirect(_)
+                | Fault::RedirectLoop,
+            )
             | None => {
                 // The connection dies when the next chunk would have been due. Returning
                 // Pending once lets hyper flush the tokens already handed over, which it

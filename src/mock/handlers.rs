@@ -134,7 +134,14 @@ async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
             Response::new(Body::from_stream(body))
         }
         // A pause already delayed the last deadline; a status fault never gets here.
-        Some(Fault::Status(_) | Fault::Pause { .. } | Fault::CloseIdle) | None => {
+        Some(
+            Fault::Status(_)
+            | Fault::Pause { .. }
+            | Fault::Connection(_)
+            | Fault::Redirect(_)
+            | Fault::RedirectLoop,
+        )
+        | None => {
             let resp = Json(answer).into_response();
             p.guard.stats().record_first_content(p.schedule.received.elapsed());
             p.guard.finish();

@@ -17,8 +17,9 @@
 //!
 //! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`,
 //! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
-//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>|close-idle` (`k` counts
-//! chunks; `close-idle` and `--close-after-response` close kept-alive connections: `conn`), so
+//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>` (`k` counts chunks), the
+//! connection faults `fail=close-idle|connection-close|http10` and `--close-after-response`
+//! (`conn`) and redirects `fail=redirect:<code>|redirect-loop` (`redirect`), so
 //! one mock serves many test cases. Reasoning streams before the answer in each format's
 //! reasoning field; chunk `k` (reasoning and answer counted together) is due at
 //! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so
@@ -44,6 +45,7 @@ mod ollama;
 mod openai;
 mod plain;
 mod plan;
+mod redirect;
 mod reply;
 mod responses;
 mod routes;

@@ -39,6 +39,8 @@ pub(crate) struct MockQuery {
     pub framing: Option<String>,
     /// Gemini route only: must be `sse` (the mock does not stream JSON arrays).
     pub alt: Option<String>,
+    /// `fail=redirect:<code>` only: the `Location` to send (default: this URL without `fail`).
+    pub to: Option<String>,
 }
 
 /// A fault injected with `?fail=…`.
@@ -60,23 +62,56 @@ pub(crate) enum Fault {
         /// Length of the pause, milliseconds.
         ms: u64,
     },
-    /// `close-idle`: answer normally, then drop the next request on this connection unanswered
-    /// and close it (see `conn`); nothing changes in this response.
+    /// A connection behaviour (`close-idle`, `connection-close`, `http10`): the stream itself
+    /// is unchanged; `conn` carries it out.
+    Connection(ConnFault),
+    /// `redirect:<code>`: answer `<code>` (301, 302, 303, 307, 308) with a `Location` (see
+    /// `redirect`); the route never runs for this request.
+    Redirect(u16),
+    /// `redirect-loop`: a 307 back to this very URL.
+    RedirectLoop,
+}
+
+/// What a server does with the connection of a request, for `fail=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnFault {
+    /// `close-idle`: answer, then drop the next request on the connection unanswered and close.
     CloseIdle,
+    /// `connection-close`: answer with `Connection: close`, then close.
+    ConnectionClose,
+    /// `http10`: answer as HTTP/1.0 (no chunked encoding, the body ends at the close).
+    Http10,
+}
+
+impl ConnFault {
+    const ALL: [(&'static str, ConnFault); 3] = [
+        ("close-idle", ConnFault::CloseIdle),
+        ("connection-close", ConnFault::ConnectionClose),
+        ("http10", ConnFault::Http10),
+    ];
+
+    /// The `fail=` name.
+    pub(crate) fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, f)| *f == self).map_or("", |(name, _)| name)
+    }
 }
 
 impl Fault {
-    /// Parses `status:<code>`, `close:<k>`, `stall:<k>`, `error:<k>`, `pause:<k>:<ms>` or
-    /// `close-idle`.
+    /// Parses `status:<code>`, `close:<k>`, `stall:<k>`, `error:<k>`, `pause:<k>:<ms>`,
+    /// `close-idle`, `connection-close`, `http10`, `redirect:<code>` or `redirect-loop`.
     pub(crate) fn parse(s: &str) -> Result<Fault, String> {
         let bad = || {
             format!(
                 "invalid fail={s:?}: expected status:<code>, close:<k>, stall:<k>, error:<k>, \
-                 pause:<k>:<ms> or close-idle"
+                 pause:<k>:<ms>, close-idle, connection-close, http10, redirect:<code> or \
+                 redirect-loop"
             )
         };
-        if s == "close-idle" {
-            return Ok(Fault::CloseIdle);
+        if s == "redirect-loop" {
+            return Ok(Fault::RedirectLoop);
+        }
+        if let Some((_, fault)) = ConnFault::ALL.iter().find(|(name, _)| *name == s) {
+            return Ok(Fault::Connection(*fault));
         }
         let (kind, arg) = s.split_once(':').ok_or_else(bad)?;
         match kind {
@@ -86,6 +121,10 @@ impl Fault {
                 let ms = ms.parse::<u64>().map_err(|_| bad())?;
                 Ok(Fault::Pause { after, ms })
             }
+            "redirect" => match arg.parse::<u16>() {
+                Ok(code @ (301 | 302 | 303 | 307 | 308)) => Ok(Fault::Redirect(code)),
+                _ => Err(bad()),
+            },
             "status" => match arg.parse::<u16>() {
                 Ok(code) if (100..=999).contains(&code) => Ok(Fault::Status(code)),
                 _ => Err(bad()),
@@ -106,7 +145,8 @@ impl Fault {
     /// token) a stream-ending fault fires (`None` for `Status` and `Pause`).
     pub(crate) fn after_chunks(self) -> Option<u64> {
         match self {
-            Fault::Status(_) | Fault::Pause { .. } | Fault::CloseIdle => None,
+            Fault::Status(_) | Fault::Pause { .. } | Fault::Connection(_) => None,
+            Fault::Redirect(_) | Fault::RedirectLoop => None,
             Fault::Close(k) | Fault::Stall(k) | Fault::Error(k) => Some(k),
         }
     }
@@ -120,7 +160,9 @@ impl fmt::Display for Fault {
             Fault::Stall(k) => write!(f, "stall:{k}"),
             Fault::Error(k) => write!(f, "error:{k}"),
             Fault::Pause { after, ms } => write!(f, "pause:{after}:{ms}"),
-            Fault::CloseIdle => f.write_str("close-idle"),
+            Fault::Connection(c) => f.write_str(c.name()),
+            Fault::Redirect(code) => write!(f, "redirect:{code}"),
+            Fault::RedirectLoop => f.write_str("redirect-loop"),
         }
     }
 }
@@ -313,8 +355,14 @@ mod tests {
         }
         assert_eq!(Fault::Error(2).to_string(), "error:2");
         assert_eq!(Fault::Pause { after: 1, ms: 2 }.to_string(), "pause:1:2");
-        assert_eq!(Fault::parse("close-idle"), Ok(Fault::CloseIdle));
+        for (name, fault) in ConnFault::ALL {
+            assert_eq!(Fault::parse(name), Ok(Fault::Connection(fault)));
+            assert_eq!(Fault::Connection(fault).to_string(), name);
+        }
         assert!(Fault::parse("close-idle:1").is_err());
+        assert_eq!(Fault::parse("redirect:308"), Ok(Fault::Redirect(308)));
+        assert_eq!(Fault::parse("redirect-loop"), Ok(Fault::RedirectLoop));
+        assert!(Fault::parse("redirect:200").is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub use terminal::{ReportInfo, render};
 use serde::{Deserialize, Serialize};
 
 use crate::config::SweepOver;
-use crate::engine::StopReason;
+use crate::engine::{ConnectionStats, StopReason};
 use crate::metrics::Summary;
 use crate::record::RequestRecord;
 use crate::selfcheck::ClientHealth;
@@ -100,6 +100,9 @@ pub struct RunResult {
     /// The client's own health during the run (the self-check).
     #[serde(default)]
     pub client: Option<ClientHealth>,
+    /// How the run (the last level, in a sweep) used its connections.
+    #[serde(default)]
+    pub connections: ConnectionStats,
     /// One entry per second of the run (of the last level, in a sweep).
     #[serde(default)]
     pub timeseries: Vec<Second>,
@@ -141,6 +144,8 @@ pub struct LevelResult {
     pub run: RunInfo,
     /// The client's health during this level.
     pub client: Option<ClientHealth>,
+    /// How this level used its connections.
+    pub connections: ConnectionStats,
     /// One entry per second of this level.
     pub timeseries: Vec<Second>,
 }
@@ -161,6 +166,7 @@ impl LevelResult {
             summary: summary.clone(),
             run: run.clone(),
             client: client.clone(),
+            connections: ConnectionStats::default(),
             timeseries: timeseries.to_vec(),
         }
     }

@@ -62,6 +62,14 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     if let Some(format) = &info.detected_format {
         out.row(w.stream_format, format.clone());
     }
+    let c = &result.connections;
+    if c.reconnects > 0 {
+        out.row(w.connections, (w.reconnects)(c.opened, c.reconnects, c.resent));
+        if c.server_closes_each() {
+            // It changes TTFT: every request's includes a connect.
+            out.line(&format!("  {}", w.closes_each));
+        }
+    }
     load_section(&mut out, result);
 
     if let Some(t) = &s.ttft {

@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, SweepOver};
 use crate::engine::open::SendStats;
-use crate::engine::{ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason};
+use crate::engine::{
+    ClosedLoop, ConnectionStats, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason,
+};
 use crate::export::{self, ExportFormat};
 use crate::limits;
 use crate::live::{Live, Mode};
@@ -181,6 +183,7 @@ struct Measured {
     records: Vec<RequestRecord>,
     run: RunInfo,
     client: Option<ClientHealth>,
+    connections: ConnectionStats,
     timeseries: Vec<Second>,
     detected_format: Option<String>,
 }
@@ -224,6 +227,7 @@ async fn measure(
         records,
         run: run_info(config, &control, sends, consumed.warmups),
         client,
+        connections: engine.connection_stats(),
         timeseries: consumed.series.seconds(),
         detected_format: engine.detected_format().map(str::to_owned),
     })
@@ -260,19 +264,22 @@ fn assemble(config: &Config, measured: Vec<Measured>) -> RunResult {
                 record.request_id += next_id;
             }
             next_id += records.len() as u64;
-            result.levels.push(LevelResult::new(
+            let mut level = LevelResult::new(
                 over,
                 m.level.unwrap_or_default(),
                 &m.summary,
                 &m.run,
                 &m.client,
                 &m.timeseries,
-            ));
+            );
+            level.connections = m.connections;
+            result.levels.push(level);
         }
         result.metrics.extend(records);
         result.summary = m.summary;
         result.run = m.run;
         result.client = m.client;
+        result.connections = m.connections;
         result.timeseries = m.timeseries;
     }
     result

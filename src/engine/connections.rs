@@ -1,0 +1,72 @@
+//! How a run used its connections: opened, reused, and replaced after the server closed them
+//! (the result's `connections`, the report's connections line).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// How a run's connections were used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionStats {
+    /// Connections opened, pre-connects included.
+    pub opened: u64,
+    /// Requests answered on a connection that had answered an earlier one (keep-alive).
+    pub reused: u64,
+    /// Times a worker's kept-alive connection was found closed by the server and a new one
+    /// opened: before the next request (`Connection: close`, HTTP/1.0, a close after the
+    /// response), or after the server lost a request sent on it before any response byte
+    /// (then sent again once: `resent`). Never failures; each costs its request a `connect`.
+    pub reconnects: u64,
+    /// Of `reconnects`, requests sent again on a new connection.
+    pub resent: u64,
+}
+
+impl ConnectionStats {
+    /// Whether the server closed its connections after every response: connections had to be
+    /// replaced and no request was ever answered on a reused one.
+    pub fn server_closes_each(&self) -> bool {
+        self.reconnects > 0 && self.reused == 0
+    }
+}
+
+/// [`ConnectionStats`] as the workers count them.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    pub opened: AtomicU64,
+    pub reused: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub resent: AtomicU64,
+}
+
+impl Counters {
+    /// Adds one to `counter`.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> ConnectionStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ConnectionStats {
+            opened: get(&self.opened),
+            reused: get(&self.reused),
+            reconnects: get(&self.reconnects),
+            resent: get(&self.resent),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_that_never_keeps_a_connection_closes_each() {
+        let each = ConnectionStats { opened: 40, reused: 0, reconnects: 39, resent: 3 };
+        assert!(each.server_closes_each());
+        let some = ConnectionStats { reused: 30, ..each };
+        assert!(!some.server_closes_each(), "some requests were answered on reused ones");
+        assert!(!ConnectionStats::default().server_closes_each());
+    }
+}
