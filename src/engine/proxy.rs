@@ -321,8 +321,9 @@ fn in_network(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 }
 
 /// The longest answer to CONNECT read. The answer is a status line and a few headers; the bound
-/// keeps a misbehaving proxy (or something that is not a proxy and streams a body) from
-/// growing memory without end, and from stalling the connect forever on one read loop.
+/// keeps a misbehaving proxy (or a server that is no proxy and streams a body) from growing
+/// memory without end. 8 KiB is also what hyper-util's tunnel allows; a slow answer is bounded
+/// by the connect timeout around it.
 const MAX_CONNECT_HEAD: usize = 8 * 1024;
 
 /// Asks `proxy`, over `tcp`, for a tunnel to `authority` (`host:port`). On a 2xx answer the
@@ -340,13 +341,13 @@ pub(super) async fn open_tunnel(
     request.push_str("\r\n");
     let io_failed = |e: io::Error| failed(format!("failed the tunnel to {authority}: {e}"));
     tcp.write_all(request.as_bytes()).await.map_err(io_failed)?;
-    let head = read_head(tcp).await.map_err(io_failed)?;
+    let answer = read_head(tcp).await.map_err(io_failed)?;
     let closed = || failed(format!("closed the connection during CONNECT {authority}"));
-    let status_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let status_line = answer.split(|&b| b == b'\n').next().unwrap_or_default();
     let status_line = String::from_utf8_lossy(status_line).trim().to_owned();
     let status = match status_line.split_once(' ') {
         Some((version, rest)) if version.starts_with("HTTP/1.") => rest,
-        _ if head.is_empty() => return Err(closed()),
+        _ if answer.is_empty() => return Err(closed()),
         _ => {
             return Err(failed(format!(
                 "answered CONNECT with something not HTTP: {status_line:?}"
@@ -354,36 +355,40 @@ pub(super) async fn open_tunnel(
         }
     };
     match status.get(..3).and_then(|code| code.parse::<u16>().ok()) {
-        Some(200..=299) if head.ends_with(b"\r\n\r\n") => Ok(()),
-        Some(200..=299) => Err(closed()),
+        // Accepted, the proxy has nothing more to say before our TLS hello: more bytes would
+        // be lost to the handshake, so they are an error rather than something to keep.
+        Some(200..=299) => match head_end(&answer) {
+            Some(end) if end == answer.len() => Ok(()),
+            Some(_) => Err(failed(format!("sent data into the tunnel to {authority} early"))),
+            None => Err(closed()),
+        },
         Some(_) => Err(failed(format!("refused the tunnel to {authority}: {status}"))),
         None => Err(failed(format!("answered CONNECT with a bad status line: {status_line:?}"))),
     }
 }
 
-/// Reads the answer's head: up to the blank line, the end of the stream, or
-/// [`MAX_CONNECT_HEAD`]. A proxy that accepted has nothing more to say before our TLS hello,
-/// so bytes after the head are an error rather than something to keep.
+/// Reads the answer until its head is complete (the blank line), the stream ends, or
+/// [`MAX_CONNECT_HEAD`] bytes came without one. What came after the head, if anything, is
+/// returned too.
 async fn read_head(tcp: &mut TcpStream) -> io::Result<Vec<u8>> {
     let mut buf = vec![0; MAX_CONNECT_HEAD];
     let mut len = 0;
     loop {
         let n = tcp.read(&mut buf[len..]).await?;
         len += n;
-        let end = buf[..len].windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4);
-        match (end, n) {
-            (Some(end), _) if end < len => {
-                return Err(io::Error::other("the proxy sent data before the TLS handshake"));
-            }
-            (Some(_), _) | (None, 0) => break,
-            (None, _) if len == buf.len() => {
-                return Err(io::Error::other("the proxy's answer head is longer than 8 KiB"));
-            }
-            (None, _) => {}
+        if n == 0 || head_end(&buf[..len]).is_some() {
+            buf.truncate(len);
+            return Ok(buf);
+        }
+        if len == buf.len() {
+            return Err(io::Error::other("the proxy's answer head is longer than 8 KiB"));
         }
     }
-    buf.truncate(len);
-    Ok(buf)
+}
+
+/// Where the head of `answer` ends (after its blank line), once it has one.
+fn head_end(answer: &[u8]) -> Option<usize> {
+    answer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4)
 }
 
 #[cfg(test)]
@@ -502,5 +507,65 @@ mod tests {
         let url = url::Url::parse("https://api.test/").unwrap();
         let e = settings.for_url(&url).unwrap_err().to_string();
         assert!(e.contains("`HTTPS_PROXY`: unsupported proxy scheme"), "{e}");
+    }
+
+    /// `open_tunnel` against a listener that answers CONNECT with `answer`; returns what the
+    /// proxy received and the outcome.
+    async fn tunnel_answered(answer: &'static [u8]) -> (String, Result<(), Failure>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut r = Redactor::default();
+        let url = format!("http://u:pw@{}", listener.local_addr().unwrap());
+        let Choice::Every(proxy) = ProxySettings::explicit(&url, "p", &mut r).unwrap().0 else {
+            panic!("explicit")
+        };
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 1024];
+            let n = socket.read(&mut request).await.unwrap();
+            socket.write_all(answer).await.unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        let mut tcp = TcpStream::connect(proxy.addrs().await.unwrap()[0]).await.unwrap();
+        let outcome = open_tunnel(&mut tcp, &proxy, "api.test:443").await;
+        (server.await.unwrap(), outcome)
+    }
+
+    #[tokio::test]
+    async fn connect_sends_the_authority_and_credentials_and_reads_the_answer() {
+        let (request, outcome) =
+            tunnel_answered(b"HTTP/1.0 200 Connection established\r\n\r\n").await;
+        assert_eq!(
+            request,
+            "CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\
+             Proxy-Authorization: Basic dTpwdw==\r\n\r\n"
+        );
+        assert_eq!(outcome, Ok(()));
+
+        let refusal =
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nnope";
+        let error = tunnel_answered(refusal).await.1.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Connect);
+        assert!(error.message.starts_with("proxy http://u:***@127.0.0.1:"), "{}", error.message);
+        assert!(
+            error
+                .message
+                .ends_with("refused the tunnel to api.test:443: 407 Proxy Authentication Required"),
+            "{}",
+            error.message
+        );
+        let error = tunnel_answered(b"SSH-2.0-OpenSSH\r\n").await.1.unwrap_err();
+        assert!(
+            error.message.contains("something not HTTP: \"SSH-2.0-OpenSSH\""),
+            "{}",
+            error.message
+        );
+        let error = tunnel_answered(b"HTTP/1.1 200 OK\r\n\r\nearly").await.1.unwrap_err();
+        assert!(error.message.contains("sent data into the tunnel"), "{}", error.message);
+        let error = tunnel_answered(b"").await.1.unwrap_err();
+        assert!(
+            error.message.contains("closed the connection during CONNECT"),
+            "{}",
+            error.message
+        );
     }
 }
