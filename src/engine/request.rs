@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::conn::Connection;
 use super::target::PreparedRequest;
-use super::{Engine, EngineEvent, Phase, RunControl, failure};
+use super::{Engine, EngineEvent, Phase, RunControl, failure, whole};
 use crate::protocol::{Adapter, Interpretation};
 use crate::record::{ErrorClass, Failure, RequestRecord, Timeline, TimeoutPhase};
 use crate::stream::{Event, Framer, Framing};
@@ -197,8 +197,12 @@ async fn read(
     if !head.status.is_success() {
         return Err(status_failure(connection, &head, &mut body, progress).await);
     }
-    let content_type = head.headers.get(http::header::CONTENT_TYPE);
-    let framing = framing_for(engine, content_type.and_then(|v| v.to_str().ok()));
+    let content_type = head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if whole::is_whole_answer(engine.format.kind, content_type) {
+        return read_whole(engine, prepared, connection, &mut body, request_id, events, progress)
+            .await;
+    }
+    let framing = framing_for(engine, content_type);
     let mut framer = Framer::new(framing);
     let mut adapter = Adapter::new(&engine.format, framing, prepared.path());
     let raw = framing == Framing::Raw;
@@ -247,6 +251,31 @@ async fn read(
     result
 }
 
+/// Reads a whole (non-streaming) answer, then interprets it as one chunk that arrived with
+/// the read that completed the body: its first token, first answer, last token and end.
+async fn read_whole(
+    engine: &Engine,
+    prepared: &PreparedRequest,
+    connection: &mut Connection,
+    body: &mut Incoming,
+    request_id: u64,
+    events: &UnboundedSender<EngineEvent>,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
+    let answer = whole::read_body(connection, body, &mut progress.timeline).await?;
+    progress.reusable = true;
+    let path = prepared.path();
+    let (protocol, meaning) =
+        crate::protocol::whole::interpret(&engine.format, &answer.bytes, path);
+    progress.format_name = Some(format!("json/{}", protocol.name()));
+    let tl = &mut progress.timeline;
+    tl.chunks = 1;
+    tl.first_event = Some(answer.arrived);
+    // The whole answer is its first token, whatever marker event the generic rules name.
+    tl.first_token_by_marker = false;
+    apply_and_tell(meaning, answer.arrived, request_id, events, progress)
+}
+
 /// Reads `body` to its end; whether it ended cleanly.
 async fn drain(connection: &mut Connection, body: &mut Incoming) -> bool {
     loop {
@@ -289,19 +318,29 @@ fn apply_all(
         }
         tl.first_event.get_or_insert(now);
         let meaning = adapter.interpret(&event);
-        let had_token = tl.first_token.is_some();
-        apply(meaning, now, progress)?;
-        if !had_token {
-            if let Some(first) = progress.timeline.first_token {
-                let ttft = first.saturating_duration_since(progress.timeline.sched);
-                let _ = events.send(EngineEvent::FirstToken { request_id, ttft, at: first });
-            }
-        }
+        apply_and_tell(meaning, now, request_id, events, progress)?;
         if progress.done {
             break;
         }
     }
     batch.clear();
+    Ok(())
+}
+
+/// [`apply`], telling the live view when `meaning` gave the request its first token.
+fn apply_and_tell(
+    meaning: Interpretation,
+    now: Instant,
+    request_id: u64,
+    events: &UnboundedSender<EngineEvent>,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
+    let had_token = progress.timeline.first_token.is_some();
+    apply(meaning, now, progress)?;
+    if let (false, Some(first)) = (had_token, progress.timeline.first_token) {
+        let ttft = first.saturating_duration_since(progress.timeline.sched);
+        let _ = events.send(EngineEvent::FirstToken { request_id, ttft, at: first });
+    }
     Ok(())
 }
 

@@ -6,14 +6,59 @@
 //! then a `text` block of `text_delta`s; `content_block_stop`; `message_delta` with
 //! `stop_reason` and the cumulative `usage.output_tokens` (thinking included, as the API counts
 //! it); `message_stop`. Errors are `event: error` with an `overloaded_error`.
+//!
+//! Without `"stream": true` the answer is one `message` object: its `content` blocks
+//! (thinking with its signature, then text), `stop_reason` and `usage`.
 
 use std::fmt::Write as _;
 
 use bytes::BytesMut;
+use serde_json::{Value, json};
 
 use super::driver::{Chunk, Framer};
 use super::reply::Reply;
-use super::words::Part;
+use super::words::{Part, mock_reasoning_text, mock_text};
+
+/// The mock's thinking signature (opaque to clients, as the real one).
+const SIGNATURE: &str = "bW9jay1zaWduYXR1cmU=";
+
+/// `end_turn`, or `max_tokens` when the body's `max_tokens` cut the output.
+fn stop_reason(reply: &Reply) -> &'static str {
+    if reply.capped() { "max_tokens" } else { "end_turn" }
+}
+
+/// The whole answer as one `message` object (non-streaming requests).
+pub(crate) fn message(reply: &Reply) -> Value {
+    let mut content = Vec::new();
+    if reply.reasoning() > 0 {
+        let thinking = mock_reasoning_text(reply.reasoning());
+        content.push(json!({"type": "thinking", "thinking": thinking, "signature": SIGNATURE}));
+    }
+    content.push(json!({"type": "text", "text": mock_text(reply.tokens())}));
+    let mut message = json!({
+        "id": format!("msg_mock_{}", reply.id),
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model,
+        "content": content,
+        "stop_reason": stop_reason(reply),
+        "stop_sequence": null,
+    });
+    if reply.usage {
+        message["usage"] = json!({
+            "input_tokens": reply.prompt_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": reply.output_tokens(),
+        });
+    }
+    message
+}
+
+/// What a failing whole answer (`fail=error:k`) is instead: the API's error object.
+pub(crate) fn whole_error() -> Value {
+    json!({"type": "error", "error": {"type": "overloaded_error", "message": "mock in-stream error"}})
+}
 
 /// Frames an Anthropic Messages stream.
 pub(crate) struct AnthropicEvents {
@@ -111,7 +156,7 @@ impl Framer for AnthropicEvents {
     fn finish(&mut self, buf: &mut BytesMut) {
         self.stop_block(buf);
         let r = &self.reply;
-        let reason = if r.capped() { "max_tokens" } else { "end_turn" };
+        let reason = stop_reason(r);
         let usage = if r.usage {
             format!(",\"usage\":{{\"output_tokens\":{}}}", r.output_tokens())
         } else {

@@ -1,5 +1,6 @@
 //! What the mock serves, in one table: the routes (for `GET /`, the startup line and 404s),
-//! each protocol's route and a minimal request body for it (for `streamperf demo` and tests).
+//! each protocol's route and a minimal request body for it (for `streamperf demo` and tests),
+//! streaming and non-streaming.
 
 use serde_json::{Value, json};
 
@@ -17,17 +18,43 @@ pub(crate) struct Route {
 }
 
 /// Every route, streaming ones first.
-pub(crate) const ROUTES: [Route; 15] = [
-    route("POST", "/v1/chat/completions", "OpenAI chat completions (SSE or one JSON object)"),
-    route("POST", "/v1/completions", "OpenAI legacy completions (SSE or one JSON object)"),
-    route("POST", "/v1/responses", "OpenAI Responses API events (SSE)"),
-    route("POST", "/v1/messages", "Anthropic Messages events (SSE)"),
+pub(crate) const ROUTES: [Route; 17] = [
+    route(
+        "POST",
+        "/v1/chat/completions",
+        "OpenAI chat completions (SSE; one JSON object without stream:true)",
+    ),
+    route(
+        "POST",
+        "/v1/completions",
+        "OpenAI legacy completions (SSE; one JSON object without stream:true)",
+    ),
+    route(
+        "POST",
+        "/v1/responses",
+        "OpenAI Responses API events (SSE; one JSON object without stream:true)",
+    ),
+    route(
+        "POST",
+        "/v1/messages",
+        "Anthropic Messages events (SSE; one JSON object without stream:true)",
+    ),
     route("POST", "/v1beta/models/{model}:streamGenerateContent?alt=sse", "Google Gemini (SSE)"),
-    route("POST", "/api/chat", "Ollama chat (NDJSON)"),
-    route("POST", "/api/generate", "Ollama generate (NDJSON)"),
+    route("POST", "/v1beta/models/{model}:generateContent", "Google Gemini (one JSON object)"),
+    route("POST", "/api/chat", "Ollama chat (NDJSON; one JSON object with stream:false)"),
+    route("POST", "/api/generate", "Ollama generate (NDJSON; one JSON object with stream:false)"),
     route("POST", "/generate_stream", "Hugging Face TGI (SSE)"),
-    route("POST", "/v1/chat-messages", "Dify chat app (SSE)"),
-    route("POST", "/v1/workflows/run", "Dify workflow (SSE; ?framing=event-lines)"),
+    route("POST", "/generate", "Hugging Face TGI (one JSON object)"),
+    route(
+        "POST",
+        "/v1/chat-messages",
+        "Dify chat app (SSE; one JSON object with response_mode blocking)",
+    ),
+    route(
+        "POST",
+        "/v1/workflows/run",
+        "Dify workflow (SSE, ?framing=event-lines; one JSON object with response_mode blocking)",
+    ),
     route("GET|POST", "/v1/stream", "plain chunked text"),
     route("GET", "/mock/stats", "what the mock recorded (?bodies=1 adds the bodies)"),
     route("POST", "/mock/reset", "forget what was recorded"),
@@ -98,6 +125,33 @@ pub fn request_body_for(protocol: Protocol) -> Value {
     }
 }
 
+/// The mock's non-streaming route for `protocol` (for `Generic`, the Dify workflow's).
+pub fn whole_path_for(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Gemini => "/v1beta/models/mock:generateContent",
+        Protocol::Tgi => "/generate",
+        Protocol::Generic => "/v1/workflows/run",
+        other => path_for(other),
+    }
+}
+
+/// A minimal valid request body for [`whole_path_for`]`(protocol)` that asks for the answer
+/// whole, as the real API expects it: `"stream": false`, or Dify's `blocking` mode.
+pub fn whole_request_body_for(protocol: Protocol) -> Value {
+    let mut body = request_body_for(protocol);
+    match protocol {
+        Protocol::Dify | Protocol::Generic => body["response_mode"] = json!("blocking"),
+        Protocol::Gemini | Protocol::Tgi => {}
+        _ => {
+            body["stream"] = json!(false);
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("stream_options");
+            }
+        }
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +163,13 @@ mod tests {
             let bare = path.split('?').next().unwrap_or(path).replace("/mock:", "/{model}:");
             assert!(ROUTES.iter().any(|r| r.path.starts_with(&bare)), "{p:?}: {path}");
             assert!(request_body_for(p).is_object());
+        }
+        for p in Protocol::ALL {
+            let path = whole_path_for(p).replace("/mock:", "/{model}:");
+            assert!(ROUTES.iter().any(|r| r.path == path), "{p:?}: {path}");
+            let body = whole_request_body_for(p);
+            assert_ne!(body["stream"], true, "{p:?}");
+            assert_ne!(body["response_mode"], "streaming", "{p:?}");
         }
         assert_eq!(listing().lines().count(), ROUTES.len());
     }

@@ -6,12 +6,63 @@
 //!
 //! Dify has no reasoning field: `--reasoning-tokens` does not apply. `?usage=false` leaves out
 //! `metadata.usage` (chat) and `total_tokens` (workflow).
+//!
+//! With `"response_mode": "blocking"` both routes answer whole, as Dify's blocking mode does:
+//! the chat message (`answer`, `metadata.usage`) or the workflow run (`data.outputs`).
 
 use bytes::BytesMut;
+use serde_json::{Value, json};
 
 use super::driver::{Chunk, Framer};
 use super::reply::{Reply, json_str, uuid};
 use super::words::mock_text;
+
+/// The chat's blocking answer: the whole message, in the conversation given (else a new one).
+pub(crate) fn blocking_message(reply: &Reply, conversation_id: Option<String>) -> Value {
+    let message_id = uuid(2, reply.id);
+    let mut metadata = json!({});
+    if reply.usage {
+        let (p, n) = (reply.prompt_tokens, reply.tokens());
+        metadata["usage"] =
+            json!({"prompt_tokens": p, "completion_tokens": n, "total_tokens": p + n});
+    }
+    json!({
+        "event": "message",
+        "task_id": uuid(1, reply.id),
+        "id": message_id,
+        "message_id": message_id,
+        "conversation_id": conversation_id.unwrap_or_else(|| uuid(3, reply.id)),
+        "mode": "chat",
+        "answer": mock_text(reply.tokens()),
+        "metadata": metadata,
+        "created_at": reply.created,
+    })
+}
+
+/// The workflow's blocking answer: the finished run with its outputs; `status` `failed` with
+/// its error for a failing one (`fail=error:k`).
+pub(crate) fn blocking_run(reply: &Reply, succeeded: bool) -> Value {
+    let mut data = json!({
+        "id": uuid(4, reply.id),
+        "workflow_id": uuid(5, 0),
+        "status": if succeeded { "succeeded" } else { "failed" },
+        "outputs": if succeeded { json!({"result": mock_text(reply.tokens())}) } else { json!({}) },
+        "error": if succeeded { Value::Null } else { json!("mock in-stream error") },
+        "elapsed_time": reply.start.elapsed().as_secs_f64(),
+        "total_steps": 2,
+        "created_at": reply.created,
+        "finished_at": reply.created,
+    });
+    if reply.usage {
+        data["total_tokens"] = json!(reply.prompt_tokens + reply.tokens());
+    }
+    json!({"task_id": uuid(1, reply.id), "workflow_run_id": uuid(4, reply.id), "data": data})
+}
+
+/// What a failing blocking chat (`fail=error:k`) answers instead: Dify's error body.
+pub(crate) fn whole_error() -> Value {
+    json!({"code": "internal_server_error", "message": "mock in-stream error", "status": 500})
+}
 
 /// Frames a Dify chat answer: one `ping`, `message` events, `message_end`.
 pub(crate) struct DifyChat {

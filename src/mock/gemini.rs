@@ -7,14 +7,56 @@
 //! the API does; a last chunk with an empty text part adds `finishReason` (`STOP`, or
 //! `MAX_TOKENS` when `maxOutputTokens` cut it) and the counts: `candidatesTokenCount` is the
 //! answer only, `thoughtsTokenCount` the reasoning.
+//!
+//! `POST /v1beta/models/{model}:generateContent` answers whole: one `GenerateContentResponse`
+//! with the thought part and the text part, `finishReason` and the final `usageMetadata`.
 
 use std::fmt::Write as _;
 
 use bytes::BytesMut;
+use serde_json::{Value, json};
 
 use super::driver::{Chunk, Framer};
 use super::reply::Reply;
-use super::words::Part;
+use super::words::{Part, mock_reasoning_text, mock_text};
+
+/// `STOP`, or `MAX_TOKENS` when `maxOutputTokens` cut the output.
+fn finish_reason(reply: &Reply) -> &'static str {
+    if reply.capped() { "MAX_TOKENS" } else { "STOP" }
+}
+
+/// The whole answer of `:generateContent` (non-streaming requests).
+pub(crate) fn generate_content(reply: &Reply) -> Value {
+    let mut parts = Vec::new();
+    if reply.reasoning() > 0 {
+        parts.push(json!({"text": mock_reasoning_text(reply.reasoning()), "thought": true}));
+    }
+    parts.push(json!({"text": mock_text(reply.tokens())}));
+    let mut answer = json!({
+        "candidates": [{
+            "content": {"parts": parts, "role": "model"},
+            "finishReason": finish_reason(reply),
+            "index": 0,
+        }],
+    });
+    if reply.usage {
+        let (p, a, t) = (reply.prompt_tokens, reply.tokens(), reply.reasoning());
+        let mut usage = json!({"promptTokenCount": p, "candidatesTokenCount": a});
+        if t > 0 {
+            usage["thoughtsTokenCount"] = json!(t);
+        }
+        usage["totalTokenCount"] = json!(p + a + t);
+        answer["usageMetadata"] = usage;
+    }
+    answer["modelVersion"] = json!(reply.model);
+    answer["responseId"] = json!(format!("mock-{}", reply.id));
+    answer
+}
+
+/// What a failing whole answer (`fail=error:k`) is instead: Google's error object.
+pub(crate) fn whole_error() -> Value {
+    json!({"error": {"code": 500, "message": "mock in-stream error", "status": "INTERNAL"}})
+}
 
 /// Frames a Gemini stream.
 pub(crate) struct GeminiChunks {
@@ -77,7 +119,7 @@ impl Framer for GeminiChunks {
     }
 
     fn finish(&mut self, buf: &mut BytesMut) {
-        let reason = if self.reply.capped() { "MAX_TOKENS" } else { "STOP" };
+        let reason = finish_reason(&self.reply);
         let _ = write!(
             buf,
             "{HEAD}{{\"text\":\"\"}}],\"role\":\"model\"}},\"finishReason\":\"{reason}\",\

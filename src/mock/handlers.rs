@@ -1,28 +1,28 @@
-//! One handler per streaming route: which [`Spec`] it reads its request with, and which framer
-//! and content type answer it.
+//! One handler per route: which [`Spec`] it reads its request with, whether the request asks
+//! for a stream (its body's `stream`, `response_mode`, or the route itself), and which framer
+//! and content type, or which whole JSON answer, answer it.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::anthropic::AnthropicEvents;
+use super::anthropic::{self, AnthropicEvents};
 use super::completions::{CompletionChunks, text_completion};
-use super::dify::{DifyChat, DifyWorkflow, Framing};
+use super::dify::{self, DifyChat, DifyWorkflow, Framing};
 use super::driver::Framer;
 use super::errors::{Style, bad_request, client_error};
-use super::gemini::GeminiChunks;
-use super::ollama::{Endpoint, OllamaLines};
-use super::openai::{OpenAiChunks, StreamOptions, chat_completion};
+use super::gemini::{self, GeminiChunks};
+use super::ollama::{self, Endpoint, OllamaLines};
+use super::openai::{self, OpenAiChunks, StreamOptions, chat_completion};
 use super::plain::PlainText;
 use super::plan::Fault;
 use super::reply::Reply;
 use super::responses::ResponsesEvents;
 use super::routes::{Incoming, Prepared, Spec, prepare, streaming};
-use super::tgi::TgiEvents;
+use super::tgi::{self, TgiEvents};
 
 const SSE: &str = "text/event-stream";
 /// What OpenAI's and Anthropic's servers send.
@@ -52,28 +52,14 @@ const DIFY: Spec = spec(Style::Dify, OPENAI_CAPS, false);
 /// Plain text takes any body, also none (`GET`).
 const PLAIN: Spec = Spec { json_required: false, ..spec(Style::OpenAi, OPENAI_CAPS, false) };
 
-/// Prepares the request and streams what `build` frames, or sends the error `build` returns.
-fn try_serve<F: Framer>(
-    req: Incoming,
-    spec: Spec,
-    content_type: &'static str,
-    build: impl FnOnce(&Prepared) -> Result<F, Box<Response>>,
-) -> Response {
-    let served = prepare(req, spec).and_then(|p| {
-        let framer = build(&p)?;
-        Ok(streaming(p, framer, content_type))
-    });
-    served.unwrap_or_else(|resp| *resp)
-}
-
 /// Prepares the request and streams what `build` frames.
-fn serve<F: Framer>(
+async fn serve<F: Framer>(
     req: Incoming,
     spec: Spec,
     content_type: &'static str,
     build: impl FnOnce(&Prepared) -> F,
 ) -> Response {
-    try_serve(req, spec, content_type, |p| Ok(build(p)))
+    respond(req, spec, content_type, |p| Ok(Answer::Stream(build(p)))).await
 }
 
 /// An OpenAI route: the `whole` answer as one object, or with `"stream": true` in the body
@@ -85,16 +71,19 @@ async fn openai<F: Framer>(
     whole: fn(&Reply) -> Value,
     chunks: fn(Reply, StreamOptions) -> F,
 ) -> Response {
-    let p = match prepare(req, spec) {
-        Ok(p) => p,
-        Err(resp) => return *resp,
-    };
-    let reply = p.reply(None);
-    if p.body.get("stream").and_then(Value::as_bool) != Some(true) {
-        return not_streaming(p, whole(&reply)).await;
-    }
-    let framer = chunks(reply, StreamOptions::from_body(&p.body));
-    streaming(p, framer, content_type)
+    respond(req, spec, content_type, |p| {
+        let reply = p.reply(None);
+        Ok(match asks_to_stream(&p.body) {
+            true => Answer::Stream(chunks(reply, StreamOptions::from_body(&p.body))),
+            false => Answer::whole(reply, whole, openai::whole_error()),
+        })
+    })
+    .await
+}
+
+/// `"stream": true` in the body: OpenAI's and Anthropic's APIs answer whole without it.
+fn asks_to_stream(body: &Value) -> bool {
+    body.get("stream").and_then(Value::as_bool) == Some(true)
 }
 
 pub(crate) async fn chat_completions(req: Incoming) -> Response {
@@ -105,17 +94,15 @@ pub(crate) async fn completions(req: Incoming) -> Response {
     openai(req, COMPLETIONS, SSE_UTF8, text_completion, CompletionChunks::new).await
 }
 
-/// Waits for a slot and until the whole answer would be generated, then sends `answer` at
-/// once. The slot is held until then (or, for a close or stall fault, by the body).
-async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
+/// Waits for a slot and until the whole answer would be generated, then sends what `answer`
+/// builds at once. The slot is held until then (or, for a close or stall fault, by the body).
+/// An error fault sends `error`, the provider's error object, in a 200, as gateways that
+/// hide an upstream failure do.
+async fn not_streaming(mut p: Prepared, answer: impl FnOnce() -> Value, error: Value) -> Response {
     let slot = p.app.slots.take(&mut p.schedule).await;
     tokio::time::sleep_until(p.schedule.last_deadline()).await;
     match p.fault {
-        Some(Fault::Error(_)) => {
-            let body =
-                json!({"error": {"message": "mock in-stream error", "type": "server_error"}});
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-        }
+        Some(Fault::Error(_)) => Json(error).into_response(),
         Some(Fault::Close(_) | Fault::Stall(_)) => {
             let stall = matches!(p.fault, Some(Fault::Stall(_)));
             let mut shutdown = p.app.shutdown.clone();
@@ -142,7 +129,7 @@ async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
             | Fault::RedirectLoop,
         )
         | None => {
-            let resp = Json(answer).into_response();
+            let resp = Json(answer()).into_response();
             p.guard.stats().record_first_content(p.schedule.received.elapsed());
             p.guard.finish();
             resp
@@ -150,64 +137,175 @@ async fn not_streaming(mut p: Prepared, answer: Value) -> Response {
     }
 }
 
+/// What a route answers a request with.
+enum Answer<F> {
+    /// The frames of a stream, sent with the route's content type.
+    Stream(F),
+    /// One JSON object, built when it is due; `error`, the provider's error object, instead
+    /// for `fail=error:k`.
+    Whole { answer: Box<dyn FnOnce() -> Value + Send>, error: Value },
+}
+
+impl<F> Answer<F> {
+    /// The whole answer `answer` makes of `reply`, or `error`.
+    fn whole(
+        reply: Reply,
+        answer: impl FnOnce(&Reply) -> Value + Send + 'static,
+        error: Value,
+    ) -> Answer<F> {
+        Answer::Whole { answer: Box::new(move || answer(&reply)), error }
+    }
+}
+
+/// Prepares the request and sends what `decide` answers it with (or the error it returns).
+async fn respond<F: Framer>(
+    req: Incoming,
+    spec: Spec,
+    content_type: &'static str,
+    decide: impl FnOnce(&Prepared) -> Result<Answer<F>, Box<Response>>,
+) -> Response {
+    let p = match prepare(req, spec) {
+        Ok(p) => p,
+        Err(resp) => return *resp,
+    };
+    match decide(&p) {
+        Ok(Answer::Stream(framer)) => streaming(p, framer, content_type),
+        Ok(Answer::Whole { answer, error }) => not_streaming(p, answer, error).await,
+        Err(resp) => *resp,
+    }
+}
+
 pub(crate) async fn responses(req: Incoming) -> Response {
-    serve(req, RESPONSES, SSE_UTF8, |p| ResponsesEvents::new(p.reply(None)))
+    respond(req, RESPONSES, SSE_UTF8, |p| {
+        let events = ResponsesEvents::new(p.reply(None));
+        Ok(match asks_to_stream(&p.body) {
+            true => Answer::Stream(events),
+            false => {
+                let error = events.failed();
+                Answer::Whole { answer: Box::new(move || events.finished()), error }
+            }
+        })
+    })
+    .await
 }
 
 pub(crate) async fn messages(req: Incoming) -> Response {
-    serve(req, ANTHROPIC, SSE_UTF8, |p| AnthropicEvents::new(p.reply(None)))
+    respond(req, ANTHROPIC, SSE_UTF8, |p| {
+        let reply = p.reply(None);
+        Ok(match asks_to_stream(&p.body) {
+            true => Answer::Stream(AnthropicEvents::new(reply)),
+            false => Answer::whole(reply, anthropic::message, anthropic::whole_error()),
+        })
+    })
+    .await
 }
 
-/// `/v1beta/models/{model}:streamGenerateContent?alt=sse`. axum cannot match a literal after
-/// a parameter within one segment, so the route takes the rest of the path and checks it.
+/// `/v1beta/models/{model}:streamGenerateContent?alt=sse`, and `:generateContent`, which
+/// answers whole. axum cannot match a literal after a parameter within one segment, so the
+/// route takes the rest of the path and checks it.
 pub(crate) async fn gemini(Path(rest): Path<String>, req: Incoming) -> Response {
-    let Some(model) = rest.strip_suffix(":streamGenerateContent").filter(|m| !m.is_empty()) else {
-        let message =
-            format!("the mock serves only models/{{model}}:streamGenerateContent, not {rest:?}");
-        return client_error(Style::Gemini, 404, &message);
+    let method = |suffix| rest.strip_suffix(suffix).filter(|m: &&str| !m.is_empty());
+    let (model, streams) = match (method(":streamGenerateContent"), method(":generateContent")) {
+        (Some(model), _) => (model.to_owned(), true),
+        (None, Some(model)) => (model.to_owned(), false),
+        (None, None) => {
+            let message = format!(
+                "the mock serves only models/{{model}}:streamGenerateContent and \
+                 :generateContent, not {rest:?}"
+            );
+            return client_error(Style::Gemini, 404, &message);
+        }
     };
-    try_serve(req, GEMINI, SSE, |p| {
+    respond(req, GEMINI, SSE, |p| {
+        let reply = p.reply(Some(&model));
+        if !streams {
+            return Ok(Answer::whole(reply, gemini::generate_content, gemini::whole_error()));
+        }
         if p.query.alt.as_deref() != Some("sse") {
             // Without alt=sse Gemini streams one JSON array, a framing the mock does not serve.
             let message = "the mock streams only with ?alt=sse";
             return Err(Box::new(bad_request(Style::Gemini, message)));
         }
-        Ok(GeminiChunks::new(p.reply(Some(model))))
+        Ok(Answer::Stream(GeminiChunks::new(reply)))
     })
+    .await
+}
+
+/// An Ollama route: NDJSON lines, or with `"stream": false` the whole answer.
+async fn ollama(req: Incoming, endpoint: Endpoint) -> Response {
+    respond(req, OLLAMA, NDJSON, |p| {
+        let reply = p.reply(None);
+        Ok(match p.body.get("stream").and_then(Value::as_bool) {
+            Some(false) => {
+                Answer::whole(reply, move |r| ollama::whole(r, endpoint), ollama::whole_error())
+            }
+            _ => Answer::Stream(OllamaLines::new(reply, endpoint)),
+        })
+    })
+    .await
 }
 
 pub(crate) async fn ollama_chat(req: Incoming) -> Response {
-    serve(req, OLLAMA, NDJSON, |p| OllamaLines::new(p.reply(None), Endpoint::Chat))
+    ollama(req, Endpoint::Chat).await
 }
 
 pub(crate) async fn ollama_generate(req: Incoming) -> Response {
-    serve(req, OLLAMA, NDJSON, |p| OllamaLines::new(p.reply(None), Endpoint::Generate))
+    ollama(req, Endpoint::Generate).await
 }
 
 pub(crate) async fn tgi(req: Incoming) -> Response {
-    serve(req, TGI, SSE, |p| TgiEvents::new(p.reply(None)))
+    serve(req, TGI, SSE, |p| TgiEvents::new(p.reply(None))).await
+}
+
+/// TGI's `/generate`: always the whole answer.
+pub(crate) async fn tgi_generate(req: Incoming) -> Response {
+    respond(req, TGI, SSE, |p| {
+        let whole = Answer::<TgiEvents>::whole(p.reply(None), tgi::generated, tgi::whole_error());
+        Ok(whole)
+    })
+    .await
+}
+
+/// Dify's `"response_mode": "blocking"`: the answer comes whole.
+fn blocking(body: &Value) -> bool {
+    body.get("response_mode").and_then(Value::as_str) == Some("blocking")
 }
 
 pub(crate) async fn chat_messages(req: Incoming) -> Response {
-    serve(req, DIFY, SSE, |p| {
+    respond(req, DIFY, SSE, |p| {
         let conversation_id = p
             .body
             .get("conversation_id")
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
-        DifyChat::new(p.reply(None), conversation_id)
+        let reply = p.reply(None);
+        Ok(match blocking(&p.body) {
+            true => Answer::whole(
+                reply,
+                move |r| dify::blocking_message(r, conversation_id),
+                dify::whole_error(),
+            ),
+            false => Answer::Stream(DifyChat::new(reply, conversation_id)),
+        })
     })
+    .await
 }
 
 pub(crate) async fn workflows_run(req: Incoming) -> Response {
-    try_serve(req, DIFY, SSE, |p| {
+    respond(req, DIFY, SSE, |p| {
+        let reply = p.reply(None);
+        if blocking(&p.body) {
+            let failed = dify::blocking_run(&reply, false);
+            return Ok(Answer::whole(reply, |r| dify::blocking_run(r, true), failed));
+        }
         let framing = Framing::parse(p.query.framing.as_deref())
             .map_err(|msg| Box::new(bad_request(Style::Dify, &msg)))?;
-        Ok(DifyWorkflow::new(p.reply(None), framing))
+        Ok(Answer::Stream(DifyWorkflow::new(reply, framing)))
     })
+    .await
 }
 
 pub(crate) async fn plain_stream(req: Incoming) -> Response {
-    serve(req, PLAIN, "text/plain; charset=utf-8", |_| PlainText)
+    serve(req, PLAIN, "text/plain; charset=utf-8", |_| PlainText).await
 }

@@ -1,11 +1,16 @@
 //! The built-in mock streaming API, used by `streamperf mock`, `streamperf demo` and the tests.
 //!
-//! Each route streams one provider's real wire format: OpenAI chat completions (streaming and
-//! not), legacy completions and the Responses API; Anthropic Messages; Gemini
+//! Each route streams one provider's real wire format: OpenAI chat completions, legacy
+//! completions and the Responses API; Anthropic Messages; Gemini
 //! `streamGenerateContent?alt=sse`; Ollama `/api/chat` and `/api/generate` (NDJSON); Hugging
 //! Face TGI `/generate_stream`; Dify chat and workflow (`?framing=event-lines` for the original
-//! README's `event:`/`data:` style); plain chunked text. `GET /` lists them (`catalog`);
-//! [`path_for`] and [`request_body_for`] give each protocol's route and a request for it.
+//! README's `event:`/`data:` style); plain chunked text. Every provider also answers whole, in
+//! its real non-streaming shape, when the request does not ask for a stream (OpenAI's,
+//! Anthropic's and the Responses API's `"stream": true` missing, Ollama's `"stream": false`,
+//! Dify's `"response_mode": "blocking"`) and on Gemini's `:generateContent` and TGI's
+//! `/generate`. `GET /` lists them (`catalog`); [`path_for`] and [`request_body_for`] give
+//! each protocol's route and a request for it, [`whole_path_for`] and
+//! [`whole_request_body_for`] the non-streaming ones.
 //! `GET /mock/stats` and `POST /mock/reset` expose what it received (count, peak requests in
 //! flight, peak responses generating, connections accepted, bodies, server-side time to first
 //! content).
@@ -68,7 +73,7 @@ use clap::Args;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use catalog::{path_for, request_body_for};
+pub use catalog::{path_for, request_body_for, whole_path_for, whole_request_body_for};
 pub use stats::{LatencySummary, MAX_BODIES, MockSnapshot, MockStats};
 pub use words::{mock_reasoning_text, mock_text};
 

@@ -1,5 +1,6 @@
 //! Ollama, `POST /api/chat` and `POST /api/generate`: NDJSON (`application/x-ndjson`), one JSON
-//! object per line, always streamed (the mock ignores `"stream": false`).
+//! object per line; with `"stream": false` one JSON object, the last line's fields with the
+//! whole text.
 //!
 //! Chat lines carry `message.content` (reasoning in `message.thinking` with empty content),
 //! generate lines `response` (and `thinking`). The last line has `"done": true`,
@@ -9,10 +10,11 @@
 use std::fmt::Write as _;
 
 use bytes::BytesMut;
+use serde_json::{Value, json};
 
 use super::driver::{Chunk, Framer};
 use super::reply::Reply;
-use super::words::Part;
+use super::words::{Part, mock_reasoning_text, mock_text};
 
 /// Which Ollama endpoint is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +97,30 @@ impl Framer for OllamaLines {
     fn error(&mut self, buf: &mut BytesMut) {
         buf.extend_from_slice(b"{\"error\":\"mock in-stream error\"}\n");
     }
+}
+
+/// The whole answer of `endpoint` (`"stream": false`): the done line with the whole text.
+pub(crate) fn whole(reply: &Reply, endpoint: Endpoint) -> Value {
+    let mut lines = OllamaLines::new(reply.clone(), endpoint);
+    let mut buf = BytesMut::new();
+    lines.finish(&mut buf);
+    let mut answer: Value = serde_json::from_slice(&buf).expect("the done line is JSON");
+    let (text, thinking) = (mock_text(reply.tokens()), mock_reasoning_text(reply.reasoning()));
+    let fields = match endpoint {
+        Endpoint::Chat => &mut answer["message"],
+        Endpoint::Generate => &mut answer,
+    };
+    let text_key = if endpoint == Endpoint::Chat { "content" } else { "response" };
+    fields[text_key] = json!(text);
+    if reply.reasoning() > 0 {
+        fields["thinking"] = json!(thinking);
+    }
+    answer
+}
+
+/// What a failing whole answer (`fail=error:k`) is instead: Ollama's error object.
+pub(crate) fn whole_error() -> Value {
+    json!({"error": "mock in-stream error"})
 }
 
 /// Nanoseconds, saturating.

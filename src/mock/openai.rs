@@ -61,6 +61,11 @@ impl StreamOptions {
     }
 }
 
+/// What both OpenAI routes answer instead of a whole answer that fails (`fail=error:k`).
+pub(crate) fn whole_error() -> Value {
+    json!({"error": {"message": "mock in-stream error", "type": "server_error"}})
+}
+
 /// The in-stream error event of both OpenAI streaming routes.
 pub(crate) const ERROR_EVENT: &[u8] =
     b"data: {\"error\":{\"message\":\"mock in-stream error\",\"type\":\"server_error\"}}\n\n";

@@ -6,6 +6,9 @@
 //! streaming `response.output_text.delta`; every item closed with its `*.done` events; then
 //! `response.completed` (`response.incomplete` when `max_output_tokens` cut it) carrying the
 //! usage. An injected error is `response.failed` with `response.error`.
+//!
+//! Without `"stream": true` the answer is that final `response` object alone, sent whole
+//! (the `failed` one for an injected error).
 
 use std::fmt::Write as _;
 
@@ -192,6 +195,27 @@ impl ResponsesEvents {
     }
 }
 
+impl ResponsesEvents {
+    /// The finished `response` object: `completed`, or `incomplete` when
+    /// `max_output_tokens` cut it; also the whole answer of a non-streaming request.
+    pub(crate) fn finished(&self) -> Value {
+        let (output, usage) = self.output_and_usage();
+        let status = if self.reply.capped() { "incomplete" } else { "completed" };
+        let mut response = self.response(status, output, usage);
+        if self.reply.capped() {
+            response["incomplete_details"] = json!({"reason": "max_output_tokens"});
+        }
+        response
+    }
+
+    /// The `failed` response object with its `error`.
+    pub(crate) fn failed(&self) -> Value {
+        let mut response = self.response("failed", json!([]), Value::Null);
+        response["error"] = json!({"code": "server_error", "message": "mock in-stream error"});
+        response
+    }
+}
+
 /// The message item follows the reasoning item when there is one.
 fn message_index(reply: &Reply) -> u64 {
     u64::from(reply.reasoning() > 0)
@@ -220,22 +244,13 @@ impl Framer for ResponsesEvents {
 
     fn finish(&mut self, buf: &mut BytesMut) {
         self.close(buf);
-        let (output, usage) = self.output_and_usage();
-        let (kind, status) = if self.reply.capped() {
-            ("response.incomplete", "incomplete")
-        } else {
-            ("response.completed", "completed")
-        };
-        let mut response = self.response(status, output, usage);
-        if self.reply.capped() {
-            response["incomplete_details"] = json!({"reason": "max_output_tokens"});
-        }
+        let kind = if self.reply.capped() { "response.incomplete" } else { "response.completed" };
+        let response = self.finished();
         self.event(buf, kind, json!({"response": response}));
     }
 
     fn error(&mut self, buf: &mut BytesMut) {
-        let mut response = self.response("failed", json!([]), Value::Null);
-        response["error"] = json!({"code": "server_error", "message": "mock in-stream error"});
+        let response = self.failed();
         self.event(buf, "response.failed", json!({"response": response}));
     }
 }

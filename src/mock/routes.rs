@@ -53,6 +53,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/chat", post(h::ollama_chat))
         .route("/api/generate", post(h::ollama_generate))
         .route("/generate_stream", post(h::tgi))
+        .route("/generate", post(h::tgi_generate))
         .route("/v1/chat-messages", post(h::chat_messages))
         .route("/v1/workflows/run", post(h::workflows_run))
         .route("/v1/stream", get(h::plain_stream).post(h::plain_stream))

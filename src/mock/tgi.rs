@@ -8,10 +8,13 @@
 //! `parameters.max_new_tokens` cut the answer, the last text token carries them instead with
 //! `finish_reason: "length"`, as TGI does. No reasoning field: `--reasoning-tokens` does not
 //! apply.
+//!
+//! `POST /generate` answers whole: `{"generated_text", "details"}` with the same details.
 
 use std::fmt::Write as _;
 
 use bytes::BytesMut;
+use serde_json::{Value, json};
 
 use super::driver::{Chunk, Framer};
 use super::reply::{Reply, json_str};
@@ -43,6 +46,31 @@ impl TgiEvents {
              {count},\"seed\":null}}}}\n\n"
         );
     }
+}
+
+/// `length` when `max_new_tokens` cut the answer, else `eos_token`; and the generated tokens,
+/// which count the EOS token when there is one.
+fn end_of(reply: &Reply) -> (&'static str, u64) {
+    match reply.capped() {
+        true => ("length", reply.tokens()),
+        false => ("eos_token", reply.tokens() + 1),
+    }
+}
+
+/// The whole answer of `/generate` (non-streaming requests).
+pub(crate) fn generated(reply: &Reply) -> Value {
+    let (finish_reason, generated) = end_of(reply);
+    let mut details = json!({"finish_reason": finish_reason});
+    if reply.usage {
+        details["generated_tokens"] = json!(generated);
+    }
+    details["seed"] = Value::Null;
+    json!({"generated_text": mock_text(reply.tokens()), "details": details})
+}
+
+/// What a failing whole answer (`fail=error:k`) is instead: TGI's error object.
+pub(crate) fn whole_error() -> Value {
+    json!({"error": "mock in-stream error", "error_type": "generation"})
 }
 
 /// A mock vocabulary id per answer word, stable across responses.

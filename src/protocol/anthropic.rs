@@ -3,6 +3,10 @@
 //! `content_block_start` / `content_block_delta`* / `content_block_stop`, then
 //! `message_delta` (stop reason and cumulative usage) and `message_stop`, with `ping` and
 //! `error` events possible anywhere. Each SSE event's `event:` name repeats the JSON `type`.
+//!
+//! A whole (non-streaming) answer is the `message` object: its `content` blocks (`text`,
+//! `thinking`, tool uses with their `input`), `stop_reason` and `usage`, whose
+//! `output_tokens` here is the real count.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,6 +15,7 @@ use super::Interpretation;
 use super::lenient::{Count, Text};
 use super::support::{
     DoneMarker, error, error_message, kind_and_message, push_tool_call, read_named_event,
+    read_whole,
 };
 use crate::stream::Event;
 
@@ -92,6 +97,37 @@ struct Message {
     usage: Option<Usage>,
 }
 
+/// A whole answer: the `message` object (or an `error` one).
+#[derive(Deserialize)]
+struct WholeMessage<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    content: Option<Vec<Content<'a>>>,
+    #[serde(default, borrow)]
+    stop_reason: Text<'a>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+/// One content block of a whole answer.
+#[derive(Deserialize)]
+struct Content<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    #[serde(default, borrow)]
+    thinking: Text<'a>,
+    /// Tool uses: the tool's name and its input, a JSON object.
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default)]
+    input: Option<Value>,
+}
+
 #[derive(Deserialize)]
 struct Usage {
     #[serde(default)]
@@ -108,6 +144,46 @@ pub(crate) fn looks_like(payload: &Value) -> bool {
     match kind {
         "error" => payload.get("error").is_some_and(Value::is_object),
         _ => EVENT_TYPES.contains(&kind),
+    }
+}
+
+/// A whole (non-streaming) answer: a `message` object, complete with its `stop_reason` and
+/// `usage`, or an `error` object.
+pub(crate) fn whole(answer: &Value) -> Interpretation {
+    read_whole(answer, |message: &WholeMessage| {
+        if let Some(e) = message.error.as_ref().filter(|e| !e.is_null()) {
+            return error(describe_error(Some(e)));
+        }
+        let mut out = Interpretation {
+            finish_reason: owned(&message.stop_reason),
+            output_tokens: message.usage.as_ref().and_then(|u| u.output_tokens.0),
+            input_tokens: message.usage.as_ref().and_then(|u| u.input_tokens.0),
+            done: message.kind.non_empty() == Some("message") || message.content.is_some(),
+            ..Interpretation::default()
+        };
+        for block in message.content.iter().flatten() {
+            read_block(block, &mut out);
+        }
+        out
+    })
+}
+
+/// Text is answer, thinking reasoning, a tool use (`tool_use`, `server_tool_use`,
+/// `mcp_tool_use`) its name and input; redacted thinking is encrypted, not text.
+fn read_block(block: &Content, out: &mut Interpretation) {
+    let push = |slot: &mut Option<String>, text: &Text| {
+        if let Some(text) = text.non_empty() {
+            slot.get_or_insert_with(String::new).push_str(text);
+        }
+    };
+    match block.kind.non_empty() {
+        Some("text") => push(&mut out.answer, &block.text),
+        Some("thinking") => push(&mut out.reasoning, &block.thinking),
+        _ => {
+            let input = block.input.as_ref().filter(|i| !i.is_null()).map(Value::to_string);
+            push_tool_call(out, block.name.non_empty());
+            push_tool_call(out, input.as_deref());
+        }
     }
 }
 

@@ -22,6 +22,10 @@
 //! * `message_replace` (moderation swapping the whole answer for a preset text),
 //!   `message_file`, `tts_message*`, `node_*`, `iteration_*`, `loop_*` and `ping` carry no
 //!   generated text.
+//!
+//! In `blocking` mode the answer comes whole: a chat or completion app's message (`answer`,
+//! `metadata.usage`), or a workflow run (`workflow_run_id` and `data` with `status`,
+//! `outputs` and `error`; a status other than `succeeded` is an error, as above).
 
 use std::collections::HashSet;
 
@@ -30,7 +34,7 @@ use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
-use super::support::{DoneMarker, error, kind_or_message, read_payload};
+use super::support::{DoneMarker, error, kind_or_message, read_payload, read_whole};
 use crate::stream::Event;
 
 /// Event names of Dify's streaming APIs (chat, agent, completion, chatflow and workflow).
@@ -189,6 +193,34 @@ struct Usage {
     prompt_tokens: Count,
 }
 
+/// A whole (blocking-mode) answer: a message, a workflow run, or an error body.
+#[derive(Deserialize)]
+struct Blocking<'a> {
+    #[serde(default, borrow)]
+    answer: Text<'a>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    /// A workflow run.
+    #[serde(default, borrow)]
+    data: Option<Run<'a>>,
+    #[serde(default, borrow)]
+    code: Text<'a>,
+    #[serde(default, borrow)]
+    message: Text<'a>,
+}
+
+/// The `data` of a blocking workflow run.
+#[derive(Deserialize)]
+struct Run<'a> {
+    #[serde(default, borrow)]
+    status: Text<'a>,
+    #[serde(default, borrow)]
+    error: Text<'a>,
+    /// The workflow's output variables, whatever their types.
+    #[serde(default)]
+    outputs: Option<serde_json::Map<String, Value>>,
+}
+
 impl<'a> Payload<'a> {
     /// A non-empty string from `data`, else from the same field at the top level.
     fn data_field<'s>(
@@ -211,6 +243,57 @@ pub(crate) fn looks_like(payload: &Value) -> bool {
     let Some(obj) = payload.as_object() else { return false };
     let known = obj.get("event").and_then(Value::as_str).is_some_and(|e| EVENTS.contains(&e));
     known && ID_KEYS.iter().any(|key| obj.contains_key(*key))
+}
+
+/// Whether a whole answer is a blocking workflow run: `workflow_run_id` and a `data` object.
+pub(crate) fn looks_like_run(answer: &Value) -> bool {
+    answer.get("workflow_run_id").is_some() && answer.get("data").is_some_and(Value::is_object)
+}
+
+/// A whole (blocking-mode) answer: a message with its usage, a workflow run with its
+/// outputs, or Dify's `{"code", "message"}` error body.
+pub(crate) fn whole(answer: &Value) -> Interpretation {
+    read_whole(answer, |blocking: &Blocking| match &blocking.data {
+        Some(run) => workflow_run(run),
+        None if blocking.answer.0.is_some() => {
+            let usage = blocking.metadata.as_ref().and_then(|m| m.usage.as_ref());
+            Interpretation {
+                answer: blocking.answer.non_empty().map(str::to_owned),
+                output_tokens: usage.and_then(|u| u.completion_tokens.0),
+                input_tokens: usage.and_then(|u| u.prompt_tokens.0),
+                done: true,
+                ..Interpretation::default()
+            }
+        }
+        None => match kind_or_message(blocking.code.non_empty(), blocking.message.non_empty()) {
+            Some(message) => error(message),
+            None => Interpretation::default(),
+        },
+    })
+}
+
+/// A finished workflow run: every output variable is answer (strings as they are, other
+/// values as JSON); workflows report no output count, only `total_tokens`.
+fn workflow_run(run: &Run) -> Interpretation {
+    let status = run.status.non_empty().unwrap_or("without a status");
+    if status != "succeeded" {
+        let message =
+            run.error.non_empty().map_or_else(|| format!("workflow {status}"), str::to_owned);
+        return error(message);
+    }
+    let mut text = String::new();
+    for value in run.outputs.iter().flat_map(|o| o.values()) {
+        match value {
+            Value::String(s) => text.push_str(s),
+            Value::Null => {}
+            other => text.push_str(&other.to_string()),
+        }
+    }
+    Interpretation {
+        answer: (!text.is_empty()).then_some(text),
+        done: true,
+        ..Interpretation::default()
+    }
 }
 
 /// The SSE type unless it is the default, else the payload's `"event"` string.

@@ -2,13 +2,16 @@
 //! `GenerateContentResponse` (Gemini API reference, "Generating content"): text and thought
 //! parts in `candidates[].content.parts[]`, `finishReason` on the candidate's last chunk,
 //! and `usageMetadata`. There is no `[DONE]`; a candidate with `finishReason` completes.
+//! A whole `generateContent` answer is one such response with every part in it.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
-use super::support::{DoneMarker, error_message, kind_and_message, push_tool_call, read_payload};
+use super::support::{
+    DoneMarker, error_message, kind_and_message, push_tool_call, read_payload, read_whole,
+};
 use crate::stream::Event;
 
 /// Per-request state of the Gemini adapter.
@@ -120,6 +123,16 @@ pub(crate) fn looks_like(payload: &Value) -> bool {
     ["candidates", "usageMetadata", "modelVersion", "promptFeedback"]
         .iter()
         .any(|key| object.contains_key(*key))
+}
+
+/// A whole (non-streaming) `generateContent` answer: one `GenerateContentResponse` read as a
+/// chunk, complete once it has its candidates (or the blocked prompt's feedback).
+pub(crate) fn whole(answer: &Value) -> Interpretation {
+    read_whole(answer, |chunk: &Chunk| {
+        let mut out = interpret_chunk(chunk);
+        out.done |= chunk.candidates.is_some();
+        out
+    })
 }
 
 fn interpret_chunk(chunk: &Chunk) -> Interpretation {

@@ -1,6 +1,7 @@
 //! Protocol adapters: events → what they mean for measurement (content, usage, completion,
 //! error). `openai` reads chat-completion chunks; `generic` applies the seed's `stream_format`
-//! rules (Dify and any other SSE API); `raw` treats every chunk as content.
+//! rules (Dify and any other SSE API); `raw` treats every chunk as content; [`whole`] reads
+//! a non-streaming answer, one JSON object, with its protocol's module.
 
 pub mod anthropic;
 pub mod dify;
@@ -13,6 +14,7 @@ mod path;
 pub mod responses;
 mod support;
 pub mod tgi;
+pub mod whole;
 
 use crate::config::{FormatKind, StreamFormat};
 use crate::stream::{Event, Framing};
@@ -264,7 +266,7 @@ impl Protocol {
             Protocol::Dify
         } else if ends("/api/chat") || ends("/api/generate") {
             Protocol::Ollama
-        } else if ends("/generate_stream") {
+        } else if ends("/generate_stream") || ends("/generate") {
             Protocol::Tgi
         } else {
             return None;
@@ -403,6 +405,8 @@ mod tests {
             ("/v1/workflows/run", Some(Protocol::Dify)),
             ("/api/chat", Some(Protocol::Ollama)),
             ("/generate_stream", Some(Protocol::Tgi)),
+            ("/generate", Some(Protocol::Tgi)),
+            ("/api/generate", Some(Protocol::Ollama)),
             ("/v1/stream", None),
         ];
         for (path, want) in cases {

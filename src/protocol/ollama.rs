@@ -8,13 +8,16 @@
 //!   (every generated token, thinking included) and `prompt_eval_count` (the prompt tokens
 //!   actually evaluated, so fewer when Ollama reused its prompt cache), and `done_reason`.
 //! * `{"error": "…"}` is an in-stream error.
+//!
+//! With `"stream": false` the whole answer is one such object, the last line's fields and
+//! the whole text together.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Text};
-use super::support::{DoneMarker, error_message, preview, read_payload};
+use super::support::{DoneMarker, error_message, preview, read_payload, read_whole};
 use crate::stream::Event;
 
 /// Per-request state of the Ollama adapter.
@@ -78,6 +81,11 @@ pub(crate) fn looks_like(payload: &Value) -> bool {
         && is_str("created_at")
         && body
         && obj.get("done").is_some_and(Value::is_boolean)
+}
+
+/// A whole (`"stream": false`) answer: one line with the whole text, `"done": true`.
+pub(crate) fn whole(answer: &Value) -> Interpretation {
+    read_whole(answer, interpret_line)
 }
 
 fn interpret_line(line: &Line) -> Interpretation {

@@ -1,13 +1,14 @@
 //! OpenAI chat completions: `choices[*].delta.content`, reasoning, tool calls, `usage`,
 //! `[DONE]`. Also reads the legacy completions endpoint (`choices[*].text`), which every
-//! OpenAI-compatible server streams the same way.
+//! OpenAI-compatible server streams the same way, and both endpoints' whole answers
+//! (`chat.completion` with `choices[*].message`, `text_completion`).
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::lenient::{Count, Text};
 use super::support::{
-    DoneMarker, error_field, error_message, kind_or_message, preview, read_payload,
+    DoneMarker, error_field, error_message, kind_or_message, preview, read_payload, read_whole,
 };
 use super::{Interpretation, Protocol};
 use crate::stream::Event;
@@ -61,6 +62,9 @@ struct Chunk<'a> {
 struct Choice<'a> {
     #[serde(default, borrow)]
     delta: Option<Delta<'a>>,
+    /// A whole answer's message: the fields of a delta, all at once.
+    #[serde(default, borrow)]
+    message: Option<Delta<'a>>,
     /// Legacy completions.
     #[serde(default, borrow)]
     text: Text<'a>,
@@ -137,13 +141,32 @@ pub(crate) fn looks_like_openai(payload: &Value) -> bool {
         || obj.get("error").is_some_and(Value::is_object)
 }
 
+/// A whole (non-streaming) answer, `chat.completion` or `text_completion`: the same fields
+/// as a chunk, with each choice's `message` in place of its `delta`. Its `choices` make it
+/// complete.
+pub(crate) fn whole(answer: &Value) -> Interpretation {
+    read_whole(answer, |chunk: &Chunk| {
+        let mut out = read_chunk(chunk, |choice| choice.message.as_ref());
+        out.done = chunk.choices.is_some() && out.error.is_none();
+        out
+    })
+}
+
 fn interpret_chunk(chunk: &Chunk) -> Interpretation {
+    read_chunk(chunk, |choice| choice.delta.as_ref())
+}
+
+/// Reads a chunk or a whole answer, whose choices carry their text where `text_of` says.
+fn read_chunk<'c, 'a>(
+    chunk: &'c Chunk<'a>,
+    text_of: impl Fn(&'c Choice<'a>) -> Option<&'c Delta<'a>>,
+) -> Interpretation {
     let mut out = Interpretation::default();
     if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
         out.error = Some(describe_error(error));
     }
     for choice in chunk.choices.iter().flatten() {
-        if let Some(delta) = &choice.delta {
+        if let Some(delta) = text_of(choice) {
             push_text(&mut out.answer, &delta.content);
             // Some servers send both names with the same text; count it once.
             let reasoning = delta.reasoning_content.non_empty().or(delta.reasoning.non_empty());

@@ -6,6 +6,10 @@
 //! Only `*.delta` events carry text. The `*.done`, `response.content_part.*`,
 //! `response.output_item.*` and terminal events repeat it in full, so they are not read for
 //! text (the one exception: a tool call's name, which no delta carries).
+//!
+//! A whole (non-streaming) answer is the `response` object itself: its `output` items hold
+//! the text (`message` content, `reasoning` summary and content, tool calls) and its
+//! `status`, `usage` and `error` mean what they mean in the terminal events.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,7 +17,7 @@ use serde_json::Value;
 use super::Interpretation;
 use super::lenient::{Count, Text};
 use super::support::{
-    DoneMarker, error, error_field, kind_and_message, push_tool_call, read_named_event,
+    DoneMarker, error, error_field, kind_and_message, push_tool_call, read_named_event, read_whole,
 };
 use crate::stream::Event;
 
@@ -59,10 +63,37 @@ struct Payload<'a> {
     error: Option<Value>,
 }
 
+/// An output item: on `response.output_item.added` only its tool's name is read; in a whole
+/// answer everything it generated.
 #[derive(Deserialize)]
 struct Item<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Text<'a>,
     #[serde(default, borrow)]
     name: Text<'a>,
+    /// `message` parts (`output_text`, `refusal`), `reasoning` parts (`reasoning_text`).
+    #[serde(default, borrow)]
+    content: Option<Vec<Part<'a>>>,
+    /// `reasoning` summary parts (`summary_text`).
+    #[serde(default, borrow)]
+    summary: Option<Vec<Part<'a>>>,
+    /// Function and MCP calls.
+    #[serde(default, borrow)]
+    arguments: Text<'a>,
+    /// Custom tool calls.
+    #[serde(default, borrow)]
+    input: Text<'a>,
+    /// Code interpreter calls.
+    #[serde(default, borrow)]
+    code: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct Part<'a> {
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    #[serde(default, borrow)]
+    refusal: Text<'a>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +107,9 @@ struct Response<'a> {
     /// `{"code", "message"}` on `response.failed`; untyped so any shape still reports.
     #[serde(default)]
     error: Option<Value>,
+    /// Read only in a whole answer: the terminal events repeat the streamed text here.
+    #[serde(default, borrow)]
+    output: Option<Vec<Item<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +152,53 @@ pub(crate) fn looks_like(payload: &Value) -> bool {
         }
         Some(kind) => kind.starts_with("response."),
         None => false,
+    }
+}
+
+/// A whole (non-streaming) answer: a `response` object, complete when its status says so
+/// (`completed`, `incomplete`), a failure when `failed` or carrying an error, or a bare
+/// `{"error": …}`.
+pub(crate) fn whole(answer: &Value) -> Interpretation {
+    read_whole(answer, |response: &Response| {
+        let failed = response.error.as_ref().is_some_and(|e| !e.is_null());
+        let kind = match (response.status.non_empty(), failed) {
+            (_, true) | (Some("failed"), _) => "response.failed",
+            (Some("completed"), _) => "response.completed",
+            (Some("incomplete"), _) => "response.incomplete",
+            (Some(status), _) => {
+                return error(format!("response status {status}: not a finished answer"));
+            }
+            (None, false) => return Interpretation::default(),
+        };
+        let mut out = finish(kind, response);
+        for item in response.output.iter().flatten() {
+            read_item(item, &mut out);
+        }
+        out
+    })
+}
+
+/// What one output item of a whole answer generated.
+fn read_item(item: &Item, out: &mut Interpretation) {
+    let parts = |parts: &Option<Vec<Part>>, slot: &mut Option<String>| {
+        for part in parts.iter().flatten() {
+            if let Some(text) = part.text.non_empty().or(part.refusal.non_empty()) {
+                slot.get_or_insert_with(String::new).push_str(text);
+            }
+        }
+    };
+    match item.kind.non_empty() {
+        Some("message") => parts(&item.content, &mut out.answer),
+        Some("reasoning") => {
+            parts(&item.summary, &mut out.reasoning);
+            parts(&item.content, &mut out.reasoning);
+        }
+        _ => {
+            push_tool_call(out, item.name.non_empty());
+            for text in [&item.arguments, &item.input, &item.code] {
+                push_tool_call(out, text.non_empty());
+            }
+        }
     }
 }
 

@@ -128,6 +128,22 @@ fn unparsed(what: &str, why: &str, data: &str) -> Interpretation {
     malformed(format!("{what} is {why}: {}", preview(data.trim())))
 }
 
+/// Interprets a whole (non-streaming) answer with `read`, which gets it as the adapter's
+/// typed payload `T`, borrowed from `answer`. An answer that is not a JSON object, or whose
+/// fields have shapes `T` refuses, is malformed.
+pub(crate) fn read_whole<'a, T: Deserialize<'a>>(
+    answer: &'a Value,
+    read: impl FnOnce(&T) -> Interpretation,
+) -> Interpretation {
+    if !answer.is_object() {
+        return malformed(format!("answer is not a JSON object: {}", preview(&answer.to_string())));
+    }
+    match T::deserialize(answer) {
+        Ok(payload) => read(&payload),
+        Err(e) => malformed(format!("answer is not valid ({e}): {}", preview(&answer.to_string()))),
+    }
+}
+
 /// One field of an error object as text: a non-empty string, or a number (`"code": 429`).
 pub(crate) fn error_field(error: &Value, key: &str) -> Option<String> {
     match error.get(key) {

@@ -13,13 +13,16 @@
 //! * `details.generated_tokens` is the output count (EOS included), `finish_reason` the
 //!   reason; the prompt size, from versions that report one, is the input count.
 //! * `{"error": …, "error_type": …}` is an in-stream error.
+//!
+//! `POST /generate` answers whole: `{"generated_text", "details"}`, the text read from
+//! `generated_text` (special tokens are not in it) and the counts from `details` as above.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Interpretation;
 use super::lenient::{Count, Present, Text};
-use super::support::{DoneMarker, kind_or_message, read_payload};
+use super::support::{DoneMarker, kind_or_message, read_payload, read_whole};
 use crate::stream::Event;
 
 /// Per-request state of the TGI adapter.
@@ -46,6 +49,19 @@ struct Chunk<'a> {
     /// Only whether it is there: its text was streamed already.
     #[serde(default)]
     generated_text: Present,
+    #[serde(default, borrow)]
+    details: Option<Details<'a>>,
+    #[serde(default, borrow)]
+    error: Text<'a>,
+    #[serde(default, borrow)]
+    error_type: Text<'a>,
+}
+
+/// A whole `/generate` answer (`GenerateResponse`, or an `ErrorResponse`).
+#[derive(Deserialize)]
+struct Generated<'a> {
+    #[serde(default, borrow)]
+    generated_text: Text<'a>,
     #[serde(default, borrow)]
     details: Option<Details<'a>>,
     #[serde(default, borrow)]
@@ -90,6 +106,22 @@ pub(crate) fn looks_like(payload: &Value) -> bool {
     token || last || error
 }
 
+/// A whole `/generate` answer: `generated_text` is the answer and completes it.
+pub(crate) fn whole(answer: &Value) -> Interpretation {
+    read_whole(answer, |generated: &Generated| {
+        let mut out = Interpretation {
+            answer: generated.generated_text.non_empty().map(str::to_owned),
+            done: generated.generated_text.0.is_some(),
+            ..Interpretation::default()
+        };
+        if let Some(details) = &generated.details {
+            read_details(details, &mut out);
+        }
+        out.error = describe_error(&generated.error, &generated.error_type);
+        out
+    })
+}
+
 fn interpret_chunk(chunk: &Chunk) -> Interpretation {
     let mut out = Interpretation::default();
     if let Some(token) = &chunk.token {
@@ -100,20 +132,25 @@ fn interpret_chunk(chunk: &Chunk) -> Interpretation {
         }
     }
     if let Some(details) = &chunk.details {
-        out.output_tokens = details.generated_tokens.0;
-        out.input_tokens = details.input_length.0.or(details.prompt_tokens.0);
-        out.finish_reason = details.finish_reason.non_empty().map(str::to_owned);
+        read_details(details, &mut out);
     }
     out.done = chunk.generated_text.0 || chunk.details.is_some();
-    out.error = describe_error(chunk);
+    out.error = describe_error(&chunk.error, &chunk.error_type);
     out
+}
+
+/// The counts and finish reason of the final event or the whole answer.
+fn read_details(details: &Details, out: &mut Interpretation) {
+    out.output_tokens = details.generated_tokens.0;
+    out.input_tokens = details.input_length.0.or(details.prompt_tokens.0);
+    out.finish_reason = details.finish_reason.non_empty().map(str::to_owned);
 }
 
 /// `"<error_type>: <error>"` for an in-stream `ErrorResponse` (any string `error`, even an
 /// empty one, makes the event one), as much of it as there is: `error` when both are empty.
-fn describe_error(chunk: &Chunk) -> Option<String> {
-    let message = Some(chunk.error.0.as_deref()?).filter(|m| !m.is_empty());
-    let described = kind_or_message(chunk.error_type.non_empty(), message);
+fn describe_error(error: &Text, error_type: &Text) -> Option<String> {
+    let message = Some(error.0.as_deref()?).filter(|m| !m.is_empty());
+    let described = kind_or_message(error_type.non_empty(), message);
     Some(described.unwrap_or_else(|| "error".to_owned()))
 }
 

@@ -61,6 +61,10 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     }
     if let Some(format) = &info.detected_format {
         out.row(w.stream_format, format.clone());
+        if format.starts_with("json/") {
+            // A whole answer arrives at once: its TTFT is the whole generation time.
+            out.line(&format!("  {}", w.non_streaming));
+        }
     }
     let c = &result.connections;
     if c.reconnects > 0 {
@@ -69,6 +73,10 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
             // It changes TTFT: every request's includes a connect.
             out.line(&format!("  {}", w.closes_each));
         }
+    }
+    if c.redirected > 0 {
+        let to = c.redirected_to.as_deref().unwrap_or("?");
+        out.line(&format!("  {}", (w.redirected)(c.redirected, to)));
     }
     load_section(&mut out, result);
 
