@@ -154,8 +154,13 @@ async fn gemini_stream_generate_content() {
     assert_eq!(last["candidates"][0]["finishReason"], "MAX_TOKENS");
     assert_eq!(last["usageMetadata"]["candidatesTokenCount"], 1, "2 of the 3 went to thoughts");
 
-    let wrong = post(&mock, "/v1beta/models/gemini-mock:generateContent?alt=sse", &body).await;
+    let wrong = post(&mock, "/v1beta/models/gemini-mock:countTokens", &body).await;
     assert_eq!(wrong.status(), 404);
+    let whole = post(&mock, "/v1beta/models/gemini-mock:generateContent", &body).await;
+    assert_eq!(content_type(&whole), "application/json");
+    let v: Value = json_of(whole).await;
+    assert_eq!(v["candidates"][0]["content"]["parts"][0]["text"], mock_text(4));
+    assert_eq!(v["usageMetadata"]["candidatesTokenCount"], 4);
     let no_alt = post(&mock, "/v1beta/models/gemini-mock:streamGenerateContent", &body).await;
     assert_eq!(no_alt.status(), 400);
     let v: Value = json_of(no_alt).await;
