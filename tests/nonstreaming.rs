@@ -15,6 +15,7 @@ use streamperf::mock::{
 };
 use streamperf::protocol::Protocol;
 use streamperf::record::{ErrorClass, TokenSource};
+use streamperf::report::{ReportInfo, read_result, render};
 use streamperf::run::RunOutput;
 use support::{args, run_args};
 
@@ -225,7 +226,7 @@ async fn an_error_object_in_a_200_is_a_stream_error_with_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_note_is_in_chinese_and_a_stream_has_none() {
+async fn the_note_is_in_chinese_saved_and_a_stream_has_none() {
     let mock = start().await;
     let dir = tempfile::tempdir().unwrap();
     let route = &routes()[0];
@@ -236,6 +237,13 @@ async fn the_note_is_in_chinese_and_a_stream_has_none() {
     };
     let out = run_args(&zh).await;
     assert_eq!(out.report.matches("非流式响应").count(), 1, "{}", out.report);
+    // The result file keeps what the report needs: `streamperf report` says it again.
+    let saved = read_result(out.result_path.as_deref().expect("a result file")).unwrap();
+    let info = ReportInfo {
+        detected_format: saved.config["detected_format"].as_str().map(str::to_owned),
+        ..ReportInfo::default()
+    };
+    assert_eq!(render(&saved, Lang::En, &info).matches(NOTE).count(), 1);
     let streamed = RunArgs {
         body: Some(mock::request_body_for(Protocol::OpenAiChat).to_string()),
         ..args(mock.url(route.path), 2, 1, dir.path())
