@@ -207,6 +207,11 @@ pub struct RunArgs {
     #[arg(long = "proxy", value_name = "URL")]
     pub proxy: Option<String>,
 
+    /// Redirects one request may follow (307/308 keep the method and body; 301/302/303 turn a
+    /// POST into a GET); 0 follows none: a 3xx is then an http_status failure [default: 5].
+    #[arg(long = "max-redirects", value_name = "N")]
+    pub max_redirects: Option<u32>,
+
     /// History database the run is stored in [default: the data directory's
     /// streamperf/history.db, e.g. ~/.local/share/streamperf/history.db].
     #[arg(long = "db", value_name = "PATH")]

@@ -87,6 +87,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
         tokenizer: crate::config::DEFAULT_TOKENIZER.to_string(),
         tls: TlsOptions::default(),
         proxy: Default::default(),
+        max_redirects: crate::config::DEFAULT_MAX_REDIRECTS,
         config_path: None,
         redactor: Redactor::default(),
         // A demo measures the mock, not an API: stored only when `--db` asks.

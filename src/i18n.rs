@@ -45,6 +45,8 @@ pub struct Words {
     pub reconnects: fn(u64, u64, u64) -> String,
     /// Said once when the server closed its connections after every response.
     pub closes_each: &'static str,
+    /// Said once when requests were redirected: how many, and where the first one went.
+    pub redirected: fn(u64, &str) -> String,
     /// Section: time to first token.
     pub ttft: &'static str,
     /// Section: time to first byte.
@@ -184,6 +186,9 @@ const EN: Words = Words {
         )
     },
     closes_each: "server closes connections after each response: every request pays a connect",
+    redirected: |n, to| {
+        format!("the URL redirects ({n} requests, to {to}): the measured times include the hop")
+    },
     ttft: "Time to first token (TTFT)",
     ttfb: "Time to first byte (TTFB)",
     ttfat: "Time to first answer token (TTFAT)",
@@ -260,9 +265,12 @@ const ZH: Words = Words {
     non_streaming: "非流式响应:TTFT 即完整回答的到达时间",
     connections: "连接",
     reconnects: |opened, reconnects, resent| {
-        format!("建立 {opened} 个;服务器关闭连接后重连 {reconnects} 次(其中重发请求 {resent} 个),不计为失败")
+        format!(
+            "建立 {opened} 个;服务器关闭连接后重连 {reconnects} 次(其中重发请求 {resent} 个),不计为失败"
+        )
     },
     closes_each: "服务器在每次响应后关闭连接:每个请求都要重新建立连接",
+    redirected: |n, to| format!("URL 发生重定向({n} 个请求,至 {to}):测得的时间包含这次跳转"),
     ttft: "首Token时间 (TTFT)",
     ttfb: "首字节时间 (TTFB)",
     ttfat: "首个回答 token 时间 (TTFAT)",

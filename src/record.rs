@@ -253,6 +253,7 @@ impl Timeline {
             error_class,
             timeout_phase,
             finish_reason: None,
+            final_url: None,
             level: None,
             warmup: false,
             output: None,
@@ -399,6 +400,9 @@ pub struct RequestRecord {
     pub timeout_phase: Option<TimeoutPhase>,
     /// `stop`, `length`, `tool_calls`, … when the API says.
     pub finish_reason: Option<String>,
+    /// The URL that answered, when redirects led away from the one requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_url: Option<String>,
     /// The sweep level (0-based index into the result's `levels`) this request ran in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<u32>,

@@ -43,7 +43,7 @@ async fn a_server_closing_after_each_response_costs_connects_not_failures() {
     for (requests, concurrency) in [(40, 1), (80, 4)] {
         let mock = mock(true).await;
         let out = run(&mock, "/v1/chat/completions", requests, concurrency).await;
-        let c = out.result.connections;
+        let c = &out.result.connections;
         // Each worker's first request uses its pre-connected connection; every later one
         // finds the server closed the last and opens a new one.
         let later = requests - concurrency;
@@ -63,7 +63,7 @@ async fn a_request_lost_on_a_kept_alive_connection_is_sent_again_once() {
     for (requests, concurrency) in [(10, 1), (40, 4)] {
         let mock = mock(false).await;
         let out = run(&mock, "/v1/chat/completions?fail=close-idle", requests, concurrency).await;
-        let c = out.result.connections;
+        let c = &out.result.connections;
         let later = requests - concurrency;
         assert_eq!((c.reconnects, c.resent, c.reused), (later, later, 0), "{c:?}");
         assert_eq!(connecting(&out), later);
@@ -77,7 +77,7 @@ async fn connection_close_and_http_1_0_answers_are_honoured() {
     for fault in ["connection-close", "http10"] {
         let mock = mock(false).await;
         let out = run(&mock, &format!("/v1/chat/completions?fail={fault}"), 12, 2).await;
-        let c = out.result.connections;
+        let c = &out.result.connections;
         assert_eq!((c.reconnects, c.resent, c.reused), (10, 0, 0), "{fault}: {c:?}");
         assert_eq!(mock.stats.snapshot().connections, 12, "{fault}: no request sent twice");
     }
@@ -87,7 +87,7 @@ async fn connection_close_and_http_1_0_answers_are_honoured() {
 async fn a_kept_alive_server_reuses_every_connection_and_says_nothing() {
     let mock = mock(false).await;
     let out = run(&mock, "/v1/chat/completions", 24, 3).await;
-    let c = out.result.connections;
+    let c = &out.result.connections;
     assert_eq!((c.opened, c.reused, c.reconnects, c.resent), (3, 21, 0, 0), "{c:?}");
     assert!(!out.report.contains("reconnects"), "{}", out.report);
     let json = serde_json::to_value(&out.result).expect("the result serializes");

@@ -36,6 +36,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         error_class: error.map(|(c, _)| c),
         timeout_phase: None,
         finish_reason: ok.then(|| "stop".to_string()),
+        final_url: None,
         level: None,
         warmup: false,
         output: None,

@@ -197,6 +197,8 @@ pub struct Config {
     pub tls: TlsOptions,
     /// The proxy each target goes through (`--proxy`, `proxy:`, else the environment's).
     pub proxy: ProxySettings,
+    /// Redirects one request may follow (`--max-redirects`; 0: none).
+    pub max_redirects: u32,
     /// The config file this came from, if any.
     pub config_path: Option<PathBuf>,
     /// Secrets to hide from every output.
@@ -215,6 +217,9 @@ const DEFAULT_TIMEOUT_SECS: f64 = 300.0;
 const DEFAULT_CONCURRENCY: u64 = 10;
 /// Default requests in all (the seed's).
 const DEFAULT_TOTAL_REQUESTS: u64 = 100;
+/// Redirects followed per request, as curl's `--max-redirs` and reqwest's default policy
+/// bound them (both allow more; five is plenty for an API behind a gateway).
+pub const DEFAULT_MAX_REDIRECTS: u32 = 5;
 /// Default CSV encoding (the seed's).
 const DEFAULT_ENCODING: &str = "utf-8";
 /// Output tokens are counted with this when a stream reports no usage (DESIGN §2).
@@ -400,6 +405,7 @@ impl Config {
             tokenizer,
             tls,
             proxy,
+            max_redirects: args.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
             config_path: args.config.clone(),
             redactor,
             history,
@@ -476,6 +482,7 @@ impl Config {
             },
             "tokenizer": self.tokenizer,
             "proxy": self.proxy_shown(),
+            "max_redirects": self.max_redirects,
             "load": self.load.view(),
             "sweep": self.sweep.as_ref().map(|s| json!({
                 "over": s.over.name(),

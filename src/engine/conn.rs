@@ -99,7 +99,13 @@ impl Connection {
                 (Sender::H1(sender), Driver::H1(conn))
             }
         };
-        Ok(Connection { target: Arc::clone(target), sender, driver: Some(driver), tasks, answered: 0 })
+        Ok(Connection {
+            target: Arc::clone(target),
+            sender,
+            driver: Some(driver),
+            tasks,
+            answered: 0,
+        })
     }
 
     /// The target this connection goes to.
@@ -141,11 +147,10 @@ impl Connection {
             Sender::H1(s) => futures_util::future::Either::Left(s.try_send_request(request)),
             Sender::H2(s) => futures_util::future::Either::Right(s.try_send_request(request)),
         };
-        let response =
-            self.drive(response).await.map_err(|mut e: TrySendError<_>| SendError {
-                unsent: e.take_message().is_some(),
-                error: e.into_error(),
-            })?;
+        let response = self.drive(response).await.map_err(|mut e: TrySendError<_>| SendError {
+            unsent: e.take_message().is_some(),
+            error: e.into_error(),
+        })?;
         self.answered += 1;
         Ok(response)
     }

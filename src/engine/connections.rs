@@ -1,12 +1,13 @@
-//! How a run used its connections: opened, reused, and replaced after the server closed them
-//! (the result's `connections`, the report's connections line).
+//! How a run used its connections: opened, reused, replaced after the server closed them, and
+//! redirected (the result's `connections`, the report's connections lines).
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 /// How a run's connections were used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConnectionStats {
     /// Connections opened, pre-connects included.
@@ -20,6 +21,11 @@ pub struct ConnectionStats {
     pub reconnects: u64,
     /// Of `reconnects`, requests sent again on a new connection.
     pub resent: u64,
+    /// Requests that followed at least one redirect (their time includes the hops).
+    pub redirected: u64,
+    /// Where the first of them ended up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
 }
 
 impl ConnectionStats {
@@ -37,6 +43,8 @@ pub(super) struct Counters {
     pub reused: AtomicU64,
     pub reconnects: AtomicU64,
     pub resent: AtomicU64,
+    pub redirected: AtomicU64,
+    pub redirected_to: OnceLock<String>,
 }
 
 impl Counters {
@@ -53,6 +61,8 @@ impl Counters {
             reused: get(&self.reused),
             reconnects: get(&self.reconnects),
             resent: get(&self.resent),
+            redirected: get(&self.redirected),
+            redirected_to: self.redirected_to.get().cloned(),
         }
     }
 }
@@ -63,9 +73,10 @@ mod tests {
 
     #[test]
     fn a_server_that_never_keeps_a_connection_closes_each() {
-        let each = ConnectionStats { opened: 40, reused: 0, reconnects: 39, resent: 3 };
+        let each =
+            ConnectionStats { opened: 40, reconnects: 39, resent: 3, ..ConnectionStats::default() };
         assert!(each.server_closes_each());
-        let some = ConnectionStats { reused: 30, ..each };
+        let some = ConnectionStats { reused: 30, ..each.clone() };
         assert!(!some.server_closes_each(), "some requests were answered on reused ones");
         assert!(!ConnectionStats::default().server_closes_each());
     }

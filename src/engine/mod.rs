@@ -17,6 +17,7 @@ pub mod failure;
 mod local;
 pub mod open;
 pub mod proxy;
+mod redirect;
 pub mod request;
 mod socket;
 pub mod target;
@@ -37,12 +38,12 @@ use crate::record::RequestRecord;
 use crate::tokens::Tokenizer;
 use crate::workload::Workload;
 pub use closed::ClosedLoop;
-pub use connections::ConnectionStats;
 use conn::Connection;
+pub use connections::ConnectionStats;
 use connections::Counters;
 pub use control::{Phase, RunControl, StopReason};
 pub use open::OpenLoop;
-use target::PreparedRequest;
+use target::{PreparedRequest, Redirects};
 
 /// Longest wait for the connections opened before the clock starts. A host that drops
 /// connection attempts would otherwise hold the start for the whole request timeout with
@@ -96,6 +97,8 @@ pub struct Preconnect {
 #[derive(Debug)]
 pub struct Engine {
     requests: Vec<PreparedRequest>,
+    /// Where 3xx answers lead (`--max-redirects`).
+    redirects: Redirects,
     timeout: Duration,
     format: StreamFormat,
     /// Counts output tokens when a stream reports no usage; loaded before any clock starts.
@@ -119,8 +122,10 @@ impl Engine {
         if requests.is_empty() {
             anyhow::bail!("the workload has no requests");
         }
+        let redirects = Redirects::new(config.max_redirects, &config.tls, &config.proxy, &requests);
         Ok(Engine {
             requests,
+            redirects,
             timeout: config.timeout,
             format: config.stream_format.clone(),
             tokenizer: Tokenizer::from_spec(&config.tokenizer)?,
@@ -197,6 +202,10 @@ impl Engine {
         if outcome.resent {
             Counters::bump(&counters.reconnects);
             Counters::bump(&counters.resent);
+        }
+        if let Some(url) = &outcome.record.final_url {
+            Counters::bump(&counters.redirected);
+            let _ = counters.redirected_to.get_or_init(|| url.clone());
         }
         if let Some(name) = &outcome.format_name {
             if self.detected_format.get().is_none() {

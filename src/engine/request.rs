@@ -4,6 +4,8 @@
 //!
 //! The hot path: the read, its `Instant::now()`, then framing, JSON decoding and bookkeeping.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -12,7 +14,7 @@ use tokio::time::Instant;
 
 use super::conn::Connection;
 use super::target::PreparedRequest;
-use super::{Engine, EngineEvent, Phase, RunControl, failure, whole};
+use super::{Engine, EngineEvent, Phase, RunControl, failure, redirect, whole};
 use crate::protocol::{Adapter, Interpretation};
 use crate::record::{ErrorClass, Failure, RequestRecord, Timeline, TimeoutPhase};
 use crate::stream::{Event, Framer, Framing};
@@ -46,6 +48,8 @@ struct Progress {
     reused: bool,
     /// Sent again on a new connection after a kept-alive one lost it.
     resent: bool,
+    /// Where redirects led, when they did.
+    final_url: Option<String>,
     finish_reason: Option<String>,
     answer: Option<String>,
     reasoning: Option<String>,
@@ -78,6 +82,7 @@ pub async fn measure(
         reusable: false,
         reused: false,
         resent: false,
+        final_url: None,
         finish_reason: None,
         answer: engine.save_output.then(String::new),
         reasoning: engine.save_output.then(String::new),
@@ -114,6 +119,7 @@ pub async fn measure(
     };
     record.status = progress.status;
     record.finish_reason = progress.finish_reason;
+    record.final_url = progress.final_url;
     record.output = progress.answer;
     record.reasoning = progress.reasoning.filter(|r| !r.is_empty());
     Measured {
@@ -179,6 +185,64 @@ async fn send(
     }
 }
 
+/// [`send`], following redirects (`--max-redirects`): the final response and the request
+/// that got it. The redirects' small bodies are read so that a hop to the same server goes on
+/// the same connection; each hop's time is in the request's.
+async fn send_following<'a>(
+    engine: &Engine,
+    prepared: &'a PreparedRequest,
+    conn: &mut Option<Connection>,
+    progress: &mut Progress,
+) -> Result<(http::Response<Incoming>, Cow<'a, PreparedRequest>), Failure> {
+    let mut current = Cow::Borrowed(prepared);
+    let mut chain = Vec::new(); // the URLs requested, once a redirect came
+    loop {
+        let response = send(&current, conn, progress).await?;
+        let status = response.status();
+        if engine.redirects.max == 0 || !status.is_redirection() {
+            return Ok((response, current));
+        }
+        if chain.is_empty() {
+            chain.extend(current.url());
+        }
+        let location = response.headers().get(http::header::LOCATION);
+        let location = location.and_then(|v| v.to_str().ok());
+        let max = engine.redirects.max;
+        let hop = match redirect::next_hop(status, location, current.method(), &chain, max) {
+            None => return Ok((response, current)),
+            Some(hop) => hop.inspect_err(|_| progress.status = Some(status.as_u16()))?,
+        };
+        let next = engine.redirects.follow(&current, &hop)?;
+        let mut body = response.into_body();
+        let drained = match conn.as_mut() {
+            Some(connection) => drain_at_most(connection, &mut body, REDIRECT_BODY_LIMIT).await,
+            None => false,
+        };
+        let same_target = conn.as_ref().is_some_and(|c| Arc::ptr_eq(c.target(), next.target()));
+        if !(drained && same_target) {
+            *conn = None;
+        }
+        progress.final_url = Some(hop.url.to_string());
+        chain.push(hop.url);
+        current = Cow::Owned(next);
+    }
+}
+
+/// A redirect's body is a line of HTML at most; a longer one costs its connection instead.
+const REDIRECT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Reads `body` to its end if it is at most `limit` bytes; whether it ended cleanly.
+async fn drain_at_most(connection: &mut Connection, body: &mut Incoming, limit: usize) -> bool {
+    let mut read = 0;
+    loop {
+        match connection.frame(body).await.1 {
+            Some(Ok(bytes)) if read + bytes.len() <= limit => read += bytes.len(),
+            Some(_) => return false,
+            None => return true,
+        }
+    }
+}
+
 async fn read(
     engine: &Engine,
     prepared: &PreparedRequest,
@@ -187,7 +251,8 @@ async fn read(
     events: &UnboundedSender<EngineEvent>,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
-    let response = send(prepared, conn, progress).await?;
+    let (response, prepared) = send_following(engine, prepared, conn, progress).await?;
+    let prepared = &*prepared;
     progress.timeline.headers = Some(Instant::now());
     let Some(connection) = conn.as_mut() else {
         return Err(Failure::new(ErrorClass::Incomplete, "the connection was lost"));

@@ -5,11 +5,11 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, HOST, PROXY_AUTHORIZATION};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, PROXY_AUTHORIZATION};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
@@ -18,7 +18,9 @@ use rustls::pki_types::ServerName;
 use tokio::sync::OnceCell;
 
 use super::proxy::{Proxy, ProxySettings};
+use super::redirect::{CREDENTIAL_HEADERS, Hop};
 use crate::config::TlsOptions;
+use crate::record::{ErrorClass, Failure};
 use crate::workload::RequestSpec;
 
 /// The request body type of every request: the whole body, known up front.
@@ -186,6 +188,16 @@ impl PreparedRequest {
         self.origin_form.path()
     }
 
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The whole URL, `scheme://authority/path?query`.
+    pub fn url(&self) -> Option<url::Url> {
+        url::Url::parse(&self.absolute.to_string()).ok()
+    }
+
     /// A hyper request for HTTP/2 (`h2`) or HTTP/1.1.
     pub fn build(&self, h2: bool) -> Request<RequestBody> {
         let mut request = Request::new(Full::new(self.body.clone()));
@@ -268,17 +280,6 @@ fn prepare(
     url: &url::Url,
     spec: &RequestSpec,
 ) -> anyhow::Result<PreparedRequest> {
-    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let path = PathAndQuery::try_from(if path.is_empty() { "/" } else { path })
-        .with_context(|| format!("invalid path in URL `{}`", spec.url))?;
-    let origin_form = Uri::from(path.clone());
-    let absolute = Uri::builder()
-        .scheme(target.scheme.clone())
-        .authority(target.authority.clone())
-        .path_and_query(path)
-        .build()
-        .with_context(|| format!("invalid URL `{}`", spec.url))?;
-
     let mut headers = HeaderMap::with_capacity(spec.headers.len() + 2);
     for (name, value) in &spec.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
@@ -287,15 +288,37 @@ fn prepare(
             .with_context(|| format!("invalid value for header `{name}`"))?;
         headers.append(name, value);
     }
+    assemble(method, target, url, headers, spec.body.clone())
+}
+
+/// The request `method url` with the configured `headers` and `body`, for HTTP/1.1 and
+/// HTTP/2.
+fn assemble(
+    method: &Method,
+    target: Arc<Target>,
+    url: &url::Url,
+    mut headers: HeaderMap,
+    body: Bytes,
+) -> anyhow::Result<PreparedRequest> {
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let path = PathAndQuery::try_from(if path.is_empty() { "/" } else { path })
+        .with_context(|| format!("invalid path in URL `{url}`"))?;
+    let origin_form = Uri::from(path.clone());
+    let absolute = Uri::builder()
+        .scheme(target.scheme.clone())
+        .authority(target.authority.clone())
+        .path_and_query(path)
+        .build()
+        .with_context(|| format!("invalid URL `{url}`"))?;
     // A body, or a method that expects one, says how long it is (as curl and reqwest do).
     let expects_body = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if !spec.body.is_empty() || expects_body {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(spec.body.len()));
+    if !body.is_empty() || expects_body {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     let h2_headers = headers.clone();
     if !headers.contains_key(HOST) {
         let host = HeaderValue::from_str(target.authority.as_str())
-            .with_context(|| format!("invalid host in URL `{}`", spec.url))?;
+            .with_context(|| format!("invalid host in URL `{url}`"))?;
         headers.insert(HOST, host);
     }
     if let Some(auth) = target.proxy().and_then(Proxy::authorization)
@@ -310,8 +333,101 @@ fn prepare(
         absolute,
         h1_headers: headers,
         h2_headers,
-        body: spec.body.clone(),
+        body,
     })
+}
+
+/// Where redirects lead: the requests they ask for, built during the run with the run's TLS
+/// options and proxy settings. An origin the run already knows keeps its [`Target`], so a
+/// redirect within one server reuses the worker's connection.
+pub struct Redirects {
+    /// Hops one request may follow (`--max-redirects`; 0: none).
+    pub max: u32,
+    tls: TlsOptions,
+    proxy: ProxySettings,
+    /// Locked only when a redirect is followed, never while a response streams.
+    known: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    targets: Vec<Arc<Target>>,
+    tls: Option<Arc<ClientConfig>>,
+}
+
+impl fmt::Debug for Redirects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redirects(max {})", self.max)
+    }
+}
+
+impl Redirects {
+    /// Redirects of a run that prepared `requests`, at most `max` hops each.
+    pub fn new(
+        max: u32,
+        tls: &TlsOptions,
+        proxy: &ProxySettings,
+        requests: &[PreparedRequest],
+    ) -> Redirects {
+        let mut known = Known::default();
+        for request in requests {
+            if !known.targets.iter().any(|t| Arc::ptr_eq(t, &request.target)) {
+                known.targets.push(Arc::clone(&request.target));
+            }
+            if let (None, Some((config, _))) = (&known.tls, &request.target.tls) {
+                known.tls = Some(Arc::clone(config));
+            }
+        }
+        Redirects { max, tls: tls.clone(), proxy: proxy.clone(), known: Mutex::new(known) }
+    }
+
+    /// The request `hop` asks for after `from`: its method, the body when kept, and the
+    /// configured headers, without credentials when it leaves `from`'s origin.
+    pub fn follow(&self, from: &PreparedRequest, hop: &Hop) -> Result<PreparedRequest, Failure> {
+        let fail = |e: anyhow::Error| {
+            Failure::new(
+                ErrorClass::HttpStatus,
+                format!("cannot follow the redirect to {}: {e:#}", hop.url),
+            )
+        };
+        let target = self.target(&hop.url).map_err(fail)?;
+        let mut headers = from.h2_headers.clone();
+        headers.remove(CONTENT_LENGTH);
+        headers.remove(HOST);
+        if !Arc::ptr_eq(&target, &from.target) {
+            for name in CREDENTIAL_HEADERS {
+                headers.remove(name);
+            }
+        }
+        let body = match hop.keep_body {
+            true => from.body.clone(),
+            false => {
+                headers.remove(CONTENT_TYPE);
+                Bytes::new()
+            }
+        };
+        assemble(&hop.method, target, &hop.url, headers, body).map_err(fail)
+    }
+
+    /// The target of `url`: a known one, or a new one with the run's TLS and proxy settings.
+    fn target(&self, url: &url::Url) -> anyhow::Result<Arc<Target>> {
+        let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let port = url.port_or_known_default().unwrap_or(0);
+        let host = match url.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => url.host_str().unwrap_or_default().to_owned(),
+        };
+        if let Some(target) =
+            known.targets.iter().find(|t| t.same_origin(url.scheme(), &host, port))
+        {
+            return Ok(Arc::clone(target));
+        }
+        let mut tls = TlsConfig { options: &self.tls, built: known.tls.clone() };
+        let target = Arc::new(Target::new(url, &mut tls, self.proxy.for_url(url)?)?);
+        known.tls = tls.built;
+        known.targets.push(Arc::clone(&target));
+        Ok(target)
+    }
 }
 
 #[cfg(test)]
@@ -373,5 +489,35 @@ mod tests {
         assert!(!tunnelled.headers().contains_key(PROXY_AUTHORIZATION));
         assert_eq!(all[1].target().host_port(), "api.test:443");
         assert_eq!(all[0].target().proxy().unwrap().to_string(), "http://u:***@127.0.0.1:3128");
+    }
+
+    #[test]
+    fn redirects_keep_credentials_only_on_their_origin() {
+        let mut a = spec("http://a.test/v1");
+        a.headers.push(("Authorization".into(), "Bearer sk-secret".into()));
+        let (tls, proxy) = (TlsOptions::default(), ProxySettings::default());
+        let all = prepare_all("POST", &[&a], &tls, &proxy).unwrap();
+        let redirects = Redirects::new(5, &tls, &proxy, &all);
+        let hop = |to: &str, method: Method, keep_body| Hop {
+            url: url::Url::parse(to).unwrap(),
+            method,
+            keep_body,
+        };
+        let same = redirects.follow(&all[0], &hop("http://a.test/v2", Method::POST, true));
+        let same = same.unwrap();
+        assert!(Arc::ptr_eq(same.target(), all[0].target()), "a known origin keeps its target");
+        let head = same.build(false);
+        assert_eq!(head.uri().path(), "/v2");
+        assert_eq!(head.headers()["authorization"], "Bearer sk-secret");
+        assert_eq!(head.headers()[CONTENT_LENGTH], "2");
+        let other = redirects.follow(&all[0], &hop("http://b.test/v1", Method::POST, true));
+        let head = other.unwrap().build(false);
+        assert!(!head.headers().contains_key("authorization"), "no key for another server");
+        assert_eq!(head.headers()[HOST], "b.test");
+        assert_eq!(head.headers()["x-key"], "v");
+        let get = redirects.follow(&all[0], &hop("http://a.test/v3", Method::GET, false));
+        let head = get.unwrap().build(false);
+        assert_eq!(head.method(), Method::GET);
+        assert!(!head.headers().contains_key(CONTENT_LENGTH), "a GET without a body");
     }
 }

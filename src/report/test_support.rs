@@ -31,6 +31,7 @@ pub fn ok(id: u64, ttft: Duration, total: Duration, tokens: u64) -> RequestRecor
         error_class: None,
         timeout_phase: None,
         finish_reason: Some("stop".into()),
+        final_url: None,
         level: None,
         warmup: false,
         output: None,

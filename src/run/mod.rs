@@ -212,7 +212,10 @@ async fn measure(
     records.sort_by_key(|r| r.request_id);
     for record in &mut records {
         record.error = record.error.as_deref().map(|e| config.redactor.redact(e));
+        record.final_url = record.final_url.as_deref().map(|u| config.redactor.redact(u));
     }
+    let mut connections = engine.connection_stats();
+    connections.redirected_to = connections.redirected_to.map(|u| config.redactor.redact(&u));
     let mut summary = consumed.aggregator.summary(duration);
     for example in summary.failure_examples.values_mut() {
         *example = config.redactor.redact(example);
@@ -227,7 +230,7 @@ async fn measure(
         records,
         run: run_info(config, &control, sends, consumed.warmups),
         client,
-        connections: engine.connection_stats(),
+        connections,
         timeseries: consumed.series.seconds(),
         detected_format: engine.detected_format().map(str::to_owned),
     })
@@ -272,7 +275,7 @@ fn assemble(config: &Config, measured: Vec<Measured>) -> RunResult {
                 &m.client,
                 &m.timeseries,
             );
-            level.connections = m.connections;
+            level.connections = m.connections.clone();
             result.levels.push(level);
         }
         result.metrics.extend(records);
