@@ -7,6 +7,8 @@
 # about ROUNDS requests per slot. Results go into docs/PERFORMANCE.md between the markers.
 #
 # Usage: scripts/bench-overhead.sh            (LEVELS="1 64 512 2048" ROUNDS=3 PORT=18777)
+#        MOCK_FLAGS=--close-after-response OUT=/tmp/close.md scripts/bench-overhead.sh
+#        (a server that closes after every response: each later request pays a connect)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,13 +16,15 @@ LEVELS=${LEVELS:-"1 64 512 2048"}
 ROUNDS=${ROUNDS:-3}
 MIN_REQUESTS=${MIN_REQUESTS:-60}
 PORT=${PORT:-18777}
+MOCK_FLAGS=${MOCK_FLAGS:-}
 OUT=${OUT:-docs/PERFORMANCE.md}
 BODY='{"model":"mock","messages":[{"role":"user","content":"Write a short essay about AI."}],"stream":true,"stream_options":{"include_usage":true}}'
 
 ulimit -n "$(ulimit -Hn)"
 # shellcheck source=lib/mock.sh
 . scripts/lib/mock.sh
-start_mock "$PORT" --ttft-ms 100 --itl-ms 10 --tokens 64
+# shellcheck disable=SC2086 # MOCK_FLAGS is a list of flags
+start_mock "$PORT" --ttft-ms 100 --itl-ms 10 --tokens 64 $MOCK_FLAGS
 
 # The mock's own CPU time (utime + stime, in clock ticks): the same events cost it too.
 mock_cpu_ticks() { awk '{print $14 + $15}' "/proc/$mock_pid/stat"; }
@@ -67,7 +71,7 @@ machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | x
 table=$(cat <<MD
 <!-- bench-overhead:start -->
 Measured $(date -u +%Y-%m-%d) on: $machine.
-Command: \`LEVELS="$LEVELS" ROUNDS=$ROUNDS scripts/bench-overhead.sh\` (mock: TTFT 100 ms, ITL 10 ms, 64 tokens, separate process).
+Command: \`${MOCK_FLAGS:+MOCK_FLAGS=$MOCK_FLAGS }LEVELS="$LEVELS" ROUNDS=$ROUNDS scripts/bench-overhead.sh\` (mock: TTFT 100 ms, ITL 10 ms, 64 tokens${MOCK_FLAGS:+, $MOCK_FLAGS}, separate process).
 
 | concurrency | requests | ok | reported TTFT p50 / p99 (ms) | server TTFT p50 / p99 (ms) | overhead p50 / p99 (ms) | overhead, warm connections p50 / p99 (ms) | streamperf CPU s / 1,000 req | mock CPU s / 1,000 req | peak RSS (MiB) | mock peak in flight |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
