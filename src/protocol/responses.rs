@@ -63,10 +63,16 @@ struct Payload<'a> {
     error: Option<Value>,
 }
 
-/// An output item: on `response.output_item.added` only its tool's name is read; in a whole
-/// answer everything it generated.
+/// `response.output_item.added`: only a tool call's name is read.
 #[derive(Deserialize)]
 struct Item<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+}
+
+/// An output item of a whole answer: everything it generated.
+#[derive(Deserialize)]
+struct OutputItem<'a> {
     #[serde(rename = "type", default, borrow)]
     kind: Text<'a>,
     #[serde(default, borrow)]
@@ -107,9 +113,16 @@ struct Response<'a> {
     /// `{"code", "message"}` on `response.failed`; untyped so any shape still reports.
     #[serde(default)]
     error: Option<Value>,
-    /// Read only in a whole answer: the terminal events repeat the streamed text here.
+}
+
+/// A whole answer: the `response` object; its `output` is read only here, since the
+/// terminal events repeat the streamed text in it.
+#[derive(Deserialize)]
+struct WholeResponse<'a> {
+    #[serde(flatten, borrow)]
+    response: Response<'a>,
     #[serde(default, borrow)]
-    output: Option<Vec<Item<'a>>>,
+    output: Option<Vec<OutputItem<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -159,7 +172,8 @@ pub(crate) fn looks_like(payload: &Value) -> bool {
 /// (`completed`, `incomplete`), a failure when `failed` or carrying an error, or a bare
 /// `{"error": …}`.
 pub(crate) fn whole(answer: &Value) -> Interpretation {
-    read_whole(answer, |response: &Response| {
+    read_whole(answer, |whole: &WholeResponse| {
+        let response = &whole.response;
         let failed = response.error.as_ref().is_some_and(|e| !e.is_null());
         let kind = match (response.status.non_empty(), failed) {
             (_, true) | (Some("failed"), _) => "response.failed",
@@ -171,7 +185,7 @@ pub(crate) fn whole(answer: &Value) -> Interpretation {
             (None, false) => return Interpretation::default(),
         };
         let mut out = finish(kind, response);
-        for item in response.output.iter().flatten() {
+        for item in whole.output.iter().flatten() {
             read_item(item, &mut out);
         }
         out
@@ -179,7 +193,7 @@ pub(crate) fn whole(answer: &Value) -> Interpretation {
 }
 
 /// What one output item of a whole answer generated.
-fn read_item(item: &Item, out: &mut Interpretation) {
+fn read_item(item: &OutputItem, out: &mut Interpretation) {
     let parts = |parts: &Option<Vec<Part>>, slot: &mut Option<String>| {
         for part in parts.iter().flatten() {
             if let Some(text) = part.text.non_empty().or(part.refusal.non_empty()) {
