@@ -147,7 +147,17 @@ fn the_file_keeps_the_seed_layout() {
     let top: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(
         top,
-        ["schema_version", "tool", "config", "summary", "metrics", "run", "client", "timeseries"],
+        [
+            "schema_version",
+            "tool",
+            "config",
+            "summary",
+            "metrics",
+            "run",
+            "client",
+            "connections",
+            "timeseries"
+        ],
         "the seed's sections first, then streamperf's"
     );
 }
