@@ -344,6 +344,7 @@ fn env_substitution_and_redaction() {
             "stream_format",
             "tokenizer",
             "proxy",
+            "max_redirects",
             "load",
             "sweep",
             "config_file",
