@@ -199,8 +199,10 @@ impl Engine {
         if outcome.reused {
             Counters::bump(&counters.reused);
         }
-        if outcome.resent {
+        if outcome.reconnected {
             Counters::bump(&counters.reconnects);
+        }
+        if outcome.resent {
             Counters::bump(&counters.resent);
         }
         if let Some(url) = &outcome.record.final_url {

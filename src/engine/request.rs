@@ -29,8 +29,10 @@ pub struct Measured {
     pub sent: Instant,
     /// It was answered on a connection that had answered an earlier request.
     pub reused: bool,
-    /// A kept-alive connection lost it before any response byte; it was sent again on a new
-    /// connection.
+    /// Its kept-alive connection turned out closed by the server as it was sent: it went out
+    /// on a new connection.
+    pub reconnected: bool,
+    /// Of those, it had been written to the closed connection and was sent again.
     pub resent: bool,
 }
 
@@ -46,7 +48,9 @@ struct Progress {
     reusable: bool,
     /// Answered on a connection that had answered before.
     reused: bool,
-    /// Sent again on a new connection after a kept-alive one lost it.
+    /// Sent on a new connection after the server closed the kept-alive one.
+    reconnected: bool,
+    /// Written to the closed one first, then sent again.
     resent: bool,
     /// Where redirects led, when they did.
     final_url: Option<String>,
@@ -81,6 +85,7 @@ pub async fn measure(
         done: false,
         reusable: false,
         reused: false,
+        reconnected: false,
         resent: false,
         final_url: None,
         finish_reason: None,
@@ -127,6 +132,7 @@ pub async fn measure(
         format_name: progress.format_name,
         sent: send,
         reused: progress.reused,
+        reconnected: progress.reconnected,
         resent: progress.resent,
     }
 }
@@ -174,9 +180,14 @@ async fn send(
                 progress.reused = reused;
                 return Ok(response);
             }
-            // The request never left, so sending it on a new connection is always safe.
-            Err(e) if e.unsent && !fresh => *conn = None,
+            // Closed just before the request was written: it never left, so sending it on a
+            // new connection is always safe.
+            Err(e) if e.unsent && !fresh => {
+                progress.reconnected = true;
+                *conn = None;
+            }
             Err(e) if reused && !fresh && failure::lost_before_response(&e.error) => {
+                progress.reconnected = true;
                 progress.resent = true;
                 *conn = None;
             }
