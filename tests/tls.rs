@@ -214,3 +214,86 @@ async fn the_mock_needs_both_certificate_and_key() {
     let err = MockServer::start(options).await.expect_err("key missing").to_string();
     assert!(err.contains("--tls-key"), "{err}");
 }
+
+/// A self-signed certificate as `openssl req -x509` makes it by default: a CA certificate
+/// (`CA:TRUE`) for `names`, valid until `not_after`, to be served as the server's own. The
+/// files are `cert.pem` and `key.pem` in `dir`.
+fn self_signed_ca(dir: &Path, names: &[&str], not_after: (i32, u8, u8)) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path)
+}
+
+/// The mock serving `cert`/`key`; a run of 3 requests to it as `url_host`, trusting `cacert`.
+async fn run_against_self_signed(
+    cert: &Path,
+    key: &Path,
+    cacert: &Path,
+    url_host: &str,
+) -> streamperf::run::RunOutput {
+    let options = MockOptions {
+        port: 0,
+        ttft_ms: 1,
+        itl_ms: 1,
+        tokens: 4,
+        tls_cert: Some(cert.to_owned()),
+        tls_key: Some(key.to_owned()),
+        ..MockOptions::default()
+    };
+    let mock = MockServer::start(options).await.expect("TLS mock starts");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://{url_host}:{}/v1/chat/completions", mock.addr.port());
+    let mut args = args(url, 3, 3, dir.path());
+    args.cacert = Some(cacert.to_owned());
+    run_args(&args).await
+}
+
+/// The README promises `--cacert` for self-signed servers: the default `openssl req -x509`
+/// certificate is a CA certificate, which webpki refuses as a server's own ("CA used as end
+/// entity"). Trusted explicitly, byte for byte, it is accepted, as curl does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cacert_trusts_a_self_signed_ca_certificate_used_as_the_servers_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed_ca(dir.path(), &["localhost", "127.0.0.1"], (4000, 1, 1));
+    for host in ["localhost", "127.0.0.1"] {
+        let out = run_against_self_signed(&cert, &key, &cert, host).await;
+        let summary = &out.result.summary;
+        assert_eq!(summary.failed_count, 0, "{host}: {:?}", summary.failure_examples);
+        assert_eq!(summary.success_count, 3);
+    }
+}
+
+/// Trusting the certificate never skips the rest: another self-signed CA is still unknown, the
+/// trusted one under a name it was not issued for is refused, and so is an expired one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_server_is_still_checked_for_issuer_name_and_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["localhost"];
+    let (cert, key) = self_signed_ca(&dir.path().join("server"), &names, (4000, 1, 1));
+    let (other, _) = self_signed_ca(&dir.path().join("other"), &names, (4000, 1, 1));
+    let (expired, expired_key) = self_signed_ca(&dir.path().join("expired"), &names, (2001, 1, 1));
+    let cases = [
+        (&cert, &key, &other, "localhost", "UnknownIssuer"),
+        (&cert, &key, &cert, "127.0.0.1", "not valid for name"),
+        (&expired, &expired_key, &expired, "localhost", "certificate expired"),
+    ];
+    for (cert, key, cacert, host, expected) in cases {
+        let out = run_against_self_signed(cert, key, cacert, host).await;
+        let summary = &out.result.summary;
+        assert_eq!(summary.failures.get(&ErrorClass::Tls), Some(&3), "{expected}: {summary:?}");
+        for record in &out.result.metrics {
+            let error = record.error.as_deref().unwrap_or_default();
+            assert!(error.contains("TLS handshake") && error.contains(expected), "{error}");
+        }
+    }
+}
