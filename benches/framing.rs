@@ -101,7 +101,7 @@ fn frame(framing: Framing, reads: &[&[u8]], batch: &mut Vec<Event>) -> usize {
     let mut framer = Framer::new(framing);
     let mut events = 0;
     for read in reads {
-        framer.feed(black_box(read), batch);
+        framer.feed(black_box(read), batch).expect("within the cap");
         events += batch.len();
         batch.clear();
     }
@@ -116,7 +116,7 @@ fn frame_and_interpret(reads: &[&[u8]], batch: &mut Vec<Event>) -> usize {
     let mut adapter = Adapter::new(&StreamFormat::default(), Framing::Sse, "/v1/chat/completions");
     let mut answer = 0;
     for read in reads {
-        framer.feed(black_box(read), batch);
+        framer.feed(black_box(read), batch).expect("within the cap");
         for event in batch.drain(..) {
             answer += adapter.interpret(&event).answer.map_or(0, |a| a.len());
         }

@@ -166,6 +166,11 @@ pub struct RunArgs {
     #[arg(long = "format", value_name = "NAME")]
     pub format: Option<String>,
 
+    /// The largest SSE event, NDJSON line or whole JSON answer read, in bytes or with a unit
+    /// (16MiB, 512KiB); a larger one fails as malformed [default: 16MiB].
+    #[arg(long = "max-event-bytes", value_name = "SIZE")]
+    pub max_event_bytes: Option<String>,
+
     /// How output tokens are counted when a stream reports no usage: o200k_base (default),
     /// cl100k_base, chars, events, or a Hugging Face tokenizer.json file.
     #[arg(long = "tokenizer", value_name = "NAME|FILE")]

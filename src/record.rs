@@ -126,6 +126,9 @@ pub struct Timeline {
     pub last_token: Option<Instant>,
     /// Stream terminator or EOF.
     pub end: Option<Instant>,
+    /// When the request's deadline cut the stream off (a timeout): the time since the last
+    /// content event is its final stall, which `max_gap` includes.
+    pub timed_out: Option<Instant>,
     /// Every content-bearing event, in arrival order.
     pub pieces: Vec<Piece>,
     /// The generated text (answer, reasoning, tool calls) in arrival order; each piece ends
@@ -161,6 +164,7 @@ impl Timeline {
             first_answer: None,
             last_token: None,
             end: None,
+            timed_out: None,
             pieces: Vec::new(),
             text: String::new(),
             chunks: 0,
@@ -221,6 +225,11 @@ impl Timeline {
             total_time.filter(|t| !t.is_zero()).map(|t| self.chunks as f64 / t.as_secs_f64());
         let itl: Vec<Duration> =
             self.pieces.windows(2).map(|w| w[1].at.saturating_duration_since(w[0].at)).collect();
+        // A stream cut off by its deadline stalled from its last content to the cut (#17).
+        let final_stall = match (self.last_token, self.timed_out) {
+            (Some(last), Some(cut)) => Some(cut.saturating_duration_since(last)),
+            _ => None,
+        };
         let itl_token = match &piece_tokens {
             Some((counts, _)) => per_token_gaps(&itl, counts),
             None => Vec::new(),
@@ -241,7 +250,7 @@ impl Timeline {
             queue_wait: Some(self.send.saturating_duration_since(self.sched)),
             connect: self.connect,
             tpot,
-            max_gap: itl.iter().max().copied(),
+            max_gap: itl.iter().copied().chain(final_stall).max(),
             chunks: self.chunks,
             bytes: self.bytes,
             chunks_per_second,
@@ -576,6 +585,22 @@ mod tests {
         assert_eq!(r.error.as_deref(), Some("closed"));
         assert_eq!(r.ttft, Some(100 * MS));
         assert_eq!(r.total_time, None);
+    }
+
+    #[test]
+    fn a_timed_out_streams_final_stall_is_its_max_gap() {
+        let (mut tl, t0) = timeline();
+        tl.end = None;
+        tl.timed_out = Some(t0 + 530 * MS);
+        let timeout = Failure::new(ErrorClass::Timeout, "timed out");
+        let r = tl.into_record(1, Some(timeout), &events());
+        assert_eq!(r.max_gap, Some(400 * MS), "from the last token at 130 ms to the cut");
+        assert_eq!(r.itl, vec![10 * MS, 20 * MS], "the stall is no inter-token gap");
+        // Before any token there is no gap, only a TTFT that never came.
+        let t0 = Instant::now();
+        let mut tl = Timeline::new(t0, t0);
+        tl.timed_out = Some(t0 + 500 * MS);
+        assert_eq!(tl.into_record(2, None, &events()).max_gap, None);
     }
 
     #[test]

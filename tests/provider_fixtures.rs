@@ -92,7 +92,7 @@ fn run(body: &[u8], cuts: &[usize], content_type: &str, format: &StreamFormat) -
         }
     };
     for pair in bounds.windows(2) {
-        framer.feed(&body[pair[0]..pair[1]], &mut batch);
+        framer.feed(&body[pair[0]..pair[1]], &mut batch).expect("within the cap");
         apply(&mut batch, &mut adapter, &mut o);
     }
     framer.finish(&mut batch);

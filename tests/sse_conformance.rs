@@ -75,7 +75,7 @@ fn run(input: &[u8], cuts: &[usize]) -> (Vec<(usize, Seen)>, Option<u64>) {
     let bounds: Vec<usize> =
         std::iter::once(0).chain(cuts.iter().copied()).chain([input.len()]).collect();
     for (read, pair) in bounds.windows(2).enumerate() {
-        parser.feed(&input[pair[0]..pair[1]], &mut batch);
+        parser.feed(&input[pair[0]..pair[1]], &mut batch).expect("within the cap");
         seen.extend(batch.drain(..).map(|e| (read, (e.name, e.data, e.id))));
     }
     parser.finish(&mut batch);

@@ -293,6 +293,7 @@ fn stream_format(map: &Map<String, Value>) -> anyhow::Result<StreamFormat> {
         usage_path: key("usage_path")?,
         error_path: key("error_path")?,
         done_marker: key("done_marker")?,
+        max_event_bytes: None,
     })
 }
 

@@ -63,6 +63,9 @@ pub struct StreamFormat {
     pub error_path: Option<String>,
     /// An event whose whole data, or whose event name, equals this ends the stream.
     pub done_marker: Option<String>,
+    /// The largest event or line, and whole JSON answer, read (`--max-event-bytes`); `None`
+    /// for the default, [`crate::stream::limit::DEFAULT_MAX_EVENT_BYTES`].
+    pub max_event_bytes: Option<usize>,
 }
 
 impl StreamFormat {
@@ -80,6 +83,11 @@ impl StreamFormat {
         ]
         .iter()
         .any(|rule| rule.is_some())
+    }
+
+    /// The largest event or line read, in bytes: a larger one is `malformed`.
+    pub fn max_event_bytes(&self) -> usize {
+        self.max_event_bytes.unwrap_or(crate::stream::limit::DEFAULT_MAX_EVENT_BYTES)
     }
 }
 
@@ -353,6 +361,11 @@ impl Config {
                 )
             })?;
         }
+        if let Some(size) = &args.max_event_bytes {
+            let bytes = crate::stream::limit::parse_size(size)
+                .map_err(|e| anyhow::anyhow!("`--max-event-bytes {size}`: {e}"))?;
+            stream_format.max_event_bytes = Some(bytes);
+        }
 
         // Flags add to the file's objectives: a CI job can tighten a shared config.
         let slos = file
@@ -479,6 +492,7 @@ impl Config {
                 "usage_path": sf.usage_path,
                 "error_path": sf.error_path,
                 "done_marker": sf.done_marker,
+                "max_event_bytes": sf.max_event_bytes(),
             },
             "tokenizer": self.tokenizer,
             "proxy": self.proxy_shown(),

@@ -17,6 +17,7 @@ pub mod failure;
 mod local;
 pub mod open;
 pub mod proxy;
+mod reading;
 mod redirect;
 pub mod request;
 mod socket;

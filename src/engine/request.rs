@@ -13,6 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use super::conn::Connection;
+use super::reading::{self, Reading, Reads};
 use super::target::PreparedRequest;
 use super::{Engine, EngineEvent, Phase, RunControl, failure, redirect, whole};
 use crate::protocol::{Adapter, Interpretation};
@@ -102,7 +103,11 @@ pub async fn measure(
         Some(Ok(result)) => result.err(),
         // The completion marker arrived and only the connection drain timed out: a success.
         Some(Err(_)) | None if progress.done => None,
-        Some(Err(_)) => Some(failure::timeout(phase(&progress), engine.timeout)),
+        Some(Err(_)) => {
+            // The stall that ran into the deadline is this stream's last gap.
+            progress.timeline.timed_out = Some(deadline);
+            Some(failure::timeout(phase(&progress), engine.timeout))
+        }
         None => {
             let why = control.reason().map_or("stopped", |r| r.as_str());
             Some(Failure::new(ErrorClass::Cancelled, format!("cancelled: the run stopped ({why})")))
@@ -254,6 +259,8 @@ async fn drain_at_most(connection: &mut Connection, body: &mut Incoming, limit: 
     }
 }
 
+/// Reads the response: its head, then its body as a stream or as one whole answer
+/// ([`reading`]).
 async fn read(
     engine: &Engine,
     prepared: &PreparedRequest,
@@ -274,12 +281,29 @@ async fn read(
         return Err(status_failure(connection, &head, &mut body, progress).await);
     }
     let content_type = head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    if whole::is_whole_answer(engine.format.kind, content_type) {
-        return read_whole(engine, prepared, connection, &mut body, request_id, events, progress)
-            .await;
+    let mut reads = Reads::new(connection, &mut body);
+    let kind = engine.format.kind;
+    match reading::choose(kind, content_type, &mut reads, &mut progress.timeline).await {
+        Reading::Whole => {
+            read_whole(engine, prepared, &mut reads, request_id, events, progress).await
+        }
+        Reading::Stream(framing) => {
+            read_stream(engine, prepared, &mut reads, framing, request_id, events, progress).await
+        }
     }
-    let framing = framing_for(engine, content_type);
-    let mut framer = Framer::new(framing);
+}
+
+/// Frames the body as it streams in and interprets each event with the read that completed it.
+async fn read_stream(
+    engine: &Engine,
+    prepared: &PreparedRequest,
+    reads: &mut Reads<'_>,
+    framing: Framing,
+    request_id: u64,
+    events: &UnboundedSender<EngineEvent>,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
+    let mut framer = Framer::with_limit(framing, engine.format.max_event_bytes());
     let mut adapter = Adapter::new(&engine.format, framing, prepared.path());
     let raw = framing == Framing::Raw;
     progress.timeline.raw_mode = raw;
@@ -287,7 +311,7 @@ async fn read(
     let mut batch: Vec<Event> = Vec::with_capacity(8);
     let result = loop {
         // `now` is the instant this frame left the body: nothing sat between read and stamp.
-        let (now, frame) = connection.frame(&mut body).await;
+        let (now, frame) = reads.next(&mut progress.timeline).await;
         let bytes = match frame {
             Some(Ok(bytes)) => bytes,
             None => {
@@ -302,13 +326,11 @@ async fn read(
             }
             Some(Err(e)) => break Err(failure::from_body_error(&e)),
         };
-        let tl = &mut progress.timeline;
-        tl.first_byte.get_or_insert(now);
-        tl.bytes += bytes.len() as u64;
         if raw {
-            tl.chunks += 1;
+            progress.timeline.chunks += 1;
         }
-        framer.feed(&bytes, &mut batch);
+        // The events completed before an oversized one still count: one may end the stream.
+        let fed = framer.feed(&bytes, &mut batch);
         if let Err(f) = apply_all(&mut adapter, &mut batch, now, raw, request_id, events, progress)
         {
             break Err(f);
@@ -316,13 +338,16 @@ async fn read(
         if progress.done {
             break Ok(());
         }
+        if let Err(oversized) = fed {
+            break Err(Failure::new(ErrorClass::Malformed, oversized.to_string()));
+        }
     };
     progress.format_name = Some(format!("{}/{}", framing.name(), adapter.name()));
     if result.is_ok() && progress.done && !progress.reusable {
         // Read to the end so that the connection can carry the next request (HTTP/1.1 must
         // finish one response before the next); the timing is already taken. Errors here do
         // not fail a completed request, they only cost the connection.
-        progress.reusable = drain(connection, &mut body).await;
+        progress.reusable = reads.drain().await;
     }
     result
 }
@@ -332,13 +357,13 @@ async fn read(
 async fn read_whole(
     engine: &Engine,
     prepared: &PreparedRequest,
-    connection: &mut Connection,
-    body: &mut Incoming,
+    reads: &mut Reads<'_>,
     request_id: u64,
     events: &UnboundedSender<EngineEvent>,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
-    let answer = whole::read_body(connection, body, &mut progress.timeline).await?;
+    let limit = engine.format.max_event_bytes();
+    let answer = whole::read_body(reads, &mut progress.timeline, limit).await?;
     progress.reusable = true;
     let path = prepared.path();
     let (protocol, meaning) =
@@ -350,31 +375,6 @@ async fn read_whole(
     // The whole answer is its first token, whatever marker event the generic rules name.
     tl.first_token_by_marker = false;
     apply_and_tell(meaning, answer.arrived, request_id, events, progress)
-}
-
-/// Reads `body` to its end; whether it ended cleanly.
-async fn drain(connection: &mut Connection, body: &mut Incoming) -> bool {
-    loop {
-        match connection.frame(body).await.1 {
-            Some(Ok(_)) => continue,
-            Some(Err(_)) => return false,
-            None => return true,
-        }
-    }
-}
-
-fn framing_for(engine: &Engine, content_type: Option<&str>) -> Framing {
-    use crate::config::FormatKind;
-    use crate::protocol::Protocol;
-    match engine.format.kind {
-        FormatKind::Sse => Framing::Sse,
-        FormatKind::Ndjson => Framing::Ndjson,
-        FormatKind::Raw => Framing::Raw,
-        FormatKind::Auto | FormatKind::Protocol(Protocol::Generic) => {
-            Framing::from_content_type(content_type)
-        }
-        FormatKind::Protocol(protocol) => protocol.framing(),
-    }
 }
 
 /// Interprets the events one read completed, all stamped with that read's instant.

@@ -1,11 +1,16 @@
 //! Framing: response bytes → events. `sse` follows the WHATWG "Parsing an event stream"
 //! algorithm exactly; `ndjson` makes each line one event; `raw` makes each body read one
-//! event.
+//! event. `limit` caps one event or line; `sniff` tells the framing from the first bytes
+//! when the `Content-Type` does not.
 
+pub mod limit;
 pub mod ndjson;
 pub mod raw;
 mod scan;
+pub mod sniff;
 pub mod sse;
+
+pub use limit::Oversized;
 
 /// How a body is cut into events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,21 +80,31 @@ pub enum Framer {
 }
 
 impl Framer {
-    /// A fresh framer for `framing`.
+    /// A fresh framer for `framing`, with the default cap on one event or line.
     pub fn new(framing: Framing) -> Self {
+        Framer::with_limit(framing, limit::DEFAULT_MAX_EVENT_BYTES)
+    }
+
+    /// A fresh framer for `framing` whose events and lines may be at most `limit` bytes. Raw
+    /// reads need no cap: each is one event, as large as the HTTP client's read.
+    pub fn with_limit(framing: Framing, limit: usize) -> Self {
         match framing {
-            Framing::Sse => Framer::Sse(sse::SseParser::new()),
-            Framing::Ndjson => Framer::Ndjson(ndjson::NdjsonFramer::new()),
+            Framing::Sse => Framer::Sse(sse::SseParser::with_limit(limit)),
+            Framing::Ndjson => Framer::Ndjson(ndjson::NdjsonFramer::with_limit(limit)),
             Framing::Raw => Framer::Raw(raw::RawFramer::new()),
         }
     }
 
-    /// Feeds one body read; appends every event it completes to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+    /// Feeds one body read; appends every event it completes to `out`. An event or line over
+    /// the cap is an error; the events completed before it are in `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), Oversized> {
         match self {
             Framer::Sse(p) => p.feed(bytes, out),
             Framer::Ndjson(n) => n.feed(bytes, out),
-            Framer::Raw(r) => r.feed(bytes, out),
+            Framer::Raw(r) => {
+                r.feed(bytes, out);
+                Ok(())
+            }
         }
     }
 

@@ -7,37 +7,54 @@
 //! invalid bytes turn into U+FFFD exactly as if the whole body had been decoded at once.
 //! Complete lines are decoded straight from the caller's buffer; only the partial last line
 //! of a read is copied. The JSON itself is not checked here: that is the protocol layer's job.
+//! A line longer than the cap (`--max-event-bytes`) is an error, checked before each append.
 
 use super::Event;
+use super::limit::{DEFAULT_MAX_EVENT_BYTES, Oversized};
 use super::scan::{find, strip_bom};
 
 /// Incremental NDJSON framer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NdjsonFramer {
     /// The partial line carried over from earlier reads. At the very start of the body it
     /// holds the bytes that may still turn out to be a BOM.
     line: Vec<u8>,
     /// Whether the start of the body has been checked for a BOM.
     bom_checked: bool,
+    /// The longest line accepted.
+    limit: usize,
+}
+
+impl Default for NdjsonFramer {
+    fn default() -> Self {
+        NdjsonFramer::with_limit(DEFAULT_MAX_EVENT_BYTES)
+    }
 }
 
 impl NdjsonFramer {
-    /// A framer at the start of a body.
+    /// A framer at the start of a body, with the default cap.
     pub fn new() -> Self {
         NdjsonFramer::default()
     }
 
-    /// Feeds one body read; appends one event per complete, non-blank line to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+    /// A framer whose lines may be at most `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        NdjsonFramer { line: Vec::new(), bom_checked: false, limit }
+    }
+
+    /// Feeds one body read; appends one event per complete, non-blank line to `out`. A line
+    /// longer than the cap is an error (the lines completed before it are in `out`).
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), Oversized> {
         let mut rest = bytes;
         if !self.bom_checked {
             match strip_bom(&mut self.line, &mut self.bom_checked, rest) {
                 Some(after) => rest = after,
-                None => return,
+                None => return Ok(()),
             }
         }
         while let Some(end) = find_lf(rest) {
             let line = &rest[..end];
+            self.check(self.line.len() + line.len())?;
             if self.line.is_empty() {
                 emit(line, out);
             } else {
@@ -48,7 +65,17 @@ impl NdjsonFramer {
             }
             rest = &rest[end + 1..];
         }
+        self.check(self.line.len() + rest.len())?;
         self.line.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// A line of `len` bytes (so far) is within the cap.
+    fn check(&self, len: usize) -> Result<(), Oversized> {
+        match len > self.limit {
+            true => Err(Oversized { what: "an NDJSON line", limit: self.limit }),
+            false => Ok(()),
+        }
     }
 
     /// End of body: a final line without LF is still an event (NDJSON writers often omit
@@ -94,7 +121,7 @@ mod tests {
         let mut framer = NdjsonFramer::new();
         let mut out = Vec::new();
         for read in reads {
-            framer.feed(read, &mut out);
+            framer.feed(read, &mut out).expect("within the cap");
         }
         framer.finish(&mut out);
         out.into_iter().map(|e| e.data).collect()
@@ -126,7 +153,7 @@ mod tests {
     fn whole_body_gives_one_event_per_line() {
         let mut framer = NdjsonFramer::new();
         let mut out = Vec::new();
-        framer.feed(b"{\"a\":1}\n{\"b\":2}\r\n", &mut out);
+        framer.feed(b"{\"a\":1}\n{\"b\":2}\r\n", &mut out).unwrap();
         framer.finish(&mut out);
         let event = |data: &str| Event { name: String::new(), data: data.into(), id: None };
         assert_eq!(out, [event("{\"a\":1}"), event("{\"b\":2}")]);
@@ -165,12 +192,12 @@ mod tests {
     fn complete_lines_are_dispatched_without_waiting_for_more() {
         let mut framer = NdjsonFramer::new();
         let mut out = Vec::new();
-        framer.feed(b"{\"a\":1}\n{\"b\"", &mut out);
+        framer.feed(b"{\"a\":1}\n{\"b\"", &mut out).unwrap();
         assert_eq!(out.len(), 1);
-        framer.feed(b":2}\r", &mut out);
+        framer.feed(b":2}\r", &mut out).unwrap();
         // The CR may be the first half of a CRLF: the line is not over yet.
         assert_eq!(out.len(), 1);
-        framer.feed(b"\n", &mut out);
+        framer.feed(b"\n", &mut out).unwrap();
         assert_eq!(out[1].data, "{\"b\":2}");
     }
 
@@ -192,8 +219,8 @@ mod tests {
     fn final_line_without_lf_is_dispatched_at_finish() {
         let mut framer = NdjsonFramer::new();
         let mut out = Vec::new();
-        framer.feed(b"{\"a\":1}\n{\"done\":", &mut out);
-        framer.feed(b"true}", &mut out);
+        framer.feed(b"{\"a\":1}\n{\"done\":", &mut out).unwrap();
+        framer.feed(b"true}", &mut out).unwrap();
         assert_eq!(out.len(), 1, "the last line is held until EOF");
         framer.finish(&mut out);
         assert_eq!(out[1].data, "{\"done\":true}");
@@ -237,6 +264,26 @@ mod tests {
         assert_eq!(frame(&[b"\xEF\xBB", b"x\n{}\n"]), ["\u{FFFD}x", "{}"]);
         assert_eq!(frame(&[b"\xEF", b"\xBB"]), ["\u{FFFD}"]);
         assert_eq!(frame(&[b"{", b"}"]), ["{}"]);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_an_error_at_any_read_boundary() {
+        let body = b"{\"a\":1}\n{\"b\":22}\n"; // lines of 7 and 8 bytes
+        for step in [1, 2, 5, 100] {
+            let feed = |limit| {
+                let mut framer = NdjsonFramer::with_limit(limit);
+                let mut out = Vec::new();
+                body.chunks(step).try_for_each(|read| framer.feed(read, &mut out)).map(|_| out)
+            };
+            assert_eq!(feed(8).map(|out| out.len()), Ok(2), "step {step}");
+            let e = feed(7).unwrap_err();
+            assert_eq!(e, Oversized { what: "an NDJSON line", limit: 7 }, "step {step}");
+        }
+        // A line that never ends fails once it outgrows the cap.
+        let mut framer = NdjsonFramer::with_limit(1000);
+        let mut out = Vec::new();
+        let fed: Vec<_> = (0..4).map(|_| framer.feed(&[b'x'; 300], &mut out).is_ok()).collect();
+        assert_eq!(fed, [true, true, true, false]);
     }
 
     #[test]

@@ -4,12 +4,16 @@
 //! whole stream first: CR, LF and `:` are ASCII, so they never sit inside a UTF-8 sequence
 //! and an invalid subpart never spans them. Only the partial last line of a read is carried
 //! over; complete lines are parsed straight from the caller's buffer.
+//!
+//! A line, and an event's data, longer than the cap (`--max-event-bytes`) is an error: the
+//! check is a length comparison before each append, so no read boundary changes the outcome.
 
 use super::Event;
+use super::limit::{DEFAULT_MAX_EVENT_BYTES, Oversized};
 use super::scan::{find, strip_bom};
 
 /// Incremental SSE parser.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseParser {
     /// The partial line carried over from earlier reads. At the very start of the stream it
     /// holds the bytes that may still turn out to be a BOM.
@@ -26,21 +30,44 @@ pub struct SseParser {
     last_event_id: String,
     /// Reconnection time in milliseconds, once a valid `retry` field was seen.
     retry: Option<u64>,
+    /// The longest line, and the longest event data, accepted.
+    limit: usize,
+}
+
+impl Default for SseParser {
+    fn default() -> Self {
+        SseParser::with_limit(DEFAULT_MAX_EVENT_BYTES)
+    }
 }
 
 impl SseParser {
-    /// A parser at the start of a stream.
+    /// A parser at the start of a stream, with the default cap.
     pub fn new() -> Self {
         SseParser::default()
     }
 
-    /// Feeds bytes; appends dispatched events to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+    /// A parser whose lines and event data may be at most `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        SseParser {
+            line: Vec::new(),
+            bom_checked: false,
+            skip_lf: false,
+            data: String::new(),
+            event_type: String::new(),
+            last_event_id: String::new(),
+            retry: None,
+            limit,
+        }
+    }
+
+    /// Feeds bytes; appends dispatched events to `out`. A line or an event's data longer
+    /// than the cap is an error (the events completed before it are in `out`).
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), Oversized> {
         let mut rest = bytes;
         if !self.bom_checked {
             match strip_bom(&mut self.line, &mut self.bom_checked, rest) {
                 Some(after) => rest = after,
-                None => return,
+                None => return Ok(()),
             }
         }
         if self.skip_lf && !rest.is_empty() {
@@ -52,15 +79,16 @@ impl SseParser {
         while let Some(end) = find_line_end(rest) {
             let (line, ending) = rest.split_at(end);
             if self.line.is_empty() {
-                self.process_line(line, out);
+                self.process_line(line, out)?;
             } else {
                 self.line.extend_from_slice(line);
                 // Taken out and put back so the line can borrow while `self` is mutated;
                 // the allocation is reused for the next partial line.
                 let mut carried = std::mem::take(&mut self.line);
-                self.process_line(&carried, out);
+                let processed = self.process_line(&carried, out);
                 carried.clear();
                 self.line = carried;
+                processed?;
             }
             rest = match ending {
                 [b'\r', b'\n', tail @ ..] => tail,
@@ -75,7 +103,11 @@ impl SseParser {
                 [] => &[],
             };
         }
+        if self.line.len() + rest.len() > self.limit {
+            return Err(self.oversized("an SSE line"));
+        }
         self.line.extend_from_slice(rest);
+        Ok(())
     }
 
     /// End of stream: pending data and a partial line are discarded (spec).
@@ -97,14 +129,21 @@ impl SseParser {
         (!self.last_event_id.is_empty()).then_some(self.last_event_id.as_str())
     }
 
+    fn oversized(&self, what: &'static str) -> Oversized {
+        Oversized { what, limit: self.limit }
+    }
+
     /// One complete line, without its line ending.
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<Event>) {
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<Event>) -> Result<(), Oversized> {
         if line.is_empty() {
             self.dispatch(out);
-            return;
+            return Ok(());
+        }
+        if line.len() > self.limit {
+            return Err(self.oversized("an SSE line"));
         }
         let (field, value) = match line.iter().position(|&b| b == b':') {
-            Some(0) => return, // comment
+            Some(0) => return Ok(()), // comment
             Some(colon) => {
                 let value = &line[colon + 1..];
                 (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
@@ -113,6 +152,9 @@ impl SseParser {
         };
         match field {
             b"data" => {
+                if self.data.len() + value.len() > self.limit {
+                    return Err(self.oversized("an SSE event's data"));
+                }
                 // One reservation for value + LF, so the push below never reallocates.
                 self.data.reserve(value.len() + 1);
                 push_utf8(&mut self.data, value);
@@ -134,6 +176,7 @@ impl SseParser {
             }
             _ => {}
         }
+        Ok(())
     }
 
     /// A blank line: dispatch the event being built, if it has data.
@@ -191,7 +234,7 @@ mod tests {
         let mut parser = SseParser::new();
         let mut out = Vec::new();
         for read in reads {
-            parser.feed(read, &mut out);
+            parser.feed(read, &mut out).expect("within the cap");
         }
         parser.finish(&mut out);
         (out, parser)
@@ -220,12 +263,12 @@ mod tests {
     fn crlf_split_between_reads() {
         let mut parser = SseParser::new();
         let mut out = Vec::new();
-        parser.feed(b"data: a\r\n\r", &mut out);
+        parser.feed(b"data: a\r\n\r", &mut out).unwrap();
         // The blank line ended at the CR: dispatched without waiting for the LF.
         assert_eq!(data(&out), ["a"]);
-        parser.feed(b"\ndata: b\r", &mut out);
-        parser.feed(b"\n", &mut out);
-        parser.feed(b"\r\n", &mut out);
+        parser.feed(b"\ndata: b\r", &mut out).unwrap();
+        parser.feed(b"\n", &mut out).unwrap();
+        parser.feed(b"\r\n", &mut out).unwrap();
         assert_eq!(data(&out), ["a", "b"]);
     }
 
@@ -273,6 +316,43 @@ mod tests {
                 bytes[at] = b'a';
             }
         }
+    }
+
+    /// Feeds `body` cut after every `step` bytes to a parser capped at `limit`.
+    fn capped(body: &[u8], step: usize, limit: usize) -> Result<Vec<Event>, Oversized> {
+        let mut parser = SseParser::with_limit(limit);
+        let mut out = Vec::new();
+        for read in body.chunks(step) {
+            parser.feed(read, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_line_or_data_over_the_cap_is_an_error_at_any_read_boundary() {
+        // "data: " + 10 bytes: a 16-byte line, 10 bytes of data.
+        let one = b"data: 0123456789\n\n";
+        // Three 9-byte lines, 11 bytes of data ("012\n456\n89a").
+        let three = b"data: 012\ndata: 456\ndata: 89a\n\n";
+        for step in [1, 3, 7, 100] {
+            assert_eq!(capped(one, step, 16).map(|e| e.len()), Ok(1), "step {step}");
+            let line = capped(one, step, 15).unwrap_err();
+            assert_eq!(line, Oversized { what: "an SSE line", limit: 15 }, "step {step}");
+            assert_eq!(capped(three, step, 11).map(|e| e.len()), Ok(1), "step {step}");
+            let data = capped(three, step, 10).unwrap_err();
+            assert_eq!(data.what, "an SSE event's data", "step {step}");
+        }
+        // A line that never ends fails once it outgrows the cap, without waiting for its end.
+        let mut parser = SseParser::with_limit(1000);
+        let mut out = Vec::new();
+        let endless = [b'x'; 300];
+        let fed: Vec<_> = (0..4).map(|_| parser.feed(&endless, &mut out).is_ok()).collect();
+        assert_eq!(fed, [true, true, true, false]);
+        // Events completed before the oversized line are kept.
+        let mut out = Vec::new();
+        let mut parser = SseParser::with_limit(8);
+        assert!(parser.feed(b"data: a\n\ndata: 0123456789", &mut out).is_err());
+        assert_eq!(data(&out), ["a"]);
     }
 
     #[test]
