@@ -56,6 +56,16 @@ struct Chunk<'a> {
     usage: Option<Usage>,
     #[serde(default)]
     error: Option<Value>,
+    /// `"error"` on vLLM's older in-stream error, where the chunk is the error object itself:
+    /// `{"object": "error", "message": …, "type": …, "code": …}`.
+    #[serde(default, borrow)]
+    object: Text<'a>,
+    #[serde(default, borrow)]
+    message: Text<'a>,
+    #[serde(default, borrow, rename = "type")]
+    kind: Text<'a>,
+    #[serde(default)]
+    code: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +147,7 @@ pub(crate) fn looks_like_openai(payload: &Value) -> bool {
         || obj
             .get("object")
             .and_then(Value::as_str)
-            .is_some_and(|o| o.starts_with("chat.completion"))
+            .is_some_and(|o| o.starts_with("chat.completion") || o == "error")
         || obj.get("error").is_some_and(Value::is_object)
 }
 
@@ -164,6 +174,8 @@ fn read_chunk<'c, 'a>(
     let mut out = Interpretation::default();
     if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
         out.error = Some(describe_error(error));
+    } else if chunk.object.0.as_deref() == Some("error") {
+        out.error = Some(describe_error_object(chunk));
     }
     for choice in chunk.choices.iter().flatten() {
         if let Some(delta) = text_of(choice) {
@@ -200,6 +212,18 @@ fn describe_error(error: &Value) -> String {
     let kind = error_field(error, "type").or_else(|| error_field(error, "code"));
     kind_or_message(kind.as_deref(), error_message(error))
         .unwrap_or_else(|| preview(&error.to_string()))
+}
+
+/// [`describe_error`] for vLLM's older error object, whose fields are the chunk's own.
+fn describe_error_object(chunk: &Chunk) -> String {
+    let code = match &chunk.code {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let kind = chunk.kind.non_empty().map(str::to_owned).or(code);
+    kind_or_message(kind.as_deref(), chunk.message.non_empty())
+        .unwrap_or_else(|| "error object without a message".to_owned())
 }
 
 fn push_text(slot: &mut Option<String>, text: &Text) {
@@ -286,5 +310,23 @@ mod tests {
         assert_eq!(e.error.as_deref(), Some("500: boom"));
         assert!(run("<html>").malformed.is_some());
         assert!(run("[1,2]").malformed.is_some());
+    }
+
+    #[test]
+    fn vllms_older_error_object_keeps_its_message() {
+        let vllm = r#"{"object":"error","message":"This model's maximum context length is 4096 tokens","type":"BadRequestError","param":null,"code":400}"#;
+        let e = run(vllm);
+        let want = "BadRequestError: This model's maximum context length is 4096 tokens";
+        assert_eq!(e.error.as_deref(), Some(want));
+        let e = run(r#"{"object":"error","message":"overloaded","code":503}"#);
+        assert_eq!(e.error.as_deref(), Some("503: overloaded"));
+        let e = run(r#"{"object":"error"}"#);
+        assert_eq!(e.error.as_deref(), Some("error object without a message"));
+        assert!(looks_like_openai(&serde_json::from_str(vllm).unwrap()), "auto reads it as OpenAI");
+        let whole = whole(&serde_json::from_str(vllm).unwrap());
+        assert_eq!(whole.error.as_deref(), Some(want), "also as a whole answer");
+        assert!(!whole.done);
+        // Any other object name is no error.
+        assert_eq!(run(r#"{"object":"chat.completion.chunk","message":"x"}"#).error, None);
     }
 }

@@ -81,7 +81,8 @@ fn shape_of(answer: &Value) -> Option<Protocol> {
     let field = |key: &str| answer.get(key).and_then(Value::as_str);
     let generated_text = answer.get("generated_text").is_some_and(Value::is_string);
     Some(match (field("object"), field("type")) {
-        (Some("chat.completion"), _) => Protocol::OpenAiChat,
+        // vLLM's older error object, in a 200 from a gateway.
+        (Some("chat.completion" | "error"), _) => Protocol::OpenAiChat,
         (Some("text_completion"), _) => Protocol::OpenAiCompletions,
         (Some("response"), _) => Protocol::OpenAiResponses,
         (_, Some("message")) => Protocol::Anthropic,
