@@ -60,6 +60,9 @@ pub struct Summary {
     pub failures: BTreeMap<ErrorClass, u64>,
     /// First example message of each failure class.
     pub failure_examples: BTreeMap<ErrorClass, String>,
+    /// `http_status` failures by status code (`{"429": 10, "503": 2}`).
+    #[serde(default)]
+    pub failures_by_status: BTreeMap<u16, u64>,
     /// Time to first token.
     pub ttft: Option<Stats>,
     /// Time to first byte.
@@ -296,6 +299,7 @@ pub struct Aggregator {
     failed: u64,
     failures: BTreeMap<ErrorClass, u64>,
     failure_examples: BTreeMap<ErrorClass, String>,
+    failures_by_status: BTreeMap<u16, u64>,
     total_output_tokens: u64,
     total_input_tokens: u64,
     input_tokens_reported: u64,
@@ -331,6 +335,7 @@ impl Aggregator {
             failed: 0,
             failures: BTreeMap::new(),
             failure_examples: BTreeMap::new(),
+            failures_by_status: BTreeMap::new(),
             total_output_tokens: 0,
             total_input_tokens: 0,
             input_tokens_reported: 0,
@@ -363,6 +368,9 @@ impl Aggregator {
             self.failure_examples
                 .entry(class)
                 .or_insert_with(|| record.error.clone().unwrap_or_default());
+            if let (ErrorClass::HttpStatus, Some(status)) = (class, record.status) {
+                *self.failures_by_status.entry(status).or_insert(0) += 1;
+            }
             return;
         }
         self.success += 1;
@@ -442,6 +450,7 @@ impl Aggregator {
                 .then(|| per_sec(self.total_input_tokens + self.total_output_tokens)),
             failures: self.failures.clone(),
             failure_examples: self.failure_examples.clone(),
+            failures_by_status: self.failures_by_status.clone(),
             ttft: self.ttft.stats(),
             ttfb: self.ttfb.stats(),
             ttfat: self.ttfat.stats(),
@@ -578,6 +587,28 @@ mod tests {
         assert_eq!(s.failure_examples[&ErrorClass::Timeout], "first timeout");
         assert_eq!((s.success_count, s.failed_count, s.throughput), (0, 3, 0.0));
         assert!(s.ttft.is_none() && s.total_time.is_none() && s.output_tokens.is_none());
+    }
+
+    #[test]
+    fn http_status_failures_are_counted_by_code() {
+        let mut agg = Aggregator::new();
+        let status = |id, code| {
+            let mut r = failed(id, Failure::new(ErrorClass::HttpStatus, format!("HTTP {code}")));
+            r.status = Some(code);
+            r
+        };
+        for (id, code) in [(1, 429), (2, 503), (3, 429)] {
+            agg.add(&status(id, code));
+        }
+        let mut timeout = failed(4, Failure::new(ErrorClass::Timeout, "slow"));
+        timeout.status = Some(200);
+        agg.add(&timeout);
+        let s = agg.summary(Duration::ZERO);
+        assert_eq!(s.failures_by_status, BTreeMap::from([(429, 2), (503, 1)]));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["failures_by_status"], serde_json::json!({"429": 2, "503": 1}));
+        let back: Summary = serde_json::from_value(json).unwrap();
+        assert_eq!(back.failures_by_status, s.failures_by_status);
     }
 
     #[test]

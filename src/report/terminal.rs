@@ -185,7 +185,11 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
         let mut classes: Vec<_> = s.failures.iter().collect();
         classes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (class, count) in classes {
-            out.row(class.as_str(), format!("{count}{}", w.times));
+            let codes = match class {
+                crate::record::ErrorClass::HttpStatus => by_status(s),
+                _ => String::new(),
+            };
+            out.row(class.as_str(), format!("{count}{}{codes}", w.times));
             if let Some(example) = s.failure_examples.get(class).filter(|e| !e.is_empty()) {
                 out.line(&format!("    {} {}", w.example, one_line(example, EXAMPLE_CHARS)));
             }
@@ -419,6 +423,18 @@ fn sources(s: &Summary, tokenizer: Option<&str>) -> String {
     let parts: Vec<String> =
         s.token_sources.iter().map(|(k, n)| format!("{} {n}", name(k))).collect();
     parts.join(", ")
+}
+
+/// ` (429 ×10, 503 ×2)`: the `http_status` failures by code, most frequent first; empty when
+/// the summary has none (a result file from before #17).
+fn by_status(s: &Summary) -> String {
+    let mut codes: Vec<_> = s.failures_by_status.iter().collect();
+    codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let codes: Vec<String> = codes.iter().map(|(code, n)| format!("{code} ×{n}")).collect();
+    match codes.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", codes.join(", ")),
+    }
 }
 
 /// `text` on one line (an HTTP body may hold newlines), cut to `max` characters.
