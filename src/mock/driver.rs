@@ -186,6 +186,11 @@ impl<F: Framer> Driver<F> {
         let span = self.schedule.shape.span(k);
         self.text.clear();
         push_words(&mut self.text, span.part, span.first, span.tokens);
+        if let (0, Some(Fault::BigEvent(bytes))) = (k, self.fault) {
+            // Padding that needs no JSON escaping, so the event is at least that large.
+            let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+            self.text.extend(std::iter::repeat_n('x', bytes.saturating_sub(self.text.len())));
+        }
         let chunk = Chunk {
             part: span.part,
             first: span.first,
@@ -198,6 +203,9 @@ impl<F: Framer> Driver<F> {
 
     /// Carries out the mid-stream fault, in place of chunk `k`.
     async fn fault(&mut self, k: u64) -> Option<io::Result<Bytes>> {
+        if self.fault == Some(Fault::EndlessLine) {
+            return self.endless_line();
+        }
         self.phase = Phase::Done;
         match self.fault {
             Some(Fault::Error(_)) => {
@@ -215,7 +223,7 @@ impl<F: Framer> Driver<F> {
                 self.end();
                 Some(Err(io::Error::other("mock stall ended by shutdown")))
             }
-            // Close, and Status and Pause which never get here: abort without a chunked
+            // Close, and the faults which never get here: abort without a chunked
             // terminator, so the client sees a truncated body.
             Some(
                 Fault::Close(_)
@@ -223,7 +231,10 @@ impl<F: Framer> Driver<F> {
                 | Fault::Pause { .. }
                 | Fault::Connection(_)
                 | Fault::Redirect(_)
-                | Fault::RedirectLoop,
+                | Fault::RedirectLoop
+                | Fault::Headers(_)
+                | Fault::BigEvent(_)
+                | Fault::EndlessLine,
             )
             | None => {
                 // The connection dies when the next chunk would have been due. Returning
@@ -235,6 +246,19 @@ impl<F: Framer> Driver<F> {
                 Some(Err(io::Error::other("mock fault: connection closed mid-stream")))
             }
         }
+    }
+
+    /// `fail=endless-line`: one more piece of a line that never ends, as fast as the client
+    /// reads; the stream stays in this phase until the client leaves (hyper drops the body)
+    /// or the server shuts down.
+    fn endless_line(&mut self) -> Option<io::Result<Bytes>> {
+        static PIECE: [u8; 64 << 10] = [b'x'; 64 << 10];
+        if *self.shutdown.borrow() {
+            self.phase = Phase::Done;
+            self.end();
+            return Some(Err(io::Error::other("mock endless line ended by shutdown")));
+        }
+        Some(Ok(Bytes::from_static(&PIECE)))
     }
 
     /// Leaves the in-flight count and frees the slot for a waiting request: the response has
@@ -326,6 +350,35 @@ mod tests {
         // A fault later than the answer fires after the last chunk, before the terminator.
         assert_eq!(collect(Tags, 2, Some(Fault::Error(9))).await, "<[A Hello][A world$]!");
         assert_eq!(collect(Tags, 3, Some(Fault::Close(2))).await, "<[A Hello][A world]");
+        let big = collect(Tags, 2, Some(Fault::BigEvent(20))).await;
+        assert_eq!(big, format!("<[A Hello{}][A world$]>", "x".repeat(14)), "padded to 20");
+    }
+
+    #[tokio::test]
+    async fn an_endless_line_never_ends_until_shutdown() {
+        use crate::mock::plan::{MockQuery, Schedule};
+        use crate::mock::stats::MockStats;
+        use futures_util::StreamExt;
+        use std::sync::Arc;
+
+        let options = crate::mock::MockOptions { ttft_ms: 0, ..Default::default() };
+        let shape = Shape { reasoning: 0, tokens: 3, per_chunk: 1, capped: false };
+        let now = tokio::time::Instant::now();
+        let schedule = Schedule::new(now, &options, &MockQuery::default(), shape, 1);
+        let (stop, rx) = watch::channel(false);
+        let stats = Arc::new(MockStats::default());
+        let guard = InFlight::enter(stats.clone(), false);
+        let slots = Slots::new(None, stats);
+        let fault = Some(Fault::EndlessLine);
+        let mut s = body(Tags, schedule, fault, guard, slots, rx).into_data_stream();
+        assert_eq!(s.next().await.unwrap().unwrap(), "<", "the preamble first");
+        for _ in 0..100 {
+            let piece = s.next().await.unwrap().unwrap();
+            assert!(piece.len() == 64 << 10 && piece.iter().all(|&b| b == b'x'));
+        }
+        stop.send_replace(true);
+        assert!(s.next().await.unwrap().is_err(), "a shutdown ends it");
+        assert!(s.next().await.is_none());
     }
 
     #[tokio::test]

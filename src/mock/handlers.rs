@@ -120,13 +120,17 @@ async fn not_streaming(mut p: Prepared, answer: impl FnOnce() -> Value, error: V
             });
             Response::new(Body::from_stream(body))
         }
-        // A pause already delayed the last deadline; a status fault never gets here.
+        // A pause already delayed the last deadline; a status fault never gets here; the
+        // stream faults leave a whole answer as it is.
         Some(
             Fault::Status(_)
             | Fault::Pause { .. }
             | Fault::Connection(_)
             | Fault::Redirect(_)
-            | Fault::RedirectLoop,
+            | Fault::RedirectLoop
+            | Fault::Headers(_)
+            | Fault::BigEvent(_)
+            | Fault::EndlessLine,
         )
         | None => {
             let resp = Json(answer()).into_response();

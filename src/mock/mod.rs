@@ -24,8 +24,9 @@
 //! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
 //! `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>` (`k` counts chunks), the
 //! connection faults `fail=close-idle|connection-close|http10` and `--close-after-response`
-//! (`conn`) and redirects `fail=redirect:<code>|redirect-loop` (`redirect`), so
-//! one mock serves many test cases. Reasoning streams before the answer in each format's
+//! (`conn`), redirects `fail=redirect:<code>|redirect-loop` (`redirect`), the input faults
+//! `fail=big-event:<bytes>|endless-line` and, in `overrides`, `ct=TYPE|none` and
+//! `fail=headers:<n>`, so one mock serves many test cases. Reasoning streams before the answer in each format's
 //! reasoning field; chunk `k` (reasoning and answer counted together) is due at
 //! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so
 //! tokenizer counts match what was sent.
@@ -48,6 +49,7 @@ mod gemini;
 mod handlers;
 mod ollama;
 mod openai;
+mod overrides;
 mod plain;
 mod plan;
 mod redirect;
@@ -255,10 +257,10 @@ pub async fn run_mock_command(options: MockOptions) -> anyhow::Result<()> {
     // Every stream served holds a socket: take all the descriptors the hard limit allows.
     crate::limits::raise_descriptor_limit();
     let server = MockServer::start(options).await?;
-    println!("streamperf mock listening on {}\n\n{}", server.url(""), catalog::listing());
+    crate::outln!("streamperf mock listening on {}\n\n{}", server.url(""), catalog::listing());
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     let s = server.stats.snapshot();
-    println!(
+    crate::outln!(
         "streamperf mock: {} requests, peak {} in flight ({} generating), first content p50 \
          {:.1} ms, p99 {:.1} ms",
         s.requests,

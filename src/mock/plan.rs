@@ -41,6 +41,9 @@ pub(crate) struct MockQuery {
     pub alt: Option<String>,
     /// `fail=redirect:<code>` only: the `Location` to send (default: this URL without `fail`).
     pub to: Option<String>,
+    /// Replaces the response's `Content-Type` (`none` leaves it out), as gateways that
+    /// mislabel streams do.
+    pub ct: Option<String>,
 }
 
 /// A fault injected with `?fail=…`.
@@ -70,7 +73,18 @@ pub(crate) enum Fault {
     Redirect(u16),
     /// `redirect-loop`: a 307 back to this very URL.
     RedirectLoop,
+    /// `headers:<n>`: `n` extra response headers (`x-mock-header-1: 1`, …), past hyper's
+    /// default limit of 100 for a client.
+    Headers(u32),
+    /// `big-event:<bytes>`: the first chunk's text is padded to `bytes` bytes, one event that
+    /// large; the rest of the stream is unchanged.
+    BigEvent(u64),
+    /// `endless-line`: after the preamble, bytes without a line end until the client leaves.
+    EndlessLine,
 }
+
+/// Most extra headers `fail=headers:<n>` sends.
+pub(crate) const MAX_HEADERS: u32 = 10_000;
 
 /// What a server does with the connection of a request, for `fail=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,17 +112,21 @@ impl ConnFault {
 
 impl Fault {
     /// Parses `status:<code>`, `close:<k>`, `stall:<k>`, `error:<k>`, `pause:<k>:<ms>`,
-    /// `close-idle`, `connection-close`, `http10`, `redirect:<code>` or `redirect-loop`.
+    /// `close-idle`, `connection-close`, `http10`, `redirect:<code>`, `redirect-loop`,
+    /// `headers:<n>`, `big-event:<bytes>` or `endless-line`.
     pub(crate) fn parse(s: &str) -> Result<Fault, String> {
         let bad = || {
             format!(
                 "invalid fail={s:?}: expected status:<code>, close:<k>, stall:<k>, error:<k>, \
-                 pause:<k>:<ms>, close-idle, connection-close, http10, redirect:<code> or \
-                 redirect-loop"
+                 pause:<k>:<ms>, close-idle, connection-close, http10, redirect:<code>, \
+                 redirect-loop, headers:<n> (at most {MAX_HEADERS}), big-event:<bytes> or \
+                 endless-line"
             )
         };
-        if s == "redirect-loop" {
-            return Ok(Fault::RedirectLoop);
+        match s {
+            "redirect-loop" => return Ok(Fault::RedirectLoop),
+            "endless-line" => return Ok(Fault::EndlessLine),
+            _ => {}
         }
         if let Some((_, fault)) = ConnFault::ALL.iter().find(|(name, _)| *name == s) {
             return Ok(Fault::Connection(*fault));
@@ -125,6 +143,11 @@ impl Fault {
                 Ok(code @ (301 | 302 | 303 | 307 | 308)) => Ok(Fault::Redirect(code)),
                 _ => Err(bad()),
             },
+            "headers" => match arg.parse::<u32>() {
+                Ok(n) if n <= MAX_HEADERS => Ok(Fault::Headers(n)),
+                _ => Err(bad()),
+            },
+            "big-event" => arg.parse::<u64>().map(Fault::BigEvent).map_err(|_| bad()),
             "status" => match arg.parse::<u16>() {
                 Ok(code) if (100..=999).contains(&code) => Ok(Fault::Status(code)),
                 _ => Err(bad()),
@@ -146,8 +169,11 @@ impl Fault {
     pub(crate) fn after_chunks(self) -> Option<u64> {
         match self {
             Fault::Status(_) | Fault::Pause { .. } | Fault::Connection(_) => None,
-            Fault::Redirect(_) | Fault::RedirectLoop => None,
+            Fault::Redirect(_) | Fault::RedirectLoop | Fault::Headers(_) | Fault::BigEvent(_) => {
+                None
+            }
             Fault::Close(k) | Fault::Stall(k) | Fault::Error(k) => Some(k),
+            Fault::EndlessLine => Some(0),
         }
     }
 }
@@ -163,6 +189,9 @@ impl fmt::Display for Fault {
             Fault::Connection(c) => f.write_str(c.name()),
             Fault::Redirect(code) => write!(f, "redirect:{code}"),
             Fault::RedirectLoop => f.write_str("redirect-loop"),
+            Fault::Headers(n) => write!(f, "headers:{n}"),
+            Fault::BigEvent(bytes) => write!(f, "big-event:{bytes}"),
+            Fault::EndlessLine => f.write_str("endless-line"),
         }
     }
 }
@@ -363,6 +392,18 @@ mod tests {
         assert_eq!(Fault::parse("redirect:308"), Ok(Fault::Redirect(308)));
         assert_eq!(Fault::parse("redirect-loop"), Ok(Fault::RedirectLoop));
         assert!(Fault::parse("redirect:200").is_err());
+        for (text, fault) in [
+            ("headers:150", Fault::Headers(150)),
+            ("big-event:1048576", Fault::BigEvent(1 << 20)),
+            ("endless-line", Fault::EndlessLine),
+        ] {
+            assert_eq!(Fault::parse(text), Ok(fault));
+            assert_eq!(fault.to_string(), text);
+        }
+        for bad in ["headers:x", "headers:10001", "big-event", "big-event:-1", "endless-line:1"] {
+            assert!(Fault::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Fault::EndlessLine.after_chunks(), Some(0), "right after the preamble");
     }
 
     #[test]
