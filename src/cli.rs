@@ -131,6 +131,11 @@ pub struct RunArgs {
     #[arg(long = "cancel-at-deadline")]
     pub cancel_at_deadline: bool,
 
+    /// After a Ctrl-C, SIGTERM or SIGHUP: how long the requests in flight may finish (e.g.
+    /// 10s, 500ms) before they are cancelled and the result is written [default: 10s].
+    #[arg(long = "graceful-stop", value_name = "DURATION")]
+    pub graceful_stop: Option<String>,
+
     /// Seconds one whole request may take before it fails as `timeout` [default: 300].
     #[arg(long = "timeout", value_name = "SECS")]
     pub timeout: Option<f64>,

@@ -62,7 +62,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
              {tokens} 个 token{reasoning},抖动 ≤{jitter} ms)"
         ),
     };
-    println!("{intro}");
+    crate::outln!("{intro}");
     let config = Config {
         url: mock.url(mock::path_for(protocol)),
         method: "POST".into(),

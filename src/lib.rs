@@ -6,13 +6,17 @@
 //! [`report`] (terminal, JSON). [`run`] ties them together for one load test; [`mock`] is the
 //! built-in server used by [`demo`] and the tests.
 //! [`history`] stores every run in a local SQLite database; [`compare`] sets two runs side by
-//! side with a significance test.
+//! side with a significance test. Everything printed goes through [`console`], which never
+//! panics on a closed pipe.
 
 #![warn(missing_docs)]
+// A closed stdout or stderr must not panic: print with `outln!`/`errln!` ([`console`]).
+#![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod engine;
 pub mod export;
@@ -40,6 +44,19 @@ use std::process::ExitCode;
 
 use cli::{Cli, Command};
 
+/// Exit codes (README, "Commands and flags"). When an SLO failed and an output could not be
+/// written, [`exit::SLO_FAILED`] wins: the verdict on the service is what CI acts on, and the
+/// unwritten outputs are named on stderr either way.
+pub mod exit {
+    /// A usage, config or setup error: nothing was sent.
+    pub const SETUP_ERROR: u8 = 2;
+    /// The run was measured and an `--slo` failed.
+    pub const SLO_FAILED: u8 = 3;
+    /// The run was measured and reported, but an output (result file, export, `--prometheus`)
+    /// could not be written.
+    pub const OUTPUT_NOT_WRITTEN: u8 = 4;
+}
+
 /// Runs the command `cli` names. `Err` is a usage or setup error: nothing was measured.
 pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -48,7 +65,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Mock(options)) => {
             mock::run_mock_command(options).await.map(|()| ExitCode::SUCCESS)
         }
-        Some(Command::Demo(args)) => demo::run(&args).await.map(|_| ExitCode::SUCCESS),
+        Some(Command::Demo(args)) => demo::run(&args).await.map(|out| out.exit_code()),
         Some(Command::Report(args)) if args.trend => {
             history::trend::command(&args).map(|()| ExitCode::SUCCESS)
         }
@@ -60,8 +77,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn run_command(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
     let config = config::Config::resolve(args)?;
-    let output = run::execute(&config).await?;
     // A completed run exits 0 even when requests failed (the report says which), 3 when an
-    // SLO failed, so cron and CI can alert.
-    Ok(if output.slo_failed { ExitCode::from(3) } else { ExitCode::SUCCESS })
+    // SLO failed, 4 when an output could not be written, so cron and CI can alert.
+    Ok(run::execute(&config).await?.exit_code())
 }

@@ -158,7 +158,7 @@ pub fn command(args: &CompareArgs) -> anyhow::Result<()> {
         "md" | "markdown" => render::markdown(lang, &comparison),
         _ => render::text(lang, &comparison),
     };
-    print!("{text}");
+    crate::out!("{text}");
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The load model from the flags: closed loop (`-p`) or open loop (`--rate`), and when to stop
-//! (`-n`, `--duration`, error limits), warm-up and ramp-up. Every error names its flag.
+//! (`-n`, `--duration`, error limits, `--graceful-stop`), warm-up and ramp-up. Every error
+//! names its flag.
 
 use std::time::Duration;
 
@@ -33,7 +34,14 @@ pub struct LoadSettings {
     pub max_error_rate: Option<f64>,
     /// Cancel in-flight requests at the deadline instead of awaiting them.
     pub cancel_at_deadline: bool,
+    /// After a Ctrl-C, SIGTERM or SIGHUP: how long requests in flight may finish before they
+    /// are cancelled.
+    pub graceful_stop: Duration,
 }
+
+/// `--graceful-stop` unless given: long enough for a typical answer to finish, well inside
+/// the grace period supervisors give before SIGKILL (Docker 10 s, Kubernetes 30 s).
+pub const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(10);
 
 impl Default for LoadSettings {
     fn default() -> Self {
@@ -48,6 +56,7 @@ impl Default for LoadSettings {
             max_errors: None,
             max_error_rate: None,
             cancel_at_deadline: false,
+            graceful_stop: DEFAULT_GRACEFUL_STOP,
         }
     }
 }
@@ -96,6 +105,10 @@ impl LoadSettings {
             },
             max_error_rate: args.max_error_rate.as_deref().map(error_rate).transpose()?,
             cancel_at_deadline: args.cancel_at_deadline,
+            graceful_stop: match &args.graceful_stop {
+                Some(text) => parse_duration(text, "--graceful-stop")?,
+                None => DEFAULT_GRACEFUL_STOP,
+            },
         })
     }
 }
@@ -123,6 +136,7 @@ impl LoadSettings {
             "max_errors": self.max_errors,
             "max_error_rate": self.max_error_rate,
             "cancel_at_deadline": self.cancel_at_deadline,
+            "graceful_stop": self.graceful_stop.as_secs_f64(),
         })
     }
 }
@@ -194,6 +208,14 @@ mod tests {
         assert_eq!(warmup("20").unwrap(), Warmup::Requests(20));
         assert_eq!(warmup("10s").unwrap(), Warmup::Duration(Duration::from_secs(10)));
         assert_eq!(error_rate("5%").unwrap(), 0.05);
+        let graceful = |text: &str| {
+            let args = RunArgs { graceful_stop: Some(text.into()), ..RunArgs::default() };
+            resolve(args).map(|s| s.graceful_stop)
+        };
+        assert_eq!(graceful("1s").unwrap(), Duration::from_secs(1));
+        assert_eq!(resolve(RunArgs::default()).unwrap().graceful_stop, DEFAULT_GRACEFUL_STOP);
+        let e = graceful("later").unwrap_err();
+        assert!(format!("{e:#}").starts_with("`--graceful-stop later`"), "{e:#}");
         assert_eq!(error_rate("0.5").unwrap(), 0.5);
         assert!(error_rate("150%").is_err() && error_rate("0").is_err());
     }

@@ -12,8 +12,8 @@ pub fn command(args: &HistoryArgs) -> anyhow::Result<()> {
     let rows = history.list(args.label.as_deref(), args.last)?;
     let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
     match args.format.trim().to_ascii_lowercase().as_str() {
-        "text" | "terminal" => print!("{}", render(lang, &rows, &db.display().to_string())),
-        "json" => println!("{}", serde_json::to_string_pretty(&rows)?),
+        "text" | "terminal" => crate::out!("{}", render(lang, &rows, &db.display().to_string())),
+        "json" => crate::outln!("{}", serde_json::to_string_pretty(&rows)?),
         other => anyhow::bail!("`history --format {other}`: use text or json"),
     }
     Ok(())

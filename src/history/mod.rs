@@ -176,7 +176,7 @@ pub fn record(config: &Config, result: &RunResult, result_path: Option<&Path>) -
         return None;
     }
     let Some(db) = &settings.db else {
-        eprintln!(
+        crate::errln!(
             "streamperf: warning: run not stored in the history: no data directory (neither \
              XDG_DATA_HOME nor HOME is set); pass --db PATH or --no-history"
         );
@@ -189,7 +189,7 @@ pub fn record(config: &Config, result: &RunResult, result_path: Option<&Path>) -
     };
     match History::open(db).and_then(|mut h| h.save(result, &meta)) {
         Ok(id) => {
-            println!("{}", stored_line(config.lang, id, db));
+            crate::outln!("{}", stored_line(config.lang, id, db));
             Some(id)
         }
         Err(e) => {
@@ -197,7 +197,7 @@ pub fn record(config: &Config, result: &RunResult, result_path: Option<&Path>) -
                 Some(path) => format!("the result is in {}", path.display()),
                 None => "the report above is complete".to_string(),
             };
-            eprintln!(
+            crate::errln!(
                 "streamperf: warning: could not store the run in the history database {}: \
                  {e:#} ({kept}; --no-history skips storing)",
                 db.display()

@@ -113,9 +113,9 @@ pub fn command(args: &ReportArgs) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {
             let written = crate::report::json::write_new(path, text.as_bytes())?;
-            eprintln!("streamperf: written to {}", written.display());
+            crate::errln!("streamperf: written to {}", written.display());
         }
-        None => print!("{text}"),
+        None => crate::out!("{text}"),
     }
     Ok(())
 }

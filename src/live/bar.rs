@@ -1,7 +1,6 @@
 //! The default live view on a terminal: an `indicatif` bar on stderr with the live numbers
 //! under it, and the per-request lines printed above it. Drawn from its own thread.
 
-use std::io::Write;
 use std::sync::mpsc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -149,7 +148,7 @@ fn finish(lang: Lang, bar: Option<ProgressBar>, snapshots: &watch::Receiver<Snap
     if let Some(bar) = bar {
         update(lang, &bar, &snapshots.borrow());
         bar.finish();
-        eprintln!(); // indicatif leaves the cursor on the bar's last line
+        crate::errln!(); // indicatif leaves the cursor on the bar's last line
     }
 }
 
@@ -159,14 +158,9 @@ fn print_lines(bar: Option<&ProgressBar>, lines: Vec<(bool, String)>) {
         return;
     }
     let print = || {
-        let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
         for (to_err, line) in &lines {
-            let _ = match to_err {
-                true => writeln!(err, "{line}"),
-                false => writeln!(out, "{line}"),
-            };
+            super::print_line(*to_err, line);
         }
-        let _ = out.flush();
     };
     match bar {
         Some(bar) => bar.suspend(print),

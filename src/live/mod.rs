@@ -25,6 +25,7 @@ pub use snapshot::{Header, Snapshot, Tracker};
 use crate::cli::Lang;
 use crate::config::{Config, SweepOver};
 use crate::i18n::words;
+use crate::{errln, outln};
 
 /// How often the picture is refreshed (and the snapshot published).
 pub const TICK: Duration = Duration::from_millis(100);
@@ -47,7 +48,7 @@ impl Mode {
         match (config.tui, stdout_tty, stderr_tty) {
             (true, true, _) => Mode::Tui,
             (true, false, _) => {
-                eprintln!("{}", words::live_words(config.lang).tui_needs_terminal);
+                errln!("{}", words::live_words(config.lang).tui_needs_terminal);
                 Mode::Lines
             }
             (false, _, true) => Mode::Bar,
@@ -104,7 +105,7 @@ impl Live {
                     Some(spawn("streamperf-tui", move || screen.run(lang, rx, msgs, on_key)))
                 }
                 Err(e) => {
-                    eprintln!("streamperf: warning: --tui: cannot set up the terminal ({e})");
+                    errln!("streamperf: warning: --tui: cannot set up the terminal ({e})");
                     return Live::with_mode(Mode::Lines, lang, Box::new(|| {}));
                 }
             },
@@ -154,10 +155,7 @@ impl Live {
 
     fn line(&self, to_err: bool, line: String) {
         match self.mode {
-            Mode::Lines => match to_err {
-                true => eprintln!("{line}"),
-                false => println!("{line}"),
-            },
+            Mode::Lines => print_line(to_err, &line),
             Mode::Bar => self.send(if to_err { Msg::Err(line) } else { Msg::Out(line) }),
             Mode::Tui => lock(&self.held).push((to_err, line)),
         }
@@ -190,10 +188,7 @@ impl Live {
             let _ = thread.join(); // a panic there already restored the terminal (the hook)
         }
         for (to_err, line) in std::mem::take(&mut *lock(&self.held)) {
-            match to_err {
-                true => eprintln!("{line}"),
-                false => println!("{line}"),
-            }
+            print_line(to_err, &line);
         }
     }
 
@@ -207,6 +202,14 @@ impl Live {
 impl Drop for Live {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// `line` on stderr (`to_err`) or stdout, never panicking on a closed stream.
+fn print_line(to_err: bool, line: &str) {
+    match to_err {
+        true => errln!("{line}"),
+        false => outln!("{line}"),
     }
 }
 

@@ -4,6 +4,10 @@
 //! place with `persist_noclobber`: a reader never sees half a file, and a file that exists (or
 //! appears while we write, from a racing run) is never replaced. When the name is taken, the
 //! result goes beside it as `test_results_20261127-213000.json`, then `…_2.json`, `…_3.json`.
+//! A directory given as the result file gets the default name inside it. Temporary files
+//! left by a killed writer are removed at the next write into their folder ([`temp`]).
+
+mod temp;
 
 use std::fs;
 use std::io::{ErrorKind, Write as _};
@@ -20,13 +24,33 @@ pub const DEFAULT_RESULT_FILE: &str = "test_results.json";
 /// same second is a bug somewhere else).
 const MAX_ATTEMPTS: u32 = 1000;
 
-/// Writes `result` as pretty JSON to `requested` (default [`DEFAULT_RESULT_FILE`]), or beside
-/// it under a timestamped name when that file exists. Returns the path written.
+/// Writes `result` as pretty JSON to `requested` (default [`DEFAULT_RESULT_FILE`]; in it, when
+/// it is a directory), or beside it under a timestamped name when that file exists. Returns
+/// the path written.
 pub fn write_result(result: &RunResult, requested: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let path = requested.unwrap_or(Path::new(DEFAULT_RESULT_FILE));
+    let path = result_target(requested);
     let mut json = serde_json::to_vec_pretty(result).context("cannot serialize the result")?;
     json.push(b'\n');
-    write_new(path, &json)
+    write_new(&path, &json)
+}
+
+/// The file a result asked for as `requested` goes to (before any timestamped alternative):
+/// `requested`, [`DEFAULT_RESULT_FILE`] inside it when it is a directory, else the default.
+pub fn result_target(requested: Option<&Path>) -> PathBuf {
+    match requested {
+        Some(dir) if dir.is_dir() => dir.join(DEFAULT_RESULT_FILE),
+        Some(path) => path.to_path_buf(),
+        None => PathBuf::from(DEFAULT_RESULT_FILE),
+    }
+}
+
+/// Checks, before a run, that a file can be written at `path`: its folder is created if
+/// missing and takes a file, and `path` is not a directory. Leaves nothing behind.
+pub fn check_writable(path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        bail!("cannot write {}: it is a directory", path.display());
+    }
+    temp_beside(path, b"").map(drop)
 }
 
 /// Writes `bytes` to `path` atomically, or beside it under a timestamped name when `path`
@@ -67,10 +91,11 @@ fn temp_beside(path: &Path, bytes: &[u8]) -> anyhow::Result<tempfile::NamedTempF
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create directory {}", dir.display()))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".streamperf-").suffix(".tmp");
+    fs::create_dir_all(dir).with_context(|| {
+        format!("cannot write {}: cannot create directory {}", path.display(), dir.display())
+    })?;
+    temp::remove_stale(dir);
+    let mut builder = temp::builder();
     // Temporary files are owner-only by default; a result file is an ordinary document.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));

@@ -46,9 +46,9 @@ pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {
             let written = json::write_new(path, text.as_bytes())?;
-            eprintln!("streamperf: written to {}", written.display());
+            crate::errln!("streamperf: written to {}", written.display());
         }
-        None => print!("{text}"),
+        None => crate::out!("{text}"),
     }
     Ok(())
 }

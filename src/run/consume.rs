@@ -2,7 +2,7 @@
 //! per-second series, warm-up bookkeeping, the error limits that stop a run, and the live
 //! view's snapshots (published on a timer, drawn elsewhere).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use crate::live::{self, Live, Tracker};
 use crate::metrics::Aggregator;
 use crate::record::RequestRecord;
 use crate::timeseries::TimeSeries;
-use crate::ui;
+use crate::{errln, outln, ui};
 
 /// Error rates are judged only after this many finished requests: one early failure must not
 /// stop a run at a 100 % error rate.
@@ -201,7 +201,7 @@ impl Progress {
 
     fn tick(&mut self, line: impl FnOnce() -> String) {
         if self.verbose {
-            println!("{}", line());
+            outln!("{}", line());
             return;
         }
         let every = if self.tty { Duration::from_millis(200) } else { Duration::from_secs(5) };
@@ -209,19 +209,18 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        let mut err = std::io::stderr().lock();
-        let _ = match self.tty {
-            true => write!(err, "\r\x1b[2K{}", line()),
-            false => writeln!(err, "{}", line()),
-        };
+        match self.tty {
+            true => crate::console::write_err(format_args!("\r\x1b[2K{}", line())),
+            false => errln!("{}", line()),
+        }
     }
 
     /// Shows the final count: ends the redrawn line, or prints it once more in plain mode.
     fn finish(&mut self, line: impl FnOnce() -> String) {
         match (self.verbose, self.tty) {
             (true, _) => {}
-            (false, true) => eprintln!("\r\x1b[2K{}", line()),
-            (false, false) => eprintln!("{}", line()),
+            (false, true) => errln!("\r\x1b[2K{}", line()),
+            (false, false) => errln!("{}", line()),
         }
     }
 }

@@ -1,4 +1,7 @@
-//! The run's own lines around the report: the banner, the connection summary, the stop notice.
+//! The run's own lines around the report: the banner, the connection summary, the stop
+//! notices, the note on outputs not written.
+
+use std::time::Duration;
 
 use crate::cli::Lang;
 use crate::config::{Config, SweepOver};
@@ -50,18 +53,46 @@ pub(super) fn connections_line(lang: Lang, p: &Preconnect) -> String {
     }
 }
 
-/// What the first and second Ctrl-C do, said when they happen (on stderr).
-pub(super) fn interrupt_notice(lang: Lang, second: bool) -> &'static str {
+/// What the first and second Ctrl-C do, said when they happen (on stderr): the first waits
+/// up to `graceful_stop` for the requests in flight.
+pub(super) fn interrupt_notice(lang: Lang, second: bool, graceful_stop: Duration) -> String {
+    let wait = humantime::format_duration(graceful_stop);
     match (lang, second) {
-        (Lang::En, false) => {
-            "streamperf: interrupted: no new requests; waiting for those in flight \
+        (Lang::En, false) => format!(
+            "streamperf: interrupted: no new requests; waiting up to {wait} for those in flight \
              (Ctrl-C again to cancel them)"
+        ),
+        (Lang::En, true) => {
+            "streamperf: cancelling the requests in flight; writing the result".into()
         }
-        (Lang::En, true) => "streamperf: cancelling the requests in flight; writing the result",
-        (Lang::Zh, false) => {
-            "streamperf: 已中断:不再发送新请求,等待进行中的请求完成(再按 Ctrl-C 取消它们)"
+        (Lang::Zh, false) => format!(
+            "streamperf: 已中断:不再发送新请求,最多等待 {wait} 让进行中的请求完成(再按 Ctrl-C 取消它们)"
+        ),
+        (Lang::Zh, true) => "streamperf: 正在取消进行中的请求并写入结果".into(),
+    }
+}
+
+/// Said when `--graceful-stop` ran out and the requests in flight are cancelled.
+pub(super) fn graceful_stop_over(lang: Lang, graceful_stop: Duration) -> String {
+    let wait = humantime::format_duration(graceful_stop);
+    match lang {
+        Lang::En => format!(
+            "streamperf: {wait} passed (--graceful-stop): cancelling the requests in flight; \
+             writing the result"
+        ),
+        Lang::Zh => {
+            format!("streamperf: 已等待 {wait}(--graceful-stop):正在取消进行中的请求并写入结果")
         }
-        (Lang::Zh, true) => "streamperf: 正在取消进行中的请求并写入结果",
+    }
+}
+
+/// After the errors naming the files that could not be written.
+pub(super) fn unwritten_notice(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => {
+            "streamperf: the run was measured and reported, but not every output was written"
+        }
+        Lang::Zh => "streamperf: 测试已完成测量并输出报告,但部分输出文件未能写入",
     }
 }
 

@@ -1,12 +1,15 @@
 //! One load test from a validated [`Config`] to a report: workload, engine, live lines,
 //! aggregation, result file. The engine measures; everything here consumes its events
-//! ([`consume`]) or stops it ([`RunControl`]: deadline, error limits, Ctrl-C).
+//! ([`consume`]) or stops it ([`RunControl`]: deadline, error limits, Ctrl-C), and
+//! [`outputs`] writes its files.
 
 mod auto;
 mod consume;
 mod lines;
+mod outputs;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,18 +20,18 @@ use crate::engine::open::SendStats;
 use crate::engine::{
     ClosedLoop, ConnectionStats, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason,
 };
-use crate::export::{self, ExportFormat};
 use crate::limits;
 use crate::live::{Live, Mode};
 use crate::load::Schedule;
 use crate::metrics::Summary;
 use crate::record::RequestRecord;
 use crate::report::terminal::{self, ReportInfo};
-use crate::report::{LevelResult, RunInfo, RunResult, SCHEMA_VERSION, ToolInfo, json};
+use crate::report::{LevelResult, RunInfo, RunResult, SCHEMA_VERSION, ToolInfo};
 use crate::selfcheck::{ClientHealth, SelfCheck};
 use crate::slo;
 use crate::timeseries::Second;
 use crate::workload::Workload;
+use crate::{errln, exit, outln};
 
 /// What a finished run leaves behind.
 #[derive(Debug)]
@@ -43,14 +46,33 @@ pub struct RunOutput {
     pub detected_format: Option<String>,
     /// Whether any `--slo` failed (exit code 3).
     pub slo_failed: bool,
+    /// One message for each output that could not be written, naming it (exit code 4).
+    pub unwritten: Vec<String>,
+}
+
+impl RunOutput {
+    /// 3 when an SLO failed, else 4 when an output could not be written, else 0 (see
+    /// [`crate::exit`]).
+    pub fn exit_code(&self) -> ExitCode {
+        match (self.slo_failed, self.unwritten.is_empty()) {
+            (true, _) => ExitCode::from(exit::SLO_FAILED),
+            (false, false) => ExitCode::from(exit::OUTPUT_NOT_WRITTEN),
+            (false, true) => ExitCode::SUCCESS,
+        }
+    }
 }
 
 /// Runs the load test described by `config`, printing progress and the report to stdout.
+/// `Err` is a setup error, before anything was sent: an output location that cannot take the
+/// files is one. Once measured, a run is always reported and stored, and every file that can
+/// be written is ([`RunOutput::unwritten`] names the others).
 ///
-/// The first Ctrl-C (or SIGTERM) stops sending and waits for the requests in flight; the
-/// second cancels them. Either way the result is written, marked interrupted.
+/// The first Ctrl-C (SIGINT, SIGTERM, SIGHUP or the dashboard's key) stops sending and waits
+/// up to `--graceful-stop` for the requests in flight; the second, or the end of that wait,
+/// cancels them. Either way the result is written, marked interrupted.
 pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let workload = Workload::load(config)?;
+    outputs::check(config)?;
     let highest =
         config.sweep.as_ref().map_or(0.0, |s| s.levels.iter().copied().fold(0.0, f64::max));
     let expected_streams = match (config.load.rate, &config.sweep) {
@@ -59,10 +81,10 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
         (None, _) => config.concurrency,
     };
     if let Some(warning) = limits::check_descriptors(expected_streams) {
-        eprintln!("streamperf: warning: {warning}");
+        errln!("streamperf: warning: {warning}");
     }
     if config.tls.insecure {
-        eprintln!(
+        errln!(
             "streamperf: warning: -k/--insecure: TLS certificates are not verified; \
              anything on the network path could pose as the server"
         );
@@ -76,33 +98,46 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
         })
     };
     let live = Arc::new(Live::start(config, on_key));
-    let signals = watch_signals(Arc::clone(&interrupt), Arc::clone(&live));
+    let signals = watch_signals(Arc::clone(&interrupt), Arc::clone(&live), config);
+    let graceful = bound_graceful_stop(Arc::clone(&interrupt), Arc::clone(&live), config);
     let measured = measure_all(config, &workload, &interrupt, &live).await;
     signals.abort();
+    graceful.abort();
     live.finish(); // the bar finished or the terminal given back, even on an error
     let measured = measured?;
     let mut result = assemble(config, measured);
     judge_slos(config, &mut result);
-    let result_path = match config.write_result {
-        true => Some(json::write_result(&result, config.output.as_deref())?),
-        false => None,
-    };
-    let exported = export_all(config, &result, result_path.as_deref())?;
+    let written = outputs::write_all(config, &result);
     let detected_format = result.config["detected_format"].as_str().map(str::to_owned);
     let info = ReportInfo {
         url: config.redactor.redact(&config.url),
         detected_format: detected_format.clone(),
-        result_path: result_path.clone(),
+        result_path: written.result.clone(),
     };
     let report = terminal::render(&result, config.lang, &info);
-    println!("{report}");
-    for path in exported {
-        println!("{}: {}", crate::i18n::words(config.lang).saved_to, path.display());
+    outln!("{report}");
+    for path in &written.exports {
+        outln!("{}: {}", crate::i18n::words(config.lang).saved_to, path.display());
     }
-    // After the result file: a history failure is only a warning, never a lost result.
-    crate::history::record(config, &result, result_path.as_deref());
+    // After the files: a history failure is only a warning, and the history keeps a run whose
+    // result file could not be written.
+    crate::history::record(config, &result, written.result.as_deref());
+    // Last, so that they are what the user sees.
+    for failure in &written.failures {
+        errln!("streamperf: error: {failure}");
+    }
+    if !written.failures.is_empty() {
+        errln!("{}", lines::unwritten_notice(config.lang));
+    }
     let slo_failed = result.slos.iter().any(|s| !s.pass);
-    Ok(RunOutput { result, result_path, report, detected_format, slo_failed })
+    Ok(RunOutput {
+        result,
+        result_path: written.result,
+        report,
+        detected_format,
+        slo_failed,
+        unwritten: written.failures,
+    })
 }
 
 /// The run, or each level of a sweep in turn (until interrupted).
@@ -149,31 +184,6 @@ fn judge_slos(config: &Config, result: &mut RunResult) {
     }
     let goodput = slo::goodput(&config.slos, result.last_level_records(), result.summary.duration);
     result.summary.goodput = Some(goodput);
-}
-
-/// Writes `--export` formats beside the result file (never overwriting) and the
-/// `--prometheus` file (replaced). Returns the paths of the exports.
-fn export_all(
-    config: &Config,
-    result: &RunResult,
-    result_path: Option<&std::path::Path>,
-) -> anyhow::Result<Vec<PathBuf>> {
-    let base = result_path
-        .map(std::path::Path::to_path_buf)
-        .or_else(|| config.output.clone())
-        .unwrap_or_else(|| PathBuf::from(json::DEFAULT_RESULT_FILE));
-    let mut written = Vec::new();
-    for &format in &config.exports {
-        let path = base.with_extension(format.extension());
-        written.push(export::write_export(result, format, config.lang, &path)?);
-    }
-    if let Some(path) = &config.prometheus {
-        json::replace(
-            path,
-            export::render(result, ExportFormat::Prometheus, config.lang)?.as_bytes(),
-        )?;
-    }
-    Ok(written)
 }
 
 /// One load test (one level of a sweep), measured.
@@ -374,8 +384,13 @@ fn run_info(
     }
 }
 
-/// The first Ctrl-C (or SIGTERM) stops sending; the second cancels what is in flight.
-fn watch_signals(control: Arc<RunControl>, live: Arc<Live>) -> tokio::task::JoinHandle<()> {
+/// The first Ctrl-C (or SIGTERM, SIGHUP) stops sending; the second cancels what is in flight.
+fn watch_signals(
+    control: Arc<RunControl>,
+    live: Arc<Live>,
+    config: &Config,
+) -> tokio::task::JoinHandle<()> {
+    let graceful_stop = config.load.graceful_stop;
     tokio::spawn(async move {
         loop {
             if interrupted().await.is_err() {
@@ -384,11 +399,34 @@ fn watch_signals(control: Arc<RunControl>, live: Arc<Live>) -> tokio::task::Join
             let cancelled = press(&control);
             // The dashboard shows the phase itself; its screen must not be written over.
             if live.mode() != Mode::Tui {
-                live.warn(format!("\n{}", lines::interrupt_notice(live.lang(), cancelled)));
+                let notice = lines::interrupt_notice(live.lang(), cancelled, graceful_stop);
+                live.warn(format!("\n{notice}"));
             }
             if cancelled {
                 return;
             }
+        }
+    })
+}
+
+/// Once a Ctrl-C (signal or key) stopped sending, the requests in flight get
+/// `--graceful-stop` to finish; then they are cancelled, as a second Ctrl-C would, so that a
+/// supervisor's SIGTERM never waits out `--timeout` for stalled streams.
+fn bound_graceful_stop(
+    control: Arc<RunControl>,
+    live: Arc<Live>,
+    config: &Config,
+) -> tokio::task::JoinHandle<()> {
+    let limit = config.load.graceful_stop;
+    tokio::spawn(async move {
+        control.reached(Phase::Draining).await;
+        tokio::select! {
+            () = control.reached(Phase::Cancelling) => return, // pressed again
+            () = tokio::time::sleep(limit) => {}
+        }
+        control.cancel(StopReason::Interrupted);
+        if live.mode() != Mode::Tui {
+            live.warn(format!("\n{}", lines::graceful_stop_over(live.lang(), limit)));
         }
     })
 }
@@ -403,15 +441,18 @@ fn press(control: &RunControl) -> bool {
     control.phase() == Phase::Cancelling
 }
 
-/// Resolves at the next Ctrl-C or (on Unix) SIGTERM.
+/// Resolves at the next Ctrl-C or (on Unix) SIGTERM or SIGHUP (a closed terminal or
+/// session: the same as being asked to stop).
 async fn interrupted() -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
+        let mut hangup = signal(SignalKind::hangup())?;
         tokio::select! {
             result = tokio::signal::ctrl_c() => result,
             _ = term.recv() => Ok(()),
+            _ = hangup.recv() => Ok(()),
         }
     }
     #[cfg(not(unix))]
