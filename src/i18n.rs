@@ -97,6 +97,13 @@ pub struct Words {
     pub stopped: &'static str,
     /// What happened to in-flight requests at the stop.
     pub in_flight: &'static str,
+    /// A run stopped as `unreachable`: the URL, the requests in a row that could not connect,
+    /// and whether they failed in the TLS handshake (so the certificate is the suspect).
+    pub unreachable: fn(&str, u64, bool) -> String,
+    /// Closed loop: requests that waited for a back-off after failed connection attempts.
+    pub backoff_delayed: fn(u64) -> String,
+    /// Open loop: requests that failed at once, without an attempt, during a back-off.
+    pub backoff_failed_fast: fn(u64) -> String,
     /// Warm-up requests.
     pub warmup: &'static str,
     /// After the warm-up count.
@@ -222,6 +229,23 @@ const EN: Words = Words {
     queue_wait: "Queue wait",
     stopped: "Stopped",
     in_flight: "in flight",
+    unreachable: |url, n, tls| {
+        let hint = match tls {
+            true => "is its certificate trusted (--cacert, -k)?",
+            false => "is the server up?",
+        };
+        format!("stopped: nothing ever connected to {url} ({n} connect failures in a row): {hint}")
+    },
+    backoff_delayed: |n| {
+        format!(
+            "back-off: {n} requests waited after failed connection attempts (not in their latency)"
+        )
+    },
+    backoff_failed_fast: |n| {
+        format!(
+            "back-off: {n} requests failed at once, without a connection attempt, while backing off"
+        )
+    },
     warmup: "Warm-up",
     warmup_note: "requests, not in the statistics",
     service_ttft: "TTFT from the actual send (service time)",
@@ -304,6 +328,15 @@ const ZH: Words = Words {
     queue_wait: "排队等待",
     stopped: "停止原因",
     in_flight: "进行中的请求",
+    unreachable: |url, n, tls| {
+        let hint = match tls {
+            true => "证书是否受信任(--cacert、-k)?",
+            false => "服务器是否已启动?",
+        };
+        format!("已停止:始终无法连接到 {url}(连续 {n} 次连接失败):{hint}")
+    },
+    backoff_delayed: |n| format!("退避:{n} 个请求在连接失败后等待重试(等待时间不计入其延迟)"),
+    backoff_failed_fast: |n| format!("退避:退避期间 {n} 个请求未尝试连接即直接失败"),
     warmup: "预热",
     warmup_note: "个请求,不计入统计",
     service_ttft: "从实际发送起的首Token时间 (服务时间)",

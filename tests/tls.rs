@@ -297,3 +297,20 @@ async fn a_self_signed_server_is_still_checked_for_issuer_name_and_expiry() {
         }
     }
 }
+
+/// A certificate that is never trusted: no request ever gets a connection, so the run stops
+/// as `unreachable` and the report suspects the certificate rather than the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_stops_the_run_naming_the_certificate() {
+    let pki = pki();
+    let mock = start_tls_mock(&pki, 1).await;
+    let out = run_args(&args(chat_url(&mock), 100, 10, pki.dir.path())).await;
+    let summary = &out.result.summary;
+    assert_eq!(out.result.run.stop_reason, Some(streamperf::engine::StopReason::Unreachable));
+    assert!(summary.total_requests < 100, "stopped early: {summary:?}");
+    assert!(
+        out.report.contains("(20 connect failures in a row): is its certificate trusted"),
+        "{}",
+        out.report
+    );
+}

@@ -1,5 +1,6 @@
 //! The seed's closed loop: N workers, each starting its next request the moment its previous
-//! one ends; never more than N in flight.
+//! one ends; never more than N in flight. A worker whose request could not connect backs off
+//! before its next one ([`super::backoff`]); that request's clock starts after the wait.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{Barrier, watch};
 use tokio::time::Instant;
 
+use super::backoff::Backoff;
 use super::{Engine, EngineEvent, Preconnect, RunControl};
 
 /// How a closed-loop run is shaped.
@@ -64,12 +66,23 @@ impl Engine {
                         let offset = ramp.mul_f64(worker as f64 / workers as f64);
                         tokio::time::sleep_until(start + offset).await;
                     }
+                    let mut backoff = Backoff::default();
                     while control.sending() {
                         let index = next.fetch_add(1, Ordering::Relaxed);
-                        if plan.total.is_some_and(|total| index >= total) {
+                        if plan.total.is_some_and(|total| index >= total)
+                            || !engine.wait_out(&backoff, &control).await
+                        {
                             break;
                         }
-                        if !engine.send_one(index, None, &mut conn, &control, &events).await {
+                        let sent = engine.send_one(
+                            index,
+                            None,
+                            &mut conn,
+                            &mut backoff,
+                            &control,
+                            &events,
+                        );
+                        if !sent.await {
                             break;
                         }
                     }

@@ -1,5 +1,6 @@
-//! How a run used its connections: opened, reused, replaced after the server closed them, and
-//! redirected (the result's `connections`, the report's connections lines).
+//! How a run used its connections: opened, reused, replaced after the server closed them,
+//! redirected, and backed off from (the result's `connections`, the report's connections
+//! lines).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,12 @@ pub struct ConnectionStats {
     /// Where the first of them ended up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_to: Option<String>,
+    /// Closed loop: requests that waited for their worker's back-off after failed connection
+    /// attempts (see [`super::backoff`]); the wait is not in their latency.
+    pub backoff_delayed: u64,
+    /// Open loop: requests that arrived while their worker was backing off and failed at once
+    /// as `connect`, without a connection attempt.
+    pub backoff_failed_fast: u64,
 }
 
 impl ConnectionStats {
@@ -45,6 +52,8 @@ pub(super) struct Counters {
     pub resent: AtomicU64,
     pub redirected: AtomicU64,
     pub redirected_to: OnceLock<String>,
+    pub backoff_delayed: AtomicU64,
+    pub backoff_failed_fast: AtomicU64,
 }
 
 impl Counters {
@@ -63,6 +72,8 @@ impl Counters {
             resent: get(&self.resent),
             redirected: get(&self.redirected),
             redirected_to: self.redirected_to.get().cloned(),
+            backoff_delayed: get(&self.backoff_delayed),
+            backoff_failed_fast: get(&self.backoff_failed_fast),
         }
     }
 }

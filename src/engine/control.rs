@@ -1,7 +1,7 @@
 //! Stopping a run early without losing it: stop sending and let what is in flight finish
-//! (a deadline, an error limit, the first Ctrl-C), or cancel what is in flight too (the second
-//! Ctrl-C, `--cancel-at-deadline`). Every request still yields a record; a cancelled one is
-//! `cancelled` and keeps the timings it reached.
+//! (a deadline, an error limit, a target that never connected, the first Ctrl-C), or cancel
+//! what is in flight too (the second Ctrl-C, `--cancel-at-deadline`). Every request still
+//! yields a record; a cancelled one is `cancelled` and keeps the timings it reached.
 
 use std::sync::Mutex;
 
@@ -22,6 +22,9 @@ pub enum StopReason {
     MaxErrorRate,
     /// The user pressed Ctrl-C (or the process got SIGINT/SIGTERM).
     Interrupted,
+    /// Nothing ever connected, and request after request could not (see
+    /// [`super::backoff::UNREACHABLE_AFTER`]).
+    Unreachable,
 }
 
 impl StopReason {
@@ -33,6 +36,7 @@ impl StopReason {
             StopReason::MaxErrors => "max_errors",
             StopReason::MaxErrorRate => "max_error_rate",
             StopReason::Interrupted => "interrupted",
+            StopReason::Unreachable => "unreachable",
         }
     }
 }

@@ -4,11 +4,12 @@
 //! Each worker owns one HTTP connection and drives it in its own task ([`conn`]), so a body
 //! frame is read and timestamped without crossing tasks. Connections are opened before the
 //! clock starts and kept alive from one request to the next. [`control`] stops a run early
-//! without losing it.
+//! without losing it; [`backoff`] brakes on a target that refuses connections.
 //!
 //! The engine never prints. It emits [`EngineEvent`]s on a channel; the terminal lines, the
 //! aggregator and the result file are consumers of that channel (oha's split of engine and UI).
 
+mod backoff;
 mod closed;
 pub mod conn;
 mod connections;
@@ -29,15 +30,18 @@ mod whole;
 
 use std::sync::Arc;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use crate::config::{Config, StreamFormat};
-use crate::record::RequestRecord;
+use crate::record::{ErrorClass, Failure, RequestRecord, Timeline};
 use crate::tokens::Tokenizer;
 use crate::workload::Workload;
+use backoff::Backoff;
+pub use backoff::UNREACHABLE_AFTER;
 pub use closed::ClosedLoop;
 use conn::Connection;
 pub use connections::ConnectionStats;
@@ -112,6 +116,8 @@ pub struct Engine {
     preconnect: OnceLock<Preconnect>,
     /// How this engine's runs used their connections, pre-connects included.
     connections: connections::Counters,
+    /// Requests in a row, across workers, that could not connect.
+    connect_failures_in_a_row: AtomicU64,
 }
 
 impl Engine {
@@ -136,6 +142,7 @@ impl Engine {
             detected_format: OnceLock::new(),
             preconnect: OnceLock::new(),
             connections: connections::Counters::default(),
+            connect_failures_in_a_row: AtomicU64::new(0),
         })
     }
 
@@ -161,14 +168,15 @@ impl Engine {
     }
 
     /// Sends request number `index` (0-based), scheduled for `sched` (`None`: now, the closed
-    /// loop), on the worker's connection `conn` and measures it; emits `Finished`. The
-    /// connection is reused when it is still open and goes to the same target. Whether the
-    /// run still listens.
+    /// loop), on the worker's connection `conn` and measures it; notes on the worker's
+    /// `backoff` whether it connected; emits `Finished`. The connection is reused when it is
+    /// still open and goes to the same target. Whether the run still listens.
     async fn send_one(
         &self,
         index: u64,
         sched: Option<Instant>,
         conn: &mut Option<Connection>,
+        backoff: &mut Backoff,
         control: &RunControl,
         events: &UnboundedSender<EngineEvent>,
     ) -> bool {
@@ -215,11 +223,75 @@ impl Engine {
                 let _ = self.detected_format.set(name.clone());
             }
         }
-        let mut record = outcome.record;
-        record.warmup = self.warmup.covers(index, sched.unwrap_or(outcome.sent), self.started());
+        let at = Instant::now();
+        backoff.note(&outcome.record, at);
+        self.judge_reachability(backoff::failed_to_connect(&outcome.record), control);
+        self.finish(outcome.record, index, sched.unwrap_or(outcome.sent), events)
+    }
+
+    /// Request number `index` (0-based), scheduled for `sched`, arrived while its worker was
+    /// backing off (the open loop): it fails at once as `connect`, without an attempt.
+    fn fail_fast(
+        &self,
+        index: u64,
+        sched: Instant,
+        backoff: &Backoff,
+        control: &RunControl,
+        events: &UnboundedSender<EngineEvent>,
+    ) -> bool {
+        let now = Instant::now();
+        let _ = events.send(EngineEvent::Started { request_id: index + 1, at: now });
+        let failure = Failure::new(ErrorClass::Connect, backoff.reason(now));
+        let record =
+            Timeline::new(sched, now).into_record(index + 1, Some(failure), &self.tokenizer);
+        Counters::bump(&self.connections.backoff_failed_fast);
+        self.judge_reachability(true, control);
+        self.finish(record, index, sched, events)
+    }
+
+    /// Marks a warm-up `record` (request `index`, scheduled for `sched`) and emits it. Whether
+    /// the run still listens.
+    fn finish(
+        &self,
+        mut record: RequestRecord,
+        index: u64,
+        sched: Instant,
+        events: &UnboundedSender<EngineEvent>,
+    ) -> bool {
+        record.warmup = self.warmup.covers(index, sched, self.started());
         let at = Instant::now();
         // A closed channel means nobody listens any more: the worker stops quietly.
         events.send(EngineEvent::Finished { record: Box::new(record), at }).is_ok()
+    }
+
+    /// Stops the run as `unreachable` when nothing has ever connected and
+    /// [`UNREACHABLE_AFTER`] requests in a row could not.
+    fn judge_reachability(&self, failed_to_connect: bool, control: &RunControl) {
+        let in_a_row = &self.connect_failures_in_a_row;
+        if !failed_to_connect {
+            in_a_row.store(0, Ordering::Relaxed);
+            return;
+        }
+        let failures = in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= UNREACHABLE_AFTER && self.connections_opened() == 0 {
+            control.stop_sending(StopReason::Unreachable);
+        }
+    }
+
+    /// Waits out `backoff` before the closed loop's next request, unless the run stops
+    /// sending first. Whether to send it.
+    async fn wait_out(&self, backoff: &Backoff, control: &RunControl) -> bool {
+        let Some(until) = backoff.pending(Instant::now()) else {
+            return true;
+        };
+        let send = tokio::select! {
+            _ = tokio::time::sleep_until(until) => control.sending(),
+            _ = control.reached(Phase::Draining) => false,
+        };
+        if send {
+            Counters::bump(&self.connections.backoff_delayed);
+        }
+        send
     }
 
     /// Opens one connection for a worker before the clock starts; `None` when it fails (the

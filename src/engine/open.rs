@@ -6,6 +6,13 @@
 //! `--max-in-flight` no new worker is started past the cap: the request waits for one, and its
 //! latencies, which count from the scheduled instant, include that wait (`queue_wait`).
 //! Nothing is dropped.
+//!
+//! A worker whose request could not connect backs off ([`super::backoff`]) without holding
+//! the schedule: it is idle again at once, and a request handed to it before its back-off
+//! ends fails at once as `connect` ("not sent: backing off …"), with no connection attempt.
+//! So the schedule, the request count and the failure rate stay what a user arriving then
+//! would have seen, while a target that is down gets about one attempt a second per worker
+//! instead of one per arrival.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +22,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::backoff::Backoff;
 use super::conn::Connection;
 use super::{Engine, EngineEvent, Phase, Preconnect, RunControl};
 
@@ -80,12 +88,23 @@ impl Pool {
         let (engine, control) = (Arc::clone(&self.engine), Arc::clone(&self.control));
         let (events, idle) = (self.events.clone(), self.idle_tx.clone());
         self.handles.push(tokio::spawn(async move {
-            let mut conn = conn;
-            while let Some(job) = rx.recv().await {
-                let sched = Some(job.sched);
-                if !engine.send_one(job.index, sched, &mut conn, &control, &events).await
-                    || idle.send(id).is_err()
-                {
+            let (mut conn, mut backoff) = (conn, Backoff::default());
+            while let Some(Job { index, sched }) = rx.recv().await {
+                let listening = match backoff.pending(Instant::now()) {
+                    Some(_) => engine.fail_fast(index, sched, &backoff, &control, &events),
+                    None => {
+                        let sent = engine.send_one(
+                            index,
+                            Some(sched),
+                            &mut conn,
+                            &mut backoff,
+                            &control,
+                            &events,
+                        );
+                        sent.await
+                    }
+                };
+                if !listening || idle.send(id).is_err() {
                     break;
                 }
             }

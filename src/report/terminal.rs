@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use crate::cli::Lang;
 use crate::config::sweep::{knee, usable_throughput};
-use crate::engine::StopReason;
+use crate::engine::{StopReason, UNREACHABLE_AFTER};
 use crate::i18n::{Words, words};
 use crate::metrics::{Stats, Summary};
+use crate::record::ErrorClass;
 use crate::report::LevelResult;
 use crate::report::RunResult;
 
@@ -78,7 +79,13 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
         let to = c.redirected_to.as_deref().unwrap_or("?");
         out.line(&format!("  {}", (w.redirected)(c.redirected, to)));
     }
-    load_section(&mut out, result);
+    if c.backoff_delayed > 0 {
+        out.line(&format!("  {}", (w.backoff_delayed)(c.backoff_delayed)));
+    }
+    if c.backoff_failed_fast > 0 {
+        out.line(&format!("  {}", (w.backoff_failed_fast)(c.backoff_failed_fast)));
+    }
+    load_section(&mut out, result, &info.url);
 
     if let Some(t) = &s.ttft {
         out.section(w.ttft);
@@ -204,9 +211,10 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     out.out
 }
 
-/// How the load was generated, why it stopped, and whether the client limited it: shown for
-/// open-loop runs and for runs that did not simply complete.
-fn load_section(out: &mut Report, result: &RunResult) {
+/// How the load was generated, why it stopped (a target at `url` that never connected in
+/// words), and whether the client limited it: shown for open-loop runs and for runs that did
+/// not simply complete.
+fn load_section(out: &mut Report, result: &RunResult, url: &str) {
     let (w, run, s) = (out.w, &result.run, &result.summary);
     let stopped_early = run.stop_reason.is_some_and(|r| r != StopReason::Completed);
     let open = run.load_model == "open";
@@ -238,6 +246,10 @@ fn load_section(out: &mut Report, result: &RunResult) {
     if let (true, Some(reason)) = (stopped_early, run.stop_reason) {
         let in_flight = run.in_flight_at_stop.as_deref().unwrap_or("awaited");
         out.row(w.stopped, format!("{} ({} {in_flight})", reason.as_str(), w.in_flight));
+        if reason == StopReason::Unreachable {
+            let tls = s.failures.get(&ErrorClass::Tls).is_some_and(|&n| n > 0);
+            out.line(&format!("  {}", (w.unreachable)(url, UNREACHABLE_AFTER, tls)));
+        }
     }
     if run.warmup_requests > 0 {
         // Shown apart: the first requests of a cold server are often much slower.

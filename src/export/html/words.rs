@@ -152,7 +152,7 @@ pub struct Words {
     /// Empty chart.
     pub no_data: &'static str,
     /// Why each stop reason happened.
-    stop_reasons: [&'static str; 5],
+    stop_reasons: [&'static str; 6],
 }
 
 impl Words {
@@ -164,6 +164,7 @@ impl Words {
             StopReason::MaxErrors => 2,
             StopReason::MaxErrorRate => 3,
             StopReason::Interrupted => 4,
+            StopReason::Unreachable => 5,
         };
         self.stop_reasons[index]
     }
@@ -250,6 +251,7 @@ const EN: Words = Words {
         "--max-errors was reached",
         "--max-error-rate was exceeded",
         "interrupted (Ctrl-C)",
+        "nothing ever connected: is the server up?",
     ],
 };
 
@@ -332,6 +334,7 @@ const ZH: Words = Words {
         "达到 --max-errors",
         "超过 --max-error-rate",
         "被中断 (Ctrl-C)",
+        "始终无法建立连接:服务器是否已启动?",
     ],
 };
 
