@@ -32,6 +32,12 @@ use crate::record::{ErrorClass, Failure, TimeoutPhase};
 
 type Io = TokioIo<Socket>;
 
+/// The most headers an HTTP/1.1 response head may have. hyper's default, 100, fails real
+/// gateways that add tracing and CORS headers (#17); past it the head is `malformed`. Any
+/// bound moves hyper's header buffer to the heap: one allocation per response head, before
+/// its first body byte.
+const MAX_RESPONSE_HEADERS: usize = 1000;
+
 /// The request side of a connection.
 enum Sender {
     H1(http1::SendRequest<RequestBody>),
@@ -95,7 +101,11 @@ impl Connection {
                 (Sender::H2(sender), Driver::H2(conn))
             }
             false => {
-                let (sender, conn) = http1::handshake(io).await.map_err(handshake_failed)?;
+                let (sender, conn) = http1::Builder::new()
+                    .max_headers(MAX_RESPONSE_HEADERS)
+                    .handshake(io)
+                    .await
+                    .map_err(handshake_failed)?;
                 (Sender::H1(sender), Driver::H1(conn))
             }
         };
