@@ -269,7 +269,10 @@ impl Engine {
     fn judge_reachability(&self, failed_to_connect: bool, control: &RunControl) {
         let in_a_row = &self.connect_failures_in_a_row;
         if !failed_to_connect {
-            in_a_row.store(0, Ordering::Relaxed);
+            // Read first: a healthy run never writes the shared counter.
+            if in_a_row.load(Ordering::Relaxed) != 0 {
+                in_a_row.store(0, Ordering::Relaxed);
+            }
             return;
         }
         let failures = in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
