@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+#[path = "support/pki.rs"]
+mod pki;
 mod support;
 
+use pki::{Pki, pki};
 use streamperf::cli::RunArgs;
 use streamperf::config::Config;
 use streamperf::mock::{MockOptions, MockServer};
@@ -19,44 +19,6 @@ use streamperf::record::ErrorClass;
 use streamperf::report::json::read_result;
 use support::{CHAT_BODY, run_args};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// A CA and a certificate it signed for `localhost` and `127.0.0.1`, as PEM files.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn pki() -> Pki {
-    let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "streamperf test CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-
-    let key = KeyPair::generate().unwrap();
-    let mut server = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    server.distinguished_name.push(DnType::CommonName, "localhost");
-    server.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
-    server.use_authority_key_identifier_extension = true;
-    let cert = server.signed_by(&key, &issuer).unwrap();
-
-    let write = |name: &str, pem: String| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, pem).unwrap();
-        path
-    };
-    Pki {
-        ca: write("ca.pem", ca_cert.pem()),
-        cert: write("server.pem", cert.pem()),
-        key: write("server-key.pem", key.serialize_pem()),
-        dir,
-    }
-}
 
 async fn start_tls_mock(pki: &Pki, ttft_ms: u64) -> MockServer {
     let options = MockOptions {
