@@ -107,6 +107,13 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let measured = measured?;
     let mut result = assemble(config, measured);
     judge_slos(config, &mut result);
+    Ok(deliver(config, result))
+}
+
+/// A measured run's ending, each step whatever the one before did: its files written, the
+/// report printed, the run stored in the history, and what could not be written named last,
+/// where the user sees it.
+fn deliver(config: &Config, result: RunResult) -> RunOutput {
     let written = outputs::write_all(config, &result);
     let detected_format = result.config["detected_format"].as_str().map(str::to_owned);
     let info = ReportInfo {
@@ -122,7 +129,6 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     // After the files: a history failure is only a warning, and the history keeps a run whose
     // result file could not be written.
     crate::history::record(config, &result, written.result.as_deref());
-    // Last, so that they are what the user sees.
     for failure in &written.failures {
         errln!("streamperf: error: {failure}");
     }
@@ -130,14 +136,14 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
         errln!("{}", lines::unwritten_notice(config.lang));
     }
     let slo_failed = result.slos.iter().any(|s| !s.pass);
-    Ok(RunOutput {
+    RunOutput {
         result,
         result_path: written.result,
         report,
         detected_format,
         slo_failed,
         unwritten: written.failures,
-    })
+    }
 }
 
 /// The run, or each level of a sweep in turn (until interrupted).
