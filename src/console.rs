@@ -18,6 +18,15 @@ static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
 /// Set once a write to stderr failed.
 static STDERR_GONE: AtomicBool = AtomicBool::new(false);
 
+/// Silences stdout and stderr for the rest of the process. For tests that run streamperf
+/// in-process and read the report from the returned value: these writes bypass the test
+/// harness's capture, which only `print!` goes through.
+#[doc(hidden)]
+pub fn silence() {
+    STDOUT_GONE.store(true, Ordering::Relaxed);
+    STDERR_GONE.store(true, Ordering::Relaxed);
+}
+
 /// Writes to stdout, or nothing once stdout failed. Use [`out!`](crate::out) or
 /// [`outln!`](crate::outln).
 pub fn write_out(args: fmt::Arguments<'_>) {

@@ -48,6 +48,7 @@ fn args(url: String, requests: u64, concurrency: u64, dir: &Path, proxy: Option<
 /// Resolves `args` with only `vars` in the environment and runs.
 async fn run_with_env(args: &RunArgs, vars: &[(&str, &str)]) -> RunOutput {
     let config = Config::resolve_with(args, &env_of(vars)).expect("valid flags");
+    streamperf::console::silence(); // the report is in the returned value
     run::execute(&config).await.expect("run completes")
 }
 

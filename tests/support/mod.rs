@@ -27,6 +27,8 @@ pub fn args(url: String, requests: u64, concurrency: u64, dir: &Path) -> RunArgs
 /// Resolves `args` as the CLI does and runs the load test in-process. Without `--db` the run
 /// is not stored, so no test writes into the user's history database.
 pub async fn run_args(args: &RunArgs) -> RunOutput {
+    // The report is in the returned value; printed, it would bypass the harness's capture.
+    streamperf::console::silence();
     let args = RunArgs { no_history: args.no_history || args.db.is_none(), ..args.clone() };
     let config = Config::resolve(&args).expect("valid flags");
     run::execute(&config).await.expect("run completes")
