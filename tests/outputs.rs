@@ -374,3 +374,54 @@ async fn an_output_directory_gets_the_default_name_inside() {
     }
     assert_eq!(read_json(&dir.path().join("test_results.json"))["metrics"][1]["request_id"], 2);
 }
+
+/// A 64 KiB tmpfs, mounted for the life of the value; `None` where mounting is not allowed
+/// (not root), and the test says so.
+struct TinyDisk(tempfile::TempDir);
+
+impl TinyDisk {
+    fn mount() -> Option<TinyDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        }
+        mounted.then_some(TinyDisk(dir))
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+/// The result does not fit on the disk: the report is printed, the `--prometheus` file
+/// elsewhere is written, the result file is named as not written (no space), no temporary
+/// file is left behind and the file already on that disk is untouched; exit 4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_still_reports_names_the_result_and_exits_4() {
+    let Some(disk) = TinyDisk::mount() else { return };
+    let mock = start(1).await;
+    let (tiny, other) = (disk.0.path(), tempfile::tempdir().unwrap());
+    let kept = tiny.join("earlier.json");
+    std::fs::write(&kept, "{\"an\": \"earlier result\"}\n").unwrap();
+    let (result, prom) = (tiny.join("r.json"), other.path().join("run.prom"));
+    let args = ["-n", "400", "-p", "8", "--save-output", "--no-history", "-q"];
+    let paths = ["-o", result.to_str().unwrap(), "--prometheus", prom.to_str().unwrap()];
+    let out = run(&mut command(&chat(&mock, ""), &[&args[..], &paths[..]].concat())).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Test report") && stdout.contains("400"), "{stdout}");
+    assert!(stderr.contains(&format!("cannot write {}", result.display())), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(std::fs::read_to_string(&prom).unwrap().contains("streamperf_requests"));
+    let left: Vec<_> = std::fs::read_dir(tiny).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, [std::ffi::OsString::from("earlier.json")], "nothing half-written left");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "{\"an\": \"earlier result\"}\n");
+}
