@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::mock::MockOptions;
 
@@ -42,15 +42,7 @@ pub enum Command {
     Compare(CompareArgs),
 }
 
-/// Output language of the terminal report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// English.
-    En,
-    /// Chinese (简体中文).
-    Zh,
-}
+pub use crate::i18n::Lang;
 
 /// Flags of `streamperf run`. Every flag overrides the same key of the config file.
 #[derive(Debug, Clone, Default, Args)]

@@ -3,7 +3,7 @@
 //! Pure functions returning the line (no newline): the caller decides where and whether to
 //! print, so the engine never prints and the lines are testable.
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::i18n::words;
 use crate::record::RequestRecord;
 use crate::report::terminal::one_line;

@@ -1,7 +1,7 @@
 //! `compare` as text (a table, then the significance lines) and as Markdown.
 
 use super::{Comparison, Direction, MetricRow, Significance};
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::history::table;
 
 struct Words {

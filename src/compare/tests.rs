@@ -1,5 +1,5 @@
 use super::*;
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::metrics::Stats;
 
 /// `n` values around `center` seconds: a deterministic spread of ±`spread` seconds.

@@ -7,7 +7,6 @@
 use anyhow::bail;
 use serde_json::Value;
 
-use crate::cli::Lang;
 use crate::redact::Redactor;
 
 /// Looks up one environment variable; `None` when it is not set (or not valid UTF-8).
@@ -16,25 +15,6 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// The process environment, as an [`Env`].
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
-}
-
-/// The report language from the process locale: the first non-empty of `LC_ALL`,
-/// `LC_MESSAGES` and `LANG` (POSIX precedence) decides; `zh…` gives Chinese, anything else
-/// (or nothing) English.
-pub fn detect_lang() -> Lang {
-    detect_lang_with(&process_env)
-}
-
-/// [`detect_lang`] reading from `env`.
-pub fn detect_lang_with(env: Env<'_>) -> Lang {
-    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .iter()
-        .filter_map(|name| env(name))
-        .find(|value| !value.is_empty());
-    match locale {
-        Some(l) if l.to_ascii_lowercase().starts_with("zh") => Lang::Zh,
-        _ => Lang::En,
-    }
 }
 
 /// Replaces every `${NAME}` in `text` with the variable's value and remembers each value as a
@@ -124,8 +104,6 @@ mod tests {
     fn env(name: &str) -> Option<String> {
         match name {
             "KEY" => Some("sk-123".into()),
-            "LANG" => Some("zh_CN.UTF-8".into()),
-            "LC_ALL" => Some(String::new()),
             _ => None,
         }
     }
@@ -154,14 +132,5 @@ mod tests {
         let mut v = serde_json::json!({"${KEY}": ["${KEY}", 1]});
         substitute_json(&mut v, "body", &env, &mut r, &|p| p.to_string()).unwrap();
         assert_eq!(v, serde_json::json!({"${KEY}": ["sk-123", 1]}));
-    }
-
-    #[test]
-    fn lang_from_locale() {
-        // LC_ALL is set but empty, so LANG decides.
-        assert_eq!(detect_lang_with(&env), Lang::Zh);
-        assert_eq!(detect_lang_with(&|_| None), Lang::En);
-        let en = |n: &str| (n == "LC_MESSAGES").then(|| "en_US.UTF-8".to_string());
-        assert_eq!(detect_lang_with(&en), Lang::En);
     }
 }

@@ -24,13 +24,15 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-pub use env::{Env, detect_lang, detect_lang_with, process_env};
+pub use crate::i18n::{detect_lang, detect_lang_with};
+pub use env::{Env, process_env};
 pub use history::HistorySettings;
 pub use load::LoadSettings;
 pub use sweep::{Sweep, SweepOver};
 pub use tls::TlsOptions;
 
-use crate::cli::{Lang, RunArgs};
+use crate::cli::RunArgs;
+use crate::i18n::Lang;
 use crate::engine::proxy::ProxySettings;
 use crate::export::ExportFormat;
 use crate::protocol::Protocol;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 
 use crate::report::RunResult;
 

@@ -27,7 +27,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use list::command as history_command;
 pub use query::{RunRow, StoredRun, parse_id};
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::config::{Config, Env};
 use crate::report::RunResult;
 

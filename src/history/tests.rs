@@ -75,7 +75,7 @@ fn a_saved_run_lists_loads_and_is_found_by_id_and_label() {
     assert_eq!((row.ttft_p50, row.slos_passed, row.slos_failed), (Some(0.3), 1, 0));
     assert_eq!(h.list(Some("model-a"), 20).unwrap().len(), 2);
     assert_eq!((rows[0].interrupted, rows[1].interrupted), (false, true));
-    let table = crate::history::list::render(crate::cli::Lang::En, &rows, "h.db");
+    let table = crate::history::list::render(crate::i18n::Lang::En, &rows, "h.db");
     assert!(table.contains("4/5 !") && table.contains("! interrupted (Ctrl-C)"), "{table}");
 
     assert_eq!(h.find("#1").unwrap(), 1);

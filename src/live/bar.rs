@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::snapshot::Snapshot;
 use super::words::live_words;
 use super::{Msg, TICK, fmt_secs};
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::engine::Phase;
 
 /// Bar positions of a run without a count: milliseconds of its duration.

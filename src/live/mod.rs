@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 pub use snapshot::{Header, Snapshot, Tracker};
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::config::{Config, SweepOver};
 use crate::i18n::words;
 use crate::{errln, outln};

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::snapshot::{Snapshot, TTFT_BUCKETS};
 use super::words::live_words;
 use super::{Msg, TICK, fmt_secs};
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::engine::Phase;
 
 /// Columns of the labels in the numbers panel.

@@ -1,6 +1,6 @@
 //! The live view's words in English and Chinese, beside the report's in [`crate::i18n`].
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 
 /// The words of one language.
 #[derive(Debug)]

@@ -54,10 +54,10 @@ pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
 }
 
 /// The language a result was reported in (`config.lang`; absent in older files).
-fn run_lang(result: &RunResult) -> Option<crate::cli::Lang> {
+fn run_lang(result: &RunResult) -> Option<crate::i18n::Lang> {
     match result.config["lang"].as_str()? {
-        "en" => Some(crate::cli::Lang::En),
-        "zh" => Some(crate::cli::Lang::Zh),
+        "en" => Some(crate::i18n::Lang::En),
+        "zh" => Some(crate::i18n::Lang::Zh),
         _ => None,
     }
 }

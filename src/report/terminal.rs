@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::config::sweep::{knee, usable_throughput};
 use crate::engine::{StopReason, UNREACHABLE_AFTER};
 use crate::i18n::{Words, words};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::config::{Config, SweepOver};
 use crate::engine::Preconnect;
 use crate::metrics::Summary;

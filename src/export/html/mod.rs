@@ -15,7 +15,7 @@ mod words;
 
 use std::fmt::Write as _;
 
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::export::chart::escape;
 use crate::export::one_line;
 use crate::metrics::{Stats, Summary};

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{Html, page_end, page_start, words};
-use crate::cli::Lang;
+use crate::i18n::Lang;
 use crate::export::chart::{self, Axis, Frame, Series, escape};
 use crate::history::trend::TrendPoint;
 
