@@ -14,6 +14,7 @@
 #![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod config;
 pub mod console;
@@ -57,11 +58,12 @@ pub mod exit {
     pub const OUTPUT_NOT_WRITTEN: u8 = 4;
 }
 
-/// Runs the command `cli` names. `Err` is a usage or setup error: nothing was measured.
-pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs the command `cli` names (the binary's whole job). `Err` is a usage or setup error:
+/// nothing was measured.
+pub async fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => run_command(&cli.run).await,
-        Some(Command::Run(args)) => run_command(&args).await,
+        None => commands::run::run(&cli.run).await,
+        Some(Command::Run(args)) => commands::run::run(&args).await,
         Some(Command::Mock(options)) => {
             mock::run_mock_command(options).await.map(|()| ExitCode::SUCCESS)
         }
@@ -73,11 +75,4 @@ pub async fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::History(args)) => history::history_command(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Compare(args)) => compare::command(&args).map(|()| ExitCode::SUCCESS),
     }
-}
-
-async fn run_command(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
-    let config = config::Config::resolve(args)?;
-    // A completed run exits 0 even when requests failed (the report says which), 3 when an
-    // SLO failed, 4 when an output could not be written, so cron and CI can alert.
-    Ok(run::execute(&config).await?.exit_code())
 }

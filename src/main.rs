@@ -13,7 +13,7 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::SETUP_ERROR);
         }
     };
-    match runtime.block_on(streamperf::main(cli)) {
+    match runtime.block_on(streamperf::run_cli(cli)) {
         Ok(code) => code,
         Err(err) => {
             errln!("streamperf: error: {err:#}");
