@@ -4,7 +4,7 @@
 //! (rendered requests) → [`engine`] (closed-loop load, sending, timing) → [`stream`] (framing)
 //! → [`protocol`] (adapters) → [`record`] (per-request metrics) → [`metrics`] (HDR summary) →
 //! [`report`] (terminal, JSON). [`run`] ties them together for one load test; [`mock`] is the
-//! built-in server used by [`demo`] and the tests.
+//! built-in server used by [`commands::demo`] and the tests.
 //! [`history`] stores every run in a local SQLite database; [`compare`] sets two runs side by
 //! side with a significance test. Everything printed goes through [`console`], which never
 //! panics on a closed pipe.
@@ -18,7 +18,6 @@ pub mod commands;
 pub mod compare;
 pub mod config;
 pub mod console;
-pub mod demo;
 pub mod engine;
 pub mod export;
 pub mod history;
@@ -65,9 +64,9 @@ pub async fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         None => commands::run::run(&cli.run).await,
         Some(Command::Run(args)) => commands::run::run(&args).await,
         Some(Command::Mock(options)) => {
-            mock::run_mock_command(options).await.map(|()| ExitCode::SUCCESS)
+            commands::mock::run(options).await.map(|()| ExitCode::SUCCESS)
         }
-        Some(Command::Demo(args)) => demo::run(&args).await.map(|out| out.exit_code()),
+        Some(Command::Demo(args)) => commands::demo::run(&args).await.map(|out| out.exit_code()),
         Some(Command::Report(args)) if args.trend => {
             history::trend::command(&args).map(|()| ExitCode::SUCCESS)
         }

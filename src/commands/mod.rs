@@ -2,4 +2,6 @@
 //! calls the domain modules below it. The only code under [`crate::cli`] that reads clap types
 //! (with `config`, which builds its `Config` from `cli::RunArgs`).
 
+pub mod demo;
+pub mod mock;
 pub mod run;

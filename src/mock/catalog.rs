@@ -72,7 +72,7 @@ const fn route(method: &'static str, path: &'static str, what: &'static str) -> 
 }
 
 /// The route table as text, one route a line.
-pub(crate) fn listing() -> String {
+pub fn listing() -> String {
     ROUTES.iter().map(|r| format!("{:<9} {:<54} {}\n", r.method, r.path, r.what)).collect()
 }
 

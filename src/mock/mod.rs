@@ -67,7 +67,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt as _;
@@ -75,7 +74,7 @@ use clap::Args;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use catalog::{path_for, request_body_for, whole_path_for, whole_request_body_for};
+pub use catalog::{listing, path_for, request_body_for, whole_path_for, whole_request_body_for};
 pub use stats::{LatencySummary, MAX_BODIES, MockSnapshot, MockStats};
 pub use words::{mock_reasoning_text, mock_text};
 
@@ -249,29 +248,5 @@ impl MockServer {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.stop.send_replace(true);
         self.task.await.context("the mock server task panicked")?.context("the mock server failed")
-    }
-}
-
-/// `streamperf mock`: serve until Ctrl-C, then print a one-line summary.
-pub async fn run_mock_command(options: MockOptions) -> anyhow::Result<()> {
-    // Every stream served holds a socket: take all the descriptors the hard limit allows.
-    crate::limits::raise_descriptor_limit();
-    let server = MockServer::start(options).await?;
-    crate::outln!("streamperf mock listening on {}\n\n{}", server.url(""), catalog::listing());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    let s = server.stats.snapshot();
-    crate::outln!(
-        "streamperf mock: {} requests, peak {} in flight ({} generating), first content p50 \
-         {:.1} ms, p99 {:.1} ms",
-        s.requests,
-        s.max_in_flight,
-        s.max_generating,
-        s.first_content_us.p50 as f64 / 1000.0,
-        s.first_content_us.p99 as f64 / 1000.0,
-    );
-    // Streams still running get a moment to finish; a user who pressed Ctrl-C won't wait long.
-    match tokio::time::timeout(Duration::from_secs(2), server.shutdown()).await {
-        Ok(result) => result,
-        Err(_) => Ok(()),
     }
 }
