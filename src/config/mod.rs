@@ -15,7 +15,6 @@ mod formats;
 pub mod history;
 pub mod load;
 pub mod sweep;
-mod tls;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,128 +23,22 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+pub use crate::engine::TlsOptions;
 pub use crate::i18n::{detect_lang, detect_lang_with};
+/// The stream format is the protocol layer's; configs name it here too.
+pub use crate::protocol::format::{FormatKind, StreamFormat};
 pub use env::{Env, process_env};
 pub use history::HistorySettings;
 pub use load::LoadSettings;
 pub use sweep::{Sweep, SweepOver};
-pub use tls::TlsOptions;
 
 use crate::cli::RunArgs;
-use crate::i18n::Lang;
 use crate::engine::proxy::ProxySettings;
 use crate::export::ExportFormat;
-use crate::protocol::Protocol;
+use crate::i18n::Lang;
 use crate::redact::Redactor;
 use crate::slo::Slo;
 use flags::Origin;
-
-/// The seed's `stream_format` block, plus `type: auto` (the default when absent) and the
-/// generic adapter's paths.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct StreamFormat {
-    /// `auto` (default), a framing (`sse`, `ndjson`, `raw`: the generic rules on it) or a
-    /// protocol (`openai-chat`, `anthropic`, …: that adapter on its own framing).
-    #[serde(rename = "type")]
-    pub kind: FormatKind,
-    /// Event name whose arrival is the first token (the seed's Dify behaviour).
-    pub first_token_event: Option<String>,
-    /// Event name that marks completion.
-    pub completion_event: Option<String>,
-    /// Dotted path of the output in the completion event's JSON payload, e.g.
-    /// `data.outputs.result` (the seed's).
-    pub output_path: Option<String>,
-    /// Dotted path of answer text in every event's JSON payload.
-    pub content_path: Option<String>,
-    /// Dotted path of reasoning text in every event's JSON payload.
-    pub reasoning_path: Option<String>,
-    /// Dotted path of the output-token count reported in an event's JSON payload.
-    pub usage_path: Option<String>,
-    /// Dotted path whose presence (not null, not false) makes an event an in-stream error.
-    pub error_path: Option<String>,
-    /// An event whose whole data, or whose event name, equals this ends the stream.
-    pub done_marker: Option<String>,
-    /// The largest event or line, and whole JSON answer, read (`--max-event-bytes`); `None`
-    /// for the default, [`crate::stream::limit::DEFAULT_MAX_EVENT_BYTES`].
-    pub max_event_bytes: Option<usize>,
-}
-
-impl StreamFormat {
-    /// Whether any of the generic adapter's rules or paths is set.
-    pub fn has_generic_rules(&self) -> bool {
-        [
-            &self.first_token_event,
-            &self.completion_event,
-            &self.output_path,
-            &self.content_path,
-            &self.reasoning_path,
-            &self.usage_path,
-            &self.error_path,
-            &self.done_marker,
-        ]
-        .iter()
-        .any(|rule| rule.is_some())
-    }
-
-    /// The largest event or line read, in bytes: a larger one is `malformed`.
-    pub fn max_event_bytes(&self) -> usize {
-        self.max_event_bytes.unwrap_or(crate::stream::limit::DEFAULT_MAX_EVENT_BYTES)
-    }
-}
-
-/// How a response body is framed and interpreted (`stream_format.type`, `--format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum FormatKind {
-    /// Framing from `Content-Type`, protocol from the URL and the first payload's shape.
-    #[default]
-    Auto,
-    /// Server-Sent Events with the generic rules (the seed's `type: sse`).
-    Sse,
-    /// Newline-delimited JSON with the generic rules.
-    Ndjson,
-    /// Each body read is one chunk of content.
-    Raw,
-    /// One protocol's adapter on that protocol's framing.
-    Protocol(Protocol),
-}
-
-impl FormatKind {
-    /// Every accepted name, for help texts and errors.
-    pub fn names() -> Vec<&'static str> {
-        let mut names = vec!["auto", "sse", "ndjson", "raw"];
-        names.extend(Protocol::ALL.iter().map(|p| p.name()));
-        names
-    }
-
-    /// The kind named `name` (case-insensitive; `openai` means `openai-chat`).
-    pub fn from_name(name: &str) -> Option<FormatKind> {
-        let name = name.trim().to_ascii_lowercase();
-        Some(match name.as_str() {
-            "auto" => FormatKind::Auto,
-            "sse" => FormatKind::Sse,
-            "ndjson" | "jsonl" => FormatKind::Ndjson,
-            "raw" => FormatKind::Raw,
-            other => FormatKind::Protocol(Protocol::from_name(other)?),
-        })
-    }
-
-    /// The name as written in configs and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            FormatKind::Auto => "auto",
-            FormatKind::Sse => "sse",
-            FormatKind::Ndjson => "ndjson",
-            FormatKind::Raw => "raw",
-            FormatKind::Protocol(p) => p.name(),
-        }
-    }
-}
-
-impl Serialize for FormatKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
 
 /// The seed's `data_source` block.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -250,6 +143,21 @@ pub fn default_body() -> Value {
 }
 
 impl Config {
+    /// What the engine needs of this config (the measuring core reads no config).
+    pub fn engine_settings(&self) -> crate::engine::EngineSettings {
+        crate::engine::EngineSettings {
+            method: self.method.clone(),
+            timeout: self.timeout,
+            format: self.stream_format.clone(),
+            tokenizer: self.tokenizer.clone(),
+            save_output: self.save_output,
+            warmup: self.load.warmup,
+            tls: self.tls.clone(),
+            proxy: self.proxy.clone(),
+            max_redirects: self.max_redirects,
+        }
+    }
+
     /// Merges `args` over the config file named by `args.config` (if any) and validates.
     /// `${NAME}` and the locale are read from the process environment.
     pub fn resolve(args: &RunArgs) -> anyhow::Result<Config> {

@@ -26,6 +26,7 @@ pub mod target;
 #[cfg(test)]
 mod tests;
 pub mod tls;
+mod tls_options;
 mod whole;
 
 use std::sync::Arc;
@@ -36,10 +37,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-use crate::config::{Config, StreamFormat};
+use crate::protocol::StreamFormat;
 use crate::record::{ErrorClass, Failure, RequestRecord, Timeline};
 use crate::tokens::Tokenizer;
-use crate::workload::Workload;
 use backoff::Backoff;
 pub use backoff::UNREACHABLE_AFTER;
 pub use closed::ClosedLoop;
@@ -48,7 +48,9 @@ pub use connections::ConnectionStats;
 use connections::Counters;
 pub use control::{Phase, RunControl, StopReason};
 pub use open::OpenLoop;
+pub use target::RequestSpec;
 use target::{PreparedRequest, Redirects};
+pub use tls_options::TlsOptions;
 
 /// Longest wait for the connections opened before the clock starts. A host that drops
 /// connection attempts would otherwise hold the start for the whole request timeout with
@@ -98,6 +100,30 @@ pub struct Preconnect {
     pub elapsed: Duration,
 }
 
+/// What the engine needs of a run's configuration: plain values, so that the measuring core
+/// knows nothing of config files or flags (`Config::engine_settings` builds them).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// HTTP method of every request.
+    pub method: String,
+    /// Longest a whole request may take.
+    pub timeout: Duration,
+    /// How response bodies are framed and interpreted.
+    pub format: StreamFormat,
+    /// Token counter when a stream reports no usage: a name or a `tokenizer.json` path.
+    pub tokenizer: String,
+    /// Keep each response's extracted text in its record.
+    pub save_output: bool,
+    /// Requests kept apart from the statistics.
+    pub warmup: Warmup,
+    /// How https servers are verified.
+    pub tls: TlsOptions,
+    /// The proxy each target goes through.
+    pub proxy: proxy::ProxySettings,
+    /// Redirects one request may follow.
+    pub max_redirects: u32,
+}
+
 /// Everything a worker needs to send and measure requests; shared by all workers.
 #[derive(Debug)]
 pub struct Engine {
@@ -121,23 +147,24 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Prepares every distinct request of `workload`; fails on a bad method, URL or header
-    /// before anything is sent.
-    pub fn new(config: &Config, workload: &Workload) -> anyhow::Result<Engine> {
-        let specs: Vec<_> = (0..workload.len() as u64).map(|i| workload.request(i)).collect();
-        let requests = target::prepare_all(&config.method, &specs, &config.tls, &config.proxy)?;
+    /// Prepares every distinct request of `specs` (sent in order, cycled); fails on a bad
+    /// method, URL or header before anything is sent.
+    pub fn new(settings: &EngineSettings, specs: &[RequestSpec]) -> anyhow::Result<Engine> {
+        let specs: Vec<&RequestSpec> = specs.iter().collect();
+        let s = settings;
+        let requests = target::prepare_all(&s.method, &specs, &s.tls, &s.proxy)?;
         if requests.is_empty() {
             anyhow::bail!("the workload has no requests");
         }
-        let redirects = Redirects::new(config.max_redirects, &config.tls, &config.proxy, &requests);
+        let redirects = Redirects::new(s.max_redirects, &s.tls, &s.proxy, &requests);
         Ok(Engine {
             requests,
             redirects,
-            timeout: config.timeout,
-            format: config.stream_format.clone(),
-            tokenizer: Tokenizer::from_spec(&config.tokenizer)?,
-            save_output: config.save_output,
-            warmup: config.load.warmup,
+            timeout: s.timeout,
+            format: s.format.clone(),
+            tokenizer: Tokenizer::from_spec(&s.tokenizer)?,
+            save_output: s.save_output,
+            warmup: s.warmup,
             started: OnceLock::new(),
             detected_format: OnceLock::new(),
             preconnect: OnceLock::new(),

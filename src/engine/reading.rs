@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use super::conn::Connection;
-use crate::config::FormatKind;
+use crate::protocol::FormatKind;
 use crate::protocol::Protocol;
 use crate::record::Timeline;
 use crate::stream::Framing;

@@ -17,11 +17,21 @@ use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use tokio::sync::OnceCell;
 
+use super::TlsOptions;
 use super::proxy::{Proxy, ProxySettings};
 use super::redirect::{CREDENTIAL_HEADERS, Hop};
-use crate::config::TlsOptions;
 use crate::record::{ErrorClass, Failure};
-use crate::workload::RequestSpec;
+
+/// One fully rendered request.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// Final URL.
+    pub url: String,
+    /// Final headers.
+    pub headers: Vec<(String, String)>,
+    /// Serialized JSON body (empty: no body).
+    pub body: Bytes,
+}
 
 /// The request body type of every request: the whole body, known up front.
 pub type RequestBody = Full<Bytes>;

@@ -41,9 +41,9 @@ async fn run(
         ..RunArgs::default()
     };
     let config = Config::resolve(&args).expect("valid flags");
-    let engine = Arc::new(
-        Engine::new(&config, &Workload::load(&config).expect("workload")).expect("engine"),
-    );
+    let workload = Workload::load(&config).expect("workload");
+    let engine =
+        Arc::new(Engine::new(&config.engine_settings(), workload.specs()).expect("engine"));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let plan = ClosedLoop { concurrency, total: Some(total), ramp_up: None };
     engine.run_closed_loop(plan, Arc::new(RunControl::new()), tx).await;

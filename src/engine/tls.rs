@@ -20,7 +20,7 @@ use rustls::{
 };
 use rustls_platform_verifier::Verifier;
 
-use crate::config::TlsOptions;
+use super::TlsOptions;
 
 /// Installs rustls' `ring` provider once per process, so that only one TLS stack is compiled
 /// (ring builds much faster than aws-lc) and every `ClientConfig::builder()` finds it.

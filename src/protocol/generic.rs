@@ -11,8 +11,8 @@
 use serde_json::Value;
 
 use super::Interpretation;
+use super::format::StreamFormat;
 use super::path::{extract_text, resolve, resolve_str};
-use crate::config::StreamFormat;
 use crate::stream::Event;
 
 /// Names recognised as completion when `completion_event` is not configured: the seed

@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod dify;
+pub mod format;
 pub mod gemini;
 pub mod generic;
 mod lenient;
@@ -16,8 +17,8 @@ mod support;
 pub mod tgi;
 pub mod whole;
 
-use crate::config::{FormatKind, StreamFormat};
 use crate::stream::{Event, Framing};
+pub use format::{FormatKind, StreamFormat};
 
 /// What one event means. Empty strings are never content.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -10,11 +10,11 @@
 
 use serde_json::Value;
 
+use super::format::{FormatKind, StreamFormat};
 use super::support::{malformed, preview};
 use super::{
     Interpretation, Protocol, anthropic, dify, gemini, generic, ollama, openai, responses, tgi,
 };
-use crate::config::{FormatKind, StreamFormat};
 use crate::stream::Event;
 
 /// What a whole answer `body`, to a request for `url_path`, means as configured by `format`,

@@ -212,7 +212,7 @@ async fn measure(
     interrupt: &Arc<RunControl>,
     live: &Live,
 ) -> anyhow::Result<Measured> {
-    let engine = Arc::new(Engine::new(config, workload)?);
+    let engine = Arc::new(Engine::new(&config.engine_settings(), workload.specs())?);
     let selfcheck = SelfCheck::start();
     let plan = Plan::new(config, &selfcheck)?;
     let control = Arc::new(RunControl::new());

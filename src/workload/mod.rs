@@ -15,16 +15,8 @@ use bytes::Bytes;
 
 use crate::config::{Config, DataSource};
 
-/// One fully rendered request.
-#[derive(Debug, Clone)]
-pub struct RequestSpec {
-    /// Final URL.
-    pub url: String,
-    /// Final headers.
-    pub headers: Vec<(String, String)>,
-    /// Serialized JSON body (empty: no body).
-    pub body: Bytes,
-}
+/// The engine's input: one fully rendered request.
+pub use crate::engine::RequestSpec;
 
 /// The rendered requests, used in order and cycled.
 #[derive(Debug, Clone)]
@@ -59,6 +51,11 @@ impl Workload {
     /// The request for 0-based request number `index` (rows cycle).
     pub fn request(&self, index: u64) -> &RequestSpec {
         &self.specs[(index % self.specs.len() as u64) as usize]
+    }
+
+    /// Every distinct request, in order (the engine cycles them).
+    pub fn specs(&self) -> &[RequestSpec] {
+        &self.specs
     }
 
     /// Number of distinct requests (CSV rows, or 1 without a data source).
