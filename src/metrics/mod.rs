@@ -2,295 +2,21 @@
 //! digits, microseconds), with exact min/max/mean/stddev kept beside them.
 //!
 //! Percentiles come from the histograms (bounded memory, mergeable); min, max, mean and
-//! standard deviation are exact, so a report never shows a max that no request had.
+//! standard deviation are exact, so a report never shows a max that no request had. This file
+//! holds the [`Aggregator`]; `summary.rs` the result types it produces, `histogram.rs` the
+//! per-metric series and bucketing.
+
+mod histogram;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
+use histogram::Series;
+pub use histogram::{Bucket, HISTOGRAM_BUCKETS, LOG_BUCKETS_RATIO, bucketize};
+pub use summary::{Stats, Summary};
 
 use crate::record::{ErrorClass, RequestRecord, TokenSource};
-
-/// Distribution statistics of one metric (seconds for times, per-second for rates).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-    /// Arithmetic mean.
-    pub mean: f64,
-    /// Median (equals p50).
-    pub median: f64,
-    /// Population standard deviation.
-    pub stddev: f64,
-    /// 50th percentile.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Number of values.
-    pub count: u64,
-}
-
-/// The run's summary: the result file's `summary` (DESIGN §7).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Successful requests.
-    pub success_count: u64,
-    /// Failed requests.
-    pub failed_count: u64,
-    /// Requests sent.
-    pub total_requests: u64,
-    /// Wall-clock duration of the run, seconds.
-    pub duration: f64,
-    /// Successful requests ÷ duration.
-    pub throughput: f64,
-    /// Output tokens of successful requests ÷ duration.
-    pub output_token_throughput: f64,
-    /// Input plus output tokens of successful requests ÷ duration; `null` when no request
-    /// reported its input tokens.
-    #[serde(default)]
-    pub total_token_throughput: Option<f64>,
-    /// Failure counts by class.
-    pub failures: BTreeMap<ErrorClass, u64>,
-    /// First example message of each failure class.
-    pub failure_examples: BTreeMap<ErrorClass, String>,
-    /// `http_status` failures by status code (`{"429": 10, "503": 2}`).
-    #[serde(default)]
-    pub failures_by_status: BTreeMap<u16, u64>,
-    /// Time to first token.
-    pub ttft: Option<Stats>,
-    /// Time to first byte.
-    pub ttfb: Option<Stats>,
-    /// Time to first answer token.
-    pub ttfat: Option<Stats>,
-    /// End-to-end time.
-    pub total_time: Option<Stats>,
-    /// Inter-token latency (per content chunk, pooled).
-    pub itl: Option<Stats>,
-    /// Inter-token latency per token: each chunk gap divided by the tokens that chunk
-    /// carried, weighted by them (pooled).
-    #[serde(default)]
-    pub itl_token: Option<Stats>,
-    /// Longest gap of each request (stalls).
-    #[serde(default)]
-    pub max_gap: Option<Stats>,
-    /// Requests per second that met every per-request SLO (`--slo`); `null` without SLOs.
-    #[serde(default)]
-    pub goodput: Option<f64>,
-    /// Time requests waited in the client before being sent (open loop with a cap).
-    #[serde(default)]
-    pub queue_wait: Option<Stats>,
-    /// TTFT from the actual send rather than the intended one (the service-time view).
-    #[serde(default)]
-    pub service_ttft: Option<Stats>,
-    /// End-to-end time from the actual send (the service-time view).
-    #[serde(default)]
-    pub service_total_time: Option<Stats>,
-    /// Time per output token.
-    pub tpot: Option<Stats>,
-    /// Per-request decode rate.
-    pub tokens_per_second: Option<Stats>,
-    /// Per-request chunks ÷ e2e.
-    pub chunks_per_second: Option<Stats>,
-    /// Output tokens per request.
-    pub output_tokens: Option<Stats>,
-    /// Sum of the output tokens of successful requests.
-    #[serde(default)]
-    pub total_output_tokens: u64,
-    /// Sum of the input tokens reported by successful requests.
-    #[serde(default)]
-    pub total_input_tokens: u64,
-    /// Successful requests that reported their input tokens.
-    #[serde(default)]
-    pub input_tokens_reported: u64,
-    /// Sum of the reasoning tokens reported by successful requests.
-    #[serde(default)]
-    pub total_reasoning_tokens: u64,
-    /// How many successful requests took their token count from each source (`usage`,
-    /// `tokenizer`, `chars`, `events`, `chunks`).
-    #[serde(default)]
-    pub token_sources: BTreeMap<String, u64>,
-    /// The pooled inter-token latencies (per chunk) as at most [`HISTOGRAM_BUCKETS`] buckets,
-    /// seconds: the per-request gaps are not kept in the result, so this is what a report
-    /// draws the ITL distribution from. Empty when there were no gaps (and in older files).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub itl_histogram: Vec<Bucket>,
-}
-
-/// One bucket of a compact histogram: `count` values in `(lo, hi]` (the first bucket also
-/// holds the values equal to its `lo`, the minimum).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Bucket {
-    /// Lower edge.
-    pub lo: f64,
-    /// Upper edge.
-    pub hi: f64,
-    /// Values in the bucket.
-    pub count: u64,
-}
-
-/// Buckets of [`Summary::itl_histogram`]: fine enough for a chart, a few KB in the file.
-pub const HISTOGRAM_BUCKETS: usize = 60;
-
-/// Above this ratio of the largest to the smallest value, [`bucketize`] spaces its edges
-/// logarithmically: a 20 ms ITL with a few 2 s stalls would otherwise put every regular gap
-/// into the first of 60 linear buckets.
-pub const LOG_BUCKETS_RATIO: f64 = 10.0;
-
-/// Sorts weighted `values` (value, count) into at most `n` buckets spanning `[min, max]`: equal
-/// widths, or equal ratios when `max / min` exceeds [`LOG_BUCKETS_RATIO`]. One bucket when all
-/// values are equal; none without values. Values outside `[min, max]` land in the end buckets.
-pub fn bucketize(
-    values: impl IntoIterator<Item = (f64, u64)>,
-    min: f64,
-    max: f64,
-    n: usize,
-) -> Vec<Bucket> {
-    if !(min.is_finite() && max.is_finite()) || n == 0 {
-        return Vec::new();
-    }
-    let n = if max > min { n } else { 1 };
-    let log = min > 0.0 && max / min > LOG_BUCKETS_RATIO;
-    let edge = |i: usize| {
-        let f = i as f64 / n as f64;
-        match log {
-            true => min * (max / min).powf(f),
-            false => min + (max - min) * f,
-        }
-    };
-    let mut buckets: Vec<Bucket> = (0..n)
-        .map(|i| Bucket { lo: edge(i), hi: if i + 1 == n { max } else { edge(i + 1) }, count: 0 })
-        .collect();
-    let mut total = 0;
-    for (value, count) in values {
-        // The bucket whose upper edge is the first at or above `value`.
-        let index = buckets[..n - 1].partition_point(|b| b.hi < value);
-        buckets[index].count += count;
-        total += count;
-    }
-    if total == 0 {
-        return Vec::new();
-    }
-    buckets
-}
-
-/// Largest value put into a histogram: 2^53 keeps it exact as an `f64` (in µs: 285 years).
-const MAX_RECORDABLE: u64 = 1 << 53;
-
-/// One metric: an HDR histogram of scaled integers plus exact running moments.
-#[derive(Debug)]
-struct Series {
-    /// Histogram units per reported unit: 1e6 (µs per second), 1000 (fixed point) or 1.
-    scale: f64,
-    hist: Histogram<u64>,
-    count: u64,
-    min: f64,
-    max: f64,
-    /// Welford's running mean and sum of squared deviations: stable over millions of values.
-    mean: f64,
-    m2: f64,
-}
-
-impl Series {
-    fn new(scale: f64) -> Self {
-        // `new` auto-resizes, so no value is ever rejected for being too large.
-        let hist = Histogram::new(3).expect("3 significant digits is a valid HDR precision");
-        Series {
-            scale,
-            hist,
-            count: 0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            mean: 0.0,
-            m2: 0.0,
-        }
-    }
-
-    /// Records `value` (reported units). NaN and negative values cannot come from a record's
-    /// arithmetic; they are dropped rather than allowed to poison the moments.
-    fn record(&mut self, value: f64) {
-        if !value.is_finite() || value < 0.0 {
-            return;
-        }
-        let scaled = (value * self.scale).round().min(MAX_RECORDABLE as f64) as u64;
-        if self.hist.record(scaled).is_err() {
-            // Only a failed resize (a 32-bit usize) gets here: clamp to the current range.
-            self.hist.saturating_record(scaled);
-        }
-        self.count += 1;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
-        let delta = value - self.mean;
-        self.mean += delta / self.count as f64;
-        self.m2 += delta * (value - self.mean);
-    }
-
-    fn duration(&mut self, d: Duration) {
-        self.record(d.as_secs_f64());
-    }
-
-    /// Records `d` as `n` equal values (a chunk's gap shared by its tokens).
-    fn duration_n(&mut self, d: Duration, n: u32) {
-        let value = d.as_secs_f64();
-        if n == 0 {
-            return;
-        }
-        let scaled = (value * self.scale).round().min(MAX_RECORDABLE as f64) as u64;
-        if self.hist.record_n(scaled, u64::from(n)).is_err() {
-            self.hist.saturating_record(scaled);
-        }
-        // Welford's update for a value of weight n.
-        self.count += u64::from(n);
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
-        let delta = value - self.mean;
-        self.mean += delta * f64::from(n) / self.count as f64;
-        self.m2 += f64::from(n) * delta * (value - self.mean);
-    }
-
-    /// The value at quantile `q`, in reported units. HDR answers with the upper edge of the
-    /// bucket (at most 0.1% above the true value), so "99% took at most P99" stays true; it is
-    /// kept inside the exact [min, max] so no percentile shows beyond the real maximum.
-    fn quantile(&self, q: f64) -> Option<f64> {
-        (self.count > 0)
-            .then(|| (self.hist.value_at_quantile(q) as f64 / self.scale).clamp(self.min, self.max))
-    }
-
-    /// The histogram as at most `n` [`Bucket`]s over the exact `[min, max]`, in reported
-    /// units. Each HDR bucket is placed by its highest equivalent value (within 0.1 %).
-    fn buckets(&self, n: usize) -> Vec<Bucket> {
-        if self.count == 0 {
-            return Vec::new();
-        }
-        let values = self.hist.iter_recorded().map(|v| {
-            let value = v.value_iterated_to() as f64 / self.scale;
-            (value.clamp(self.min, self.max), v.count_at_value())
-        });
-        bucketize(values, self.min, self.max, n)
-    }
-
-    fn stats(&self) -> Option<Stats> {
-        let q = |q| self.quantile(q).unwrap_or_default();
-        (self.count > 0).then(|| Stats {
-            min: self.min,
-            max: self.max,
-            mean: self.mean,
-            median: q(0.5),
-            stddev: (self.m2 / self.count as f64).max(0.0).sqrt(),
-            p50: q(0.5),
-            p90: q(0.9),
-            p95: q(0.95),
-            p99: q(0.99),
-            count: self.count,
-        })
-    }
-}
 
 /// Collects records into histograms.
 #[derive(Debug)]
@@ -476,13 +202,13 @@ impl Aggregator {
     }
 }
 
-/// The result-file name of a token source (`usage`, `events`, …), taken from its serde name so
-/// a source added to [`TokenSource`] needs no change here.
 /// A latency from the intended send time, seen from the actual send instead.
 fn service(latency: Option<Duration>, queue_wait: Option<Duration>) -> Option<Duration> {
     latency.map(|l| l.saturating_sub(queue_wait.unwrap_or_default()))
 }
 
+/// The result-file name of a token source (`usage`, `events`, …), taken from its serde name so
+/// a source added to [`TokenSource`] needs no change here.
 fn source_name(source: TokenSource) -> String {
     match serde_json::to_value(source) {
         Ok(serde_json::Value::String(s)) => s,
@@ -635,20 +361,6 @@ mod tests {
         assert_eq!(buckets[buckets.len() - 1].count, 1, "the stall is the last one");
         let ratio = |b: &Bucket| b.hi / b.lo;
         assert!((ratio(&buckets[0]) - ratio(&buckets[30])).abs() < 1e-9, "equal ratios");
-    }
-
-    #[test]
-    fn bucketize_spaces_narrow_ranges_evenly_and_equal_values_in_one_bucket() {
-        let values = [(1.0, 1), (1.5, 2), (2.0, 1), (3.0, 4)];
-        let buckets = bucketize(values, 1.0, 3.0, 4);
-        let edges: Vec<(f64, f64, u64)> = buckets.iter().map(|b| (b.lo, b.hi, b.count)).collect();
-        assert_eq!(edges, [(1.0, 1.5, 3), (1.5, 2.0, 1), (2.0, 2.5, 0), (2.5, 3.0, 4)]);
-        let same = bucketize([(0.5, 7)], 0.5, 0.5, 60);
-        assert_eq!(same, [Bucket { lo: 0.5, hi: 0.5, count: 7 }]);
-        assert!(bucketize(std::iter::empty(), 0.0, 1.0, 10).is_empty());
-        assert!(Summary::default().itl_histogram.is_empty());
-        let old: Summary = serde_json::from_str(r#"{"success_count":0,"failed_count":0,"total_requests":0,"duration":0,"throughput":0,"output_token_throughput":0,"failures":{},"failure_examples":{},"ttft":null,"ttfb":null,"ttfat":null,"total_time":null,"itl":null,"tpot":null,"tokens_per_second":null,"chunks_per_second":null,"output_tokens":null}"#).unwrap();
-        assert!(old.itl_histogram.is_empty(), "files without the field still load");
     }
 
     #[test]
