@@ -151,7 +151,7 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SweepOver;
+    use crate::report::SweepOver;
     use crate::export::sample_result;
     use crate::report::RunInfo;
 

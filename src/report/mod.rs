@@ -2,6 +2,7 @@
 
 pub mod import;
 pub mod json;
+pub mod sweep;
 pub mod terminal;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -11,7 +12,7 @@ pub use terminal::{ReportInfo, render};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SweepOver;
+pub use sweep::SweepOver;
 use crate::engine::{ConnectionStats, StopReason};
 use crate::metrics::Summary;
 use crate::record::RequestRecord;

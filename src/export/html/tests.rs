@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::config::SweepOver;
+use crate::report::SweepOver;
 use crate::export::sample_result;
 use crate::metrics::Aggregator;
 use crate::record::{ErrorClass, Failure};
