@@ -8,11 +8,11 @@ pub mod terminal;
 pub(crate) mod test_support;
 
 pub use json::{read_result, write_result};
+pub use sweep::SweepOver;
 pub use terminal::{ReportInfo, render};
 
 use serde::{Deserialize, Serialize};
 
-pub use sweep::SweepOver;
 use crate::engine::{ConnectionStats, StopReason};
 use crate::metrics::Summary;
 use crate::record::RequestRecord;

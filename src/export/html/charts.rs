@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 
 use super::words::Words;
 use super::{Html, duration};
-use crate::report::sweep::{knee, usable_throughput};
 use crate::export::chart::{self, Axis, Frame, Mark, Series, escape};
 use crate::metrics::{Bucket, HISTOGRAM_BUCKETS, LOG_BUCKETS_RATIO, bucketize};
 use crate::record::RequestRecord;
+use crate::report::sweep::{knee, usable_throughput};
 use crate::report::{LevelResult, RunResult};
 use crate::timeseries::Second;
 
