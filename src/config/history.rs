@@ -10,31 +10,8 @@ use super::Env;
 use super::file::FileConfig;
 use crate::cli::RunArgs;
 
-/// The history part of a [`super::Config`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HistorySettings {
-    /// Whether to store the run at all.
-    pub enabled: bool,
-    /// The database; `None` when enabled but the environment names no data directory (the
-    /// run then says so instead of storing).
-    pub db: Option<PathBuf>,
-    /// `--label`.
-    pub label: Option<String>,
-    /// `--tag KEY=VALUE`s (keys unique, in order of first appearance).
-    pub tags: Vec<(String, String)>,
-}
-
-impl HistorySettings {
-    /// Storing off (in-process runs that keep no history, such as a demo without `--db`).
-    pub fn off() -> Self {
-        HistorySettings::default()
-    }
-
-    /// Storing in `db`.
-    pub fn at(db: PathBuf) -> Self {
-        HistorySettings { enabled: true, db: Some(db), ..HistorySettings::default() }
-    }
-}
+/// The history part of a [`super::Config`] is the history's own settings.
+pub use crate::history::HistorySettings;
 
 /// Resolves the flags over the file. A relative `db` in the file is relative to the file's
 /// folder, as the file's data paths are.

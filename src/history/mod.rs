@@ -28,7 +28,6 @@ pub use list::command as history_command;
 pub use query::{RunRow, StoredRun, parse_id};
 
 use crate::i18n::Lang;
-use crate::config::{Config, Env};
 use crate::report::RunResult;
 
 /// File name of the database inside the data directory.
@@ -138,11 +137,38 @@ impl History {
     }
 }
 
+/// Where and whether a run is stored (`--db`, `--no-history`, `--label`, `--tag`, and the
+/// config file's keys: `config::history` resolves them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistorySettings {
+    /// Whether to store the run at all.
+    pub enabled: bool,
+    /// The database; `None` when enabled but the environment names no data directory (the
+    /// run then says so instead of storing).
+    pub db: Option<PathBuf>,
+    /// `--label`.
+    pub label: Option<String>,
+    /// `--tag KEY=VALUE`s (keys unique, in order of first appearance).
+    pub tags: Vec<(String, String)>,
+}
+
+impl HistorySettings {
+    /// Storing off (in-process runs that keep no history, such as a demo without `--db`).
+    pub fn off() -> Self {
+        HistorySettings::default()
+    }
+
+    /// Storing in `db`.
+    pub fn at(db: PathBuf) -> Self {
+        HistorySettings { enabled: true, db: Some(db), ..HistorySettings::default() }
+    }
+}
+
 /// The default database: `$XDG_DATA_HOME/streamperf/history.db`, else
 /// `~/.local/share/streamperf/history.db`; on macOS `~/Library/Application
 /// Support/streamperf/history.db`; on Windows `%LOCALAPPDATA%\streamperf\history.db`.
 /// `None` when the environment names no home.
-pub fn default_db_path(env: Env<'_>) -> Option<PathBuf> {
+pub fn default_db_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let var = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     let data_dir = if cfg!(windows) {
         var("LOCALAPPDATA")
@@ -161,17 +187,21 @@ pub fn default_db_path(env: Env<'_>) -> Option<PathBuf> {
 pub fn db_for_command(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     match flag {
         Some(path) => Ok(path.to_path_buf()),
-        None => default_db_path(&crate::config::process_env).ok_or_else(|| {
+        None => default_db_path(&|name| std::env::var(name).ok()).ok_or_else(|| {
             anyhow::anyhow!("no data directory (neither XDG_DATA_HOME nor HOME is set): pass --db")
         }),
     }
 }
 
-/// Stores a finished run as `config.history` asks, after its result file was written, and
-/// says where (stdout) or why not (a warning on stderr). Never fails: the run is complete
-/// whatever happens here. Returns the run's id when stored.
-pub fn record(config: &Config, result: &RunResult, result_path: Option<&Path>) -> Option<i64> {
-    let settings = &config.history;
+/// Stores a finished run as `settings` ask, after its result file was written, and says
+/// where (stdout, in `lang`) or why not (a warning on stderr). Never fails: the run is
+/// complete whatever happens here. Returns the run's id when stored.
+pub fn record(
+    settings: &HistorySettings,
+    lang: Lang,
+    result: &RunResult,
+    result_path: Option<&Path>,
+) -> Option<i64> {
     if !settings.enabled {
         return None;
     }
@@ -189,7 +219,7 @@ pub fn record(config: &Config, result: &RunResult, result_path: Option<&Path>) -
     };
     match History::open(db).and_then(|mut h| h.save(result, &meta)) {
         Ok(id) => {
-            crate::outln!("{}", stored_line(config.lang, id, db));
+            crate::outln!("{}", stored_line(lang, id, db));
             Some(id)
         }
         Err(e) => {

@@ -128,7 +128,7 @@ fn deliver(config: &Config, result: RunResult) -> RunOutput {
     }
     // After the files: a history failure is only a warning, and the history keeps a run whose
     // result file could not be written.
-    crate::history::record(config, &result, written.result.as_deref());
+    crate::history::record(&config.history, config.lang, &result, written.result.as_deref());
     for failure in &written.failures {
         errln!("streamperf: error: {failure}");
     }
