@@ -67,11 +67,8 @@ pub async fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::mock::run(options).await.map(|()| ExitCode::SUCCESS)
         }
         Some(Command::Demo(args)) => commands::demo::run(&args).await.map(|out| out.exit_code()),
-        Some(Command::Report(args)) if args.trend => {
-            history::trend::command(&args).map(|()| ExitCode::SUCCESS)
-        }
-        Some(Command::Report(args)) => report::rerender(&args).map(|()| ExitCode::SUCCESS),
-        Some(Command::History(args)) => history::history_command(&args).map(|()| ExitCode::SUCCESS),
-        Some(Command::Compare(args)) => compare::command(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Report(args)) => commands::report::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::History(args)) => commands::history::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Compare(args)) => commands::compare::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -10,7 +10,7 @@
 //! p ≈ 0, yet nobody would call two such runs different.
 
 pub mod mannwhitney;
-mod render;
+pub mod render;
 mod rows;
 
 use std::path::Path;
@@ -18,7 +18,6 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::cli::CompareArgs;
 use crate::history::History;
 use crate::metrics::Summary;
 
@@ -51,6 +50,14 @@ pub struct Rule {
 impl Default for Rule {
     fn default() -> Self {
         Rule { alpha: 0.05, min_effect: 0.05 }
+    }
+}
+
+impl Rule {
+    /// The rule from `--alpha` (between 0 and 1) and `--min-effect` (`5%` or `0.05`); an error
+    /// names the flag.
+    pub fn parse(alpha: f64, min_effect: &str) -> anyhow::Result<Rule> {
+        Ok(Rule { alpha: parse_alpha(alpha)?, min_effect: parse_effect(min_effect)? })
     }
 }
 
@@ -138,28 +145,6 @@ fn median(values: &[f64]) -> f64 {
         1 => sorted[n / 2],
         _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
-}
-
-/// Runs the `compare` command.
-pub fn command(args: &CompareArgs) -> anyhow::Result<()> {
-    let rule =
-        Rule { alpha: parse_alpha(args.alpha)?, min_effect: parse_effect(&args.min_effect)? };
-    let format = args.format.trim().to_ascii_lowercase();
-    if !matches!(format.as_str(), "text" | "json" | "md" | "markdown") {
-        anyhow::bail!("`compare --format {}`: use text, json or md", args.format);
-    }
-    let mut history = None;
-    let a = resolve(&args.a, args.db.as_deref(), &mut history)?;
-    let b = resolve(&args.b, args.db.as_deref(), &mut history)?;
-    let comparison = compare(&a, &b, rule);
-    let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
-    let text = match format.as_str() {
-        "json" => format!("{}\n", serde_json::to_string_pretty(&comparison)?),
-        "md" | "markdown" => render::markdown(lang, &comparison),
-        _ => render::text(lang, &comparison),
-    };
-    crate::out!("{text}");
-    Ok(())
 }
 
 /// A side from `spec`: a result file when it ends in `.json`, else a history id or label (the

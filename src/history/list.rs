@@ -1,23 +1,9 @@
-//! `streamperf history [--db PATH] [--label X] [--last 20] [--format text|json]`: the most
-//! recent runs as a table, oldest first, so the newest ends up next to the prompt.
+//! The `history` table: the most recent runs, oldest first, so the newest ends up next to the
+//! prompt (the command is in `commands/history.rs`).
 
 use super::RunRow;
 use super::table;
-use crate::cli::{HistoryArgs, Lang};
-
-/// Runs the `history` command.
-pub fn command(args: &HistoryArgs) -> anyhow::Result<()> {
-    let db = super::db_for_command(args.db.as_deref())?;
-    let history = super::History::open_existing(&db)?;
-    let rows = history.list(args.label.as_deref(), args.last)?;
-    let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
-    match args.format.trim().to_ascii_lowercase().as_str() {
-        "text" | "terminal" => crate::out!("{}", render(lang, &rows, &db.display().to_string())),
-        "json" => crate::outln!("{}", serde_json::to_string_pretty(&rows)?),
-        other => anyhow::bail!("`history --format {other}`: use text or json"),
-    }
-    Ok(())
-}
+use crate::i18n::Lang;
 
 /// The table, with a line naming the database (or saying it holds no such run).
 pub fn render(lang: Lang, rows: &[RunRow], db: &str) -> String {

@@ -9,7 +9,7 @@
 //! is a warning, never a lost result or a failed run.
 //!
 //! Layout: [`schema`] (tables, migrations on `PRAGMA user_version`), `store` (saving), `query`
-//! (reading), `list` (the `history` command), [`trend`] (a metric over runs).
+//! (reading), `list` (the `history` table), [`trend`] (a metric over runs).
 
 pub(crate) mod list;
 mod query;
@@ -24,7 +24,6 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 
-pub use list::command as history_command;
 pub use query::{RunRow, StoredRun, parse_id};
 
 use crate::i18n::Lang;

@@ -2,11 +2,12 @@
 //! label, oldest first. The metric names are the SLO names (`ttft.p95`, `e2e.p50`,
 //! `error_rate`, `throughput`, `output_token_throughput`, …; see [`crate::slo`]), so what a
 //! run gates on can be watched over time. [`points`] is the data side; the text table is the
-//! plain rendering (an HTML chart can be drawn from the same points).
+//! plain rendering (an HTML chart can be drawn from the same points). The command itself is
+//! in `commands/report.rs`.
 
 use serde::Serialize;
 
-use crate::cli::{Lang, ReportArgs};
+use crate::i18n::Lang;
 use crate::metrics::Summary;
 use crate::slo::Slo;
 
@@ -60,64 +61,6 @@ pub fn points(metric: &TrendMetric, runs: &[(i64, String, Summary)]) -> Vec<Tren
             TrendPoint { run: *run, time: time.clone(), value, unit }
         })
         .collect()
-}
-
-/// `report --trend`: the points as a text table (or JSON with `--format json`).
-pub fn command(args: &ReportArgs) -> anyhow::Result<()> {
-    let Some(label) = args.label.as_deref() else {
-        anyhow::bail!("`report --trend` needs `--label NAME`: the runs to follow");
-    };
-    let db = super::db_for_command(args.db.as_deref())?;
-    let history = super::History::open_existing(&db)?;
-    // `--metric ttft.p50,e2e.p99`: one table (or chart) a metric.
-    let metrics: Vec<&str> =
-        args.metric.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
-    let mut series = Vec::with_capacity(metrics.len());
-    for metric in &metrics {
-        series.push((*metric, history.trend(label, metric)?));
-    }
-    if series.iter().all(|(_, points)| points.is_empty()) {
-        anyhow::bail!("no run labelled `{label}` in {}", db.display());
-    }
-    let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
-    let text = match args.format.trim().to_ascii_lowercase().as_str() {
-        "text" | "terminal" => {
-            let tables: Vec<String> =
-                series.iter().map(|(metric, points)| render(lang, label, metric, points)).collect();
-            tables.join("\n")
-        }
-        "json" => {
-            let by_metric: serde_json::Map<String, serde_json::Value> = series
-                .iter()
-                .map(|(metric, points)| Ok(((*metric).to_owned(), serde_json::to_value(points)?)))
-                .collect::<serde_json::Result<_>>()?;
-            match by_metric.len() {
-                1 => format!("{}\n", serde_json::to_string_pretty(&series[0].1)?),
-                _ => format!("{}\n", serde_json::to_string_pretty(&by_metric)?),
-            }
-        }
-        "html" => {
-            let trends: Vec<crate::export::html::trend::Trend> = series
-                .iter()
-                .map(|(metric, points)| crate::export::html::trend::Trend { metric, points })
-                .collect();
-            crate::export::html::trend::render(
-                label,
-                &trends,
-                lang,
-                &crate::export::generated_now(),
-            )
-        }
-        other => anyhow::bail!("`report --trend --format {other}`: use text, json or html"),
-    };
-    match &args.output {
-        Some(path) => {
-            let written = crate::report::json::write_new(path, text.as_bytes())?;
-            crate::errln!("streamperf: written to {}", written.display());
-        }
-        None => crate::out!("{text}"),
-    }
-    Ok(())
 }
 
 /// The text table: run, time, value, and the change from the first run.

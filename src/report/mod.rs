@@ -20,49 +20,6 @@ use crate::selfcheck::ClientHealth;
 use crate::slo::SloResult;
 use crate::timeseries::Second;
 
-/// `streamperf report RESULT.json [--format F] [-o PATH] [--lang L]`: renders a saved result
-/// again, from the file alone (nothing is re-measured).
-pub fn rerender(args: &crate::cli::ReportArgs) -> anyhow::Result<()> {
-    let path =
-        args.result.as_deref().ok_or_else(|| anyhow::anyhow!("`report`: RESULT.json missing"))?;
-    let result = read_result(path)?;
-    // `--lang`, else the language the run reported in, else the locale.
-    let lang = args.lang.or_else(|| run_lang(&result)).unwrap_or_else(crate::config::detect_lang);
-    let text = match args.format.trim().to_ascii_lowercase().as_str() {
-        "text" | "terminal" => {
-            let info = ReportInfo {
-                url: result.config["url"].as_str().unwrap_or_default().to_owned(),
-                detected_format: result.config["detected_format"].as_str().map(str::to_owned),
-                result_path: None,
-            };
-            render(&result, lang, &info)
-        }
-        name => {
-            let format = crate::export::ExportFormat::from_name(name).ok_or_else(|| {
-                anyhow::anyhow!("`--format {name}`: use text, {}", crate::export::FORMAT_NAMES)
-            })?;
-            crate::export::render(&result, format, lang)?
-        }
-    };
-    match &args.output {
-        Some(path) => {
-            let written = json::write_new(path, text.as_bytes())?;
-            crate::errln!("streamperf: written to {}", written.display());
-        }
-        None => crate::out!("{text}"),
-    }
-    Ok(())
-}
-
-/// The language a result was reported in (`config.lang`; absent in older files).
-fn run_lang(result: &RunResult) -> Option<crate::i18n::Lang> {
-    match result.config["lang"].as_str()? {
-        "en" => Some(crate::i18n::Lang::En),
-        "zh" => Some(crate::i18n::Lang::Zh),
-        _ => None,
-    }
-}
-
 /// Version of the result file layout.
 pub const SCHEMA_VERSION: u32 = 1;
 
