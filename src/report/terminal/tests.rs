@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::sections::EXAMPLE_CHARS;
 use super::*;
 use crate::metrics::Aggregator;
 use crate::record::{ErrorClass, Failure, RequestRecord, TokenSource};
