@@ -23,8 +23,6 @@ use tokio::sync::watch;
 pub use snapshot::{Header, Snapshot, Tracker};
 
 use crate::i18n::Lang;
-use crate::config::{Config, SweepOver};
-use crate::i18n::words;
 use crate::{errln, outln};
 
 /// How often the picture is refreshed (and the snapshot published).
@@ -42,13 +40,13 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// The view for `config` given where output goes: `--tui` wants stdout on a terminal (else
-    /// a warning and plain lines), the bar stderr.
-    pub fn choose(config: &Config, stdout_tty: bool, stderr_tty: bool) -> Mode {
-        match (config.tui, stdout_tty, stderr_tty) {
+    /// The view for `--tui` (`tui`) given where output goes: the dashboard wants stdout on a
+    /// terminal (else a warning in `lang` and plain lines), the bar stderr.
+    pub fn choose(tui: bool, lang: Lang, stdout_tty: bool, stderr_tty: bool) -> Mode {
+        match (tui, stdout_tty, stderr_tty) {
             (true, true, _) => Mode::Tui,
             (true, false, _) => {
-                errln!("{}", words::live_words(config.lang).tui_needs_terminal);
+                errln!("{}", words::live_words(lang).tui_needs_terminal);
                 Mode::Lines
             }
             (false, _, true) => Mode::Bar,
@@ -85,12 +83,12 @@ pub struct Live {
 }
 
 impl Live {
-    /// Starts the view `config` and the terminal call for. `on_key` is what the dashboard's
-    /// q / Esc / Ctrl-C do: the same as a Ctrl-C signal.
-    pub fn start(config: &Config, on_key: Box<dyn Fn() + Send>) -> Live {
-        let mode =
-            Mode::choose(config, std::io::stdout().is_terminal(), std::io::stderr().is_terminal());
-        Live::with_mode(mode, config.lang, on_key)
+    /// Starts the view `--tui` (`tui`) and the terminal call for, in `lang`. `on_key` is what
+    /// the dashboard's q / Esc / Ctrl-C do: the same as a Ctrl-C signal.
+    pub fn start(tui: bool, lang: Lang, on_key: Box<dyn Fn() + Send>) -> Live {
+        let (stdout_tty, stderr_tty) =
+            (std::io::stdout().is_terminal(), std::io::stderr().is_terminal());
+        Live::with_mode(Mode::choose(tui, lang, stdout_tty, stderr_tty), lang, on_key)
     }
 
     /// Starts the view in `mode`, whatever the terminal (tests).
@@ -221,22 +219,6 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
     std::thread::Builder::new().name(name.into()).spawn(f).expect("a thread for the live view")
 }
 
-/// The header of `config`'s run: redacted URL, load model, sweep level.
-pub fn header(config: &Config) -> Header {
-    let w = words(config.lang);
-    let lw = words::live_words(config.lang);
-    let sep = if config.lang == Lang::Zh { "," } else { ", " };
-    let load = match config.load.rate {
-        Some(rate) => format!("{}{sep}{rate} {}", w.open_loop, lw.req_per_sec),
-        None => format!("{} {}", w.closed_loop, config.concurrency),
-    };
-    let level = config.sweep_level.map(|level| match config.sweep.as_ref().map(|s| s.over) {
-        Some(SweepOver::Rate) => format!("{level} {}", lw.req_per_sec),
-        _ => format!("p={level}"),
-    });
-    Header { url: config.redactor.redact(&config.url), load, level }
-}
-
 /// `2.5s`, `45s`, `2m05s`.
 pub fn fmt_secs(d: Duration) -> String {
     let secs = d.as_secs_f64();
@@ -258,35 +240,13 @@ mod tests {
         assert_eq!(fmt_secs(Duration::from_secs(125)), "2m05s");
     }
 
-    fn config(url: &str, args: crate::cli::RunArgs) -> Config {
-        let args = crate::cli::RunArgs { url: Some(url.into()), ..args };
-        Config::resolve_with(&args, &|_| None).unwrap()
-    }
-
-    #[test]
-    fn the_header_names_the_load_and_level_and_hides_secrets() {
-        let url = "http://127.0.0.1:9/v1/models/x?key=AIzaSecretSecret1234";
-        let c = config(url, crate::cli::RunArgs { rate: vec![5.0], ..Default::default() });
-        let h = header(&c);
-        assert_eq!(h.url, "http://127.0.0.1:9/v1/models/x?key=***");
-        assert_eq!((h.load.as_str(), h.level), ("open loop, 5 req/s", None));
-
-        let sweep = crate::cli::RunArgs { concurrency: vec![1, 4], ..Default::default() };
-        let mut c = config("http://127.0.0.1:9/x", sweep);
-        c.lang = Lang::Zh;
-        let level = c.at_level(c.sweep.as_ref().unwrap(), 4.0);
-        let h = header(&level);
-        assert_eq!((h.load.as_str(), h.level.as_deref()), ("闭环,并发数 4", Some("p=4")));
-    }
-
     #[test]
     fn choosing_the_view() {
-        let c = config("http://127.0.0.1:9/x", crate::cli::RunArgs::default());
-        assert_eq!(Mode::choose(&c, true, true), Mode::Bar);
-        assert_eq!(Mode::choose(&c, true, false), Mode::Lines, "the bar draws on stderr");
-        let tui = Config { tui: true, ..c };
-        assert_eq!(Mode::choose(&tui, true, false), Mode::Tui);
-        assert_eq!(Mode::choose(&tui, false, true), Mode::Lines, "with a warning");
+        assert_eq!(Mode::choose(false, Lang::En, true, true), Mode::Bar);
+        let lines = Mode::choose(false, Lang::En, true, false);
+        assert_eq!(lines, Mode::Lines, "the bar draws on stderr");
+        assert_eq!(Mode::choose(true, Lang::En, true, false), Mode::Tui);
+        assert_eq!(Mode::choose(true, Lang::En, false, true), Mode::Lines, "with a warning");
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub(super) async fn consume(
     let mut deadline = None;
     let mut errors = 0;
     let draws = live.draws();
-    let header = live::header(config);
+    let header = super::lines::live_header(config);
     let mut tracker = Tracker::new(header, config.total_requests, config.load.duration, started);
     if draws {
         live.begin(tracker.snapshot(started, &out.aggregator, control.phase()));

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use crate::i18n::Lang;
 use crate::config::{Config, SweepOver};
 use crate::engine::Preconnect;
+use crate::i18n::{Lang, words};
+use crate::live::Header;
+use crate::live::words::live_words;
 use crate::metrics::Summary;
 
 /// `streamperf: 100 requests to URL, concurrency 10`, or the open loop's rate, or the duration;
@@ -38,6 +40,22 @@ pub(super) fn banner(config: &Config) -> String {
 }
 
 /// One line on the connections opened before the clock started, e.g.
+/// The live view's header for `config`'s run: redacted URL, load model, sweep level.
+pub(super) fn live_header(config: &Config) -> Header {
+    let w = words(config.lang);
+    let lw = live_words(config.lang);
+    let sep = if config.lang == Lang::Zh { "," } else { ", " };
+    let load = match config.load.rate {
+        Some(rate) => format!("{}{sep}{rate} {}", w.open_loop, lw.req_per_sec),
+        None => format!("{} {}", w.closed_loop, config.concurrency),
+    };
+    let level = config.sweep_level.map(|level| match config.sweep.as_ref().map(|s| s.over) {
+        Some(SweepOver::Rate) => format!("{level} {}", lw.req_per_sec),
+        _ => format!("p={level}"),
+    });
+    Header { url: config.redactor.redact(&config.url), load, level }
+}
+
 /// `connections: 512 opened in 45 ms`.
 pub(super) fn connections_line(lang: Lang, p: &Preconnect) -> String {
     let ms = p.elapsed.as_secs_f64() * 1000.0;
@@ -112,5 +130,31 @@ pub(super) fn level_line(lang: Lang, config: &Config, level: f64, s: &Summary) -
             "档位 {name}: {:.2} 请求/秒,首Token p50 {ttft},失败 {}",
             s.throughput, s.failed_count
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str, args: crate::cli::RunArgs) -> Config {
+        let args = crate::cli::RunArgs { url: Some(url.into()), ..args };
+        Config::resolve_with(&args, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn the_header_names_the_load_and_level_and_hides_secrets() {
+        let url = "http://127.0.0.1:9/v1/models/x?key=AIzaSecretSecret1234";
+        let c = config(url, crate::cli::RunArgs { rate: vec![5.0], ..Default::default() });
+        let h = live_header(&c);
+        assert_eq!(h.url, "http://127.0.0.1:9/v1/models/x?key=***");
+        assert_eq!((h.load.as_str(), h.level), ("open loop, 5 req/s", None));
+
+        let sweep = crate::cli::RunArgs { concurrency: vec![1, 4], ..Default::default() };
+        let mut c = config("http://127.0.0.1:9/x", sweep);
+        c.lang = Lang::Zh;
+        let level = c.at_level(c.sweep.as_ref().unwrap(), 4.0);
+        let h = live_header(&level);
+        assert_eq!((h.load.as_str(), h.level.as_deref()), ("闭环,并发数 4", Some("p=4")));
     }
 }

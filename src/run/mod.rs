@@ -97,7 +97,7 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
             press(&interrupt);
         })
     };
-    let live = Arc::new(Live::start(config, on_key));
+    let live = Arc::new(Live::start(config.tui, config.lang, on_key));
     let signals = watch_signals(Arc::clone(&interrupt), Arc::clone(&live), config);
     let graceful = bound_graceful_stop(Arc::clone(&interrupt), Arc::clone(&live), config);
     let measured = measure_all(config, &workload, &interrupt, &live).await;
