@@ -143,65 +143,16 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
         db: string(&map, "db", "db")?,
         ..FileConfig::default()
     };
-    cfg.history = match map.get("history") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(on)) => Some(*on),
-        Some(other) => bail!("`history` must be true or false, got {}", show(other)),
-    };
-    match map.get("tags") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(tags)) => {
-            for (key, value) in tags {
-                let value = match value {
-                    Value::String(s) => s.clone(),
-                    Value::Number(_) | Value::Bool(_) => value.to_string(),
-                    other => bail!("`tags.{key}` must be a string, got {}", show(other)),
-                };
-                cfg.tags.push((key.clone(), value));
-            }
-        }
-        Some(other) => bail!("`tags` must be an object of key: value, got {}", show(other)),
-    }
-    match map.get("headers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(headers)) => {
-            for (name, value) in headers {
-                let value = match value {
-                    Value::String(s) => s.clone(),
-                    // Lenient: a number or boolean is sent as its text.
-                    Value::Number(_) | Value::Bool(_) => value.to_string(),
-                    other => bail!("`headers.{name}` must be a string, got {}", show(other)),
-                };
-                cfg.headers.push((name.clone(), value));
-            }
-        }
-        Some(other) => bail!("`headers` must be an object of name: value, got {}", show(other)),
-    }
+    cfg.history = flag(&map, "history")?;
+    cfg.tags = string_pairs(&map, "tags", "key")?;
+    cfg.headers = string_pairs(&map, "headers", "name")?;
     cfg.data_source = match map.get("data_source") {
         None | Some(Value::Null) => None,
         Some(Value::Object(ds)) => Some(data_source(ds)?),
         Some(other) => bail!("`data_source` must be an object, got {}", show(other)),
     };
-    cfg.slo = match map.get("slo") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| {
-                anyhow::anyhow!("`slo` must be a list of strings such as \"ttft.p95<800ms\"")
-            })?,
-        Some(other) => bail!(
-            "`slo` must be a list of strings such as [\"ttft.p95<800ms\"], got {}",
-            show(other)
-        ),
-    };
-    cfg.tui = match map.get("tui") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => bail!("`tui` must be true or false, got {}", show(other)),
-    };
+    cfg.slo = slo_list(&map)?;
+    cfg.tui = flag(&map, "tui")?.unwrap_or(false);
     cfg.sweep = match map.get("sweep") {
         None | Some(Value::Null) => None,
         Some(Value::Object(sw)) => Some(sweep(sw)?),
@@ -216,6 +167,60 @@ fn check(value: Value) -> anyhow::Result<FileConfig> {
         Some(other) => bail!("`stream_format` must be an object, got {}", show(other)),
     };
     Ok(cfg)
+}
+
+/// `key` as an object of strings (`tags`, `headers`), in file order; each entry is named
+/// `entry` (`key`, `name`) in the error. Lenient: a number or boolean is taken as its text.
+fn string_pairs(
+    map: &Map<String, Value>,
+    key: &str,
+    entry: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let pairs = match map.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(pairs)) => pairs,
+        Some(other) => {
+            bail!("`{key}` must be an object of {entry}: value, got {}", show(other))
+        }
+    };
+    let mut out = Vec::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        let value = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(_) | Value::Bool(_) => value.to_string(),
+            other => bail!("`{key}.{name}` must be a string, got {}", show(other)),
+        };
+        out.push((name.clone(), value));
+    }
+    Ok(out)
+}
+
+/// `key` as true or false, `None` when absent or null.
+fn flag(map: &Map<String, Value>, key: &str) -> anyhow::Result<Option<bool>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(on)) => Ok(Some(*on)),
+        Some(other) => bail!("`{key}` must be true or false, got {}", show(other)),
+    }
+}
+
+/// `slo`: one string or a list of them (`ttft.p95<800ms`).
+fn slo_list(map: &Map<String, Value>) -> anyhow::Result<Vec<String>> {
+    Ok(match map.get("slo") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| {
+                anyhow::anyhow!("`slo` must be a list of strings such as \"ttft.p95<800ms\"")
+            })?,
+        Some(other) => bail!(
+            "`slo` must be a list of strings such as [\"ttft.p95<800ms\"], got {}",
+            show(other)
+        ),
+    })
 }
 
 fn data_source(map: &Map<String, Value>) -> anyhow::Result<FileDataSource> {
