@@ -1,0 +1,310 @@
+//! Building a [`Config`] from the flags and the config file: precedence (flag > file >
+//! default), `${NAME}` substitution, and every check that names the flag or key at fault.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::bail;
+use serde_json::Value;
+
+use super::*;
+use crate::cli::RunArgs;
+use crate::engine::proxy::ProxySettings;
+use crate::export::ExportFormat;
+use crate::redact::Redactor;
+use flags::Origin;
+
+impl Config {
+    /// Merges `args` over the config file named by `args.config` (if any) and validates.
+    /// `${NAME}` and the locale are read from the process environment.
+    pub fn resolve(args: &RunArgs) -> anyhow::Result<Config> {
+        Self::resolve_with(args, &process_env)
+    }
+
+    /// [`Config::resolve`] reading environment variables through `env` (for tests).
+    pub fn resolve_with(args: &RunArgs, env: Env<'_>) -> anyhow::Result<Config> {
+        let (file, file_origin) = match &args.config {
+            Some(path) => (file::read(path)?, Origin::File(path.clone())),
+            None => (file::FileConfig::default(), Origin::Default),
+        };
+        let mut redactor = Redactor::default();
+        let history = history::resolve(args, &file, env)?;
+
+        let (url, url_origin) = match (&args.url, file.url) {
+            (Some(url), _) => (url.clone(), Origin::Flag("-u/--url")),
+            (None, Some(url)) => (url, file_origin.clone()),
+            (None, None) => bail!("no URL: pass -u URL or a config file with `url`"),
+        };
+        let url = env::substitute(url.trim(), env, &mut redactor, &|| url_origin.describe("url"))?;
+        redactor.add_url(&url);
+        flags::check_url(&url, &url_origin)
+            .map_err(|e| anyhow::anyhow!(redactor.redact(&e.to_string())))?;
+
+        let method = match (&args.method, &file.method) {
+            (Some(m), _) => flags::method(m, &Origin::Flag("-X/--method"))?,
+            (None, Some(m)) => flags::method(m, &file_origin)?,
+            (None, None) => DEFAULT_METHOD.to_string(),
+        };
+
+        let (mut headers, content_type_removed) =
+            merge_headers(file.headers, &file_origin, &args.headers, env, &mut redactor)?;
+        let body = resolve_body(args, file.body, &method, &file_origin, env, &mut redactor)?;
+        let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !has_content_type && !content_type_removed {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+
+        let timeout = match (args.timeout, file.timeout) {
+            (Some(secs), _) => seconds(secs, "`--timeout`")?,
+            (None, Some(secs)) => seconds(secs, &file_origin.describe("timeout"))?,
+            (None, None) => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
+        };
+        for p in &args.concurrency {
+            at_least_one(Some(*p), "-p/--concurrency")?;
+        }
+        let concurrency =
+            args.concurrency.first().copied().or(file.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
+        // A `sweep` block in the file stands for the list flags when none is given.
+        let merged;
+        let args = match (&file.sweep, args.concurrency.len() > 1 || args.rate.len() > 1) {
+            (Some(sweep), false) if args.sweep.is_none() => {
+                merged = sweep.apply_to(args);
+                &merged
+            }
+            _ => args,
+        };
+        let load = LoadSettings::resolve(args)?;
+        let level_duration = load::sweep_duration(args)?;
+        let sweep = Sweep::resolve(args, level_duration)?;
+        // With a duration and no count, the duration alone ends the run.
+        let total_requests =
+            match at_least_one(args.requests, "-n/--requests")?.or(file.total_requests) {
+                None if load.duration.is_some() || level_duration.is_some() => None,
+                n => Some(n.unwrap_or(DEFAULT_TOTAL_REQUESTS)),
+            };
+
+        let data_source = match file.data_source {
+            Some(ds) => {
+                let encoding = ds.encoding.unwrap_or_else(|| DEFAULT_ENCODING.to_string());
+                crate::workload::csv::encoding_for_label(&encoding).map_err(|e| {
+                    anyhow::anyhow!("{}: {e}", file_origin.describe("data_source.encoding"))
+                })?;
+                Some(DataSource {
+                    file: resolve_data_path(&ds.file, args.config.as_deref()),
+                    column: ds.column,
+                    encoding,
+                })
+            }
+            None => None,
+        };
+
+        // A tokenizer file named in the config is relative to the config's folder, as data is.
+        let file_tokenizer =
+            file.tokenizer.map(|t| match crate::tokens::NAMES.contains(&t.as_str()) {
+                true => t,
+                false => {
+                    resolve_data_path(Path::new(&t), args.config.as_deref()).display().to_string()
+                }
+            });
+        let tokenizer = args
+            .tokenizer
+            .clone()
+            .or(file_tokenizer)
+            .unwrap_or_else(|| DEFAULT_TOKENIZER.to_string());
+        let mut stream_format = file.stream_format.unwrap_or_default();
+        if let Some(name) = &args.format {
+            stream_format.kind = FormatKind::from_name(name).ok_or_else(|| {
+                // `--format` on `run` is how responses are read; reports are `--export`.
+                let names: Vec<&str> = name.split(',').map(str::trim).collect();
+                if names.iter().all(|n| crate::export::ExportFormat::from_name(n).is_some()) {
+                    return anyhow::anyhow!(
+                        "`--format {name}`: on `run`, --format names the stream format; \
+                         to write reports use `--export {name}`"
+                    );
+                }
+                anyhow::anyhow!(
+                    "`--format {name}`: unknown stream format; use one of {}",
+                    FormatKind::names().join(", ")
+                )
+            })?;
+        }
+        if let Some(size) = &args.max_event_bytes {
+            let bytes = crate::stream::limit::parse_size(size)
+                .map_err(|e| anyhow::anyhow!("`--max-event-bytes {size}`: {e}"))?;
+            stream_format.max_event_bytes = Some(bytes);
+        }
+
+        // Flags add to the file's objectives: a CI job can tighten a shared config.
+        let slos = file
+            .slo
+            .iter()
+            .chain(&args.slo)
+            .map(|text| Slo::parse(text))
+            .collect::<anyhow::Result<Vec<Slo>>>()?;
+        let exports = args
+            .export
+            .iter()
+            .map(|name| {
+                ExportFormat::from_name(name).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "`--export {name}`: unknown format; use {}",
+                        crate::export::FORMAT_NAMES
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<ExportFormat>>>()?;
+
+        let tls = TlsOptions { ca_file: args.cacert.clone(), insecure: args.insecure };
+        // Read now so that a bad file is a setup error before anything is sent.
+        tls.ca_certificates()?;
+        let proxy = resolve_proxy(args, file.proxy, &file_origin, env, &mut redactor)?;
+        // A bad environment proxy is an error only for a URL that would use it: say so now.
+        proxy_for(&proxy, &url)?;
+
+        Ok(Config {
+            url,
+            method,
+            headers,
+            body,
+            timeout,
+            concurrency,
+            total_requests,
+            load,
+            sweep,
+            sweep_level: None,
+            slos,
+            exports,
+            prometheus: args.prometheus.clone(),
+            data_source,
+            stream_format,
+            output: args.output.clone(),
+            write_result: true,
+            lang: args.lang.unwrap_or_else(|| detect_lang_with(env)),
+            quiet: args.quiet,
+            save_output: args.save_output,
+            tokenizer,
+            tls,
+            proxy,
+            max_redirects: args.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
+            config_path: args.config.clone(),
+            redactor,
+            history,
+            tui: args.tui || file.tui,
+        })
+    }
+}
+
+/// The file's headers, then each `-H` flag applied over them; `${NAME}` substituted in values.
+/// Also says whether `-H 'Content-Type:'` removed the content type on purpose.
+fn merge_headers(
+    file_headers: Vec<(String, String)>,
+    file_origin: &Origin,
+    header_flags: &[String],
+    env: Env<'_>,
+    redactor: &mut Redactor,
+) -> anyhow::Result<(Vec<(String, String)>, bool)> {
+    let mut headers = Vec::with_capacity(file_headers.len() + header_flags.len() + 1);
+    for (name, value) in file_headers {
+        flags::check_header_name(&name, file_origin)?;
+        let at = || file_origin.describe(&format!("headers.{name}"));
+        let value = env::substitute(&value, env, redactor, &at)?;
+        flags::set_header(&mut headers, name, Some(value));
+    }
+    let mut content_type_removed = false;
+    for flag in header_flags {
+        let (name, value) = flags::parse_header_flag(flag)?;
+        let value = match value {
+            Some(v) => {
+                Some(env::substitute(&v, env, redactor, &|| format!("`-H/--header` {name}"))?)
+            }
+            None => {
+                content_type_removed |= name.eq_ignore_ascii_case("content-type");
+                None
+            }
+        };
+        flags::set_header(&mut headers, name, value);
+    }
+    for (name, value) in &headers {
+        redactor.add_header(name, value);
+        if http::HeaderValue::from_str(value).is_err() {
+            bail!(
+                "header `{name}` has a value that is not allowed in HTTP (a control character or newline?)"
+            );
+        }
+    }
+    Ok((headers, content_type_removed))
+}
+
+/// `--proxy`, else the file's `proxy`, else the environment's proxies; `${NAME}` substituted,
+/// and the credentials remembered as secrets.
+fn resolve_proxy(
+    args: &RunArgs,
+    file_proxy: Option<String>,
+    file_origin: &Origin,
+    env: Env<'_>,
+    redactor: &mut Redactor,
+) -> anyhow::Result<ProxySettings> {
+    let (text, what) = match (&args.proxy, file_proxy) {
+        (Some(flag), _) => (flag.clone(), "`--proxy`".to_string()),
+        (None, Some(text)) => (text, file_origin.describe("proxy")),
+        (None, None) => return Ok(ProxySettings::from_env(env, redactor)),
+    };
+    let text = env::substitute(&text, env, redactor, &|| what.clone())?;
+    ProxySettings::explicit(&text, &what, redactor)
+}
+
+/// The proxy `url` (placeholders standing for `x`, as [`flags::check_url`] probes it) goes
+/// through, shown with its credentials hidden.
+pub(super) fn proxy_for(proxy: &ProxySettings, url: &str) -> anyhow::Result<Option<String>> {
+    let probe = crate::workload::template::replace_all(url, |_| Some("x"));
+    match url::Url::parse(probe.trim()) {
+        Ok(url) => Ok(proxy.for_url(&url)?.map(|p| p.to_string())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// `--body`, else the file's body, else [`default_body`] for POST; `${NAME}` substituted.
+fn resolve_body(
+    args: &RunArgs,
+    file_body: Option<Value>,
+    method: &str,
+    file_origin: &Origin,
+    env: Env<'_>,
+    redactor: &mut Redactor,
+) -> anyhow::Result<Option<Value>> {
+    let (mut body, origin) = match (&args.body, file_body) {
+        (Some(flag), _) => (flags::parse_body_flag(flag)?, Origin::Flag("--body")),
+        (None, Some(body)) => (body, file_origin.clone()),
+        (None, None) if method == "POST" => (default_body(), Origin::Default),
+        (None, None) => return Ok(None),
+    };
+    let at = |path: &str| match &origin {
+        Origin::Flag(flag) => format!("`{flag}` at `{path}`"),
+        other => other.describe(path),
+    };
+    env::substitute_json(&mut body, "body", env, redactor, &at)?;
+    Ok(Some(body))
+}
+
+/// A relative data path is relative to the config file's folder (the seed's rule), else to the
+/// current directory.
+fn resolve_data_path(file: &Path, config: Option<&Path>) -> PathBuf {
+    match config.and_then(Path::parent) {
+        Some(dir) if file.is_relative() => dir.join(file),
+        _ => file.to_path_buf(),
+    }
+}
+
+fn seconds(secs: f64, what: &str) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if secs > 0.0 => Ok(d),
+        _ => bail!("{what} must be a positive number of seconds, got {secs}"),
+    }
+}
+
+fn at_least_one(value: Option<u64>, flag: &str) -> anyhow::Result<Option<u64>> {
+    match value {
+        Some(0) => bail!("`{flag}` must be at least 1, got 0"),
+        other => Ok(other),
+    }
+}
