@@ -1,10 +1,11 @@
 //! streamperf: a fast, truthful load tester for HTTP streaming APIs.
 //!
-//! Layers (DESIGN §6): [`cli`] flags → [`config`] (validated [`config::Config`]) → [`workload`]
-//! (rendered requests) → [`engine`] (closed-loop load, sending, timing) → [`stream`] (framing)
-//! → [`protocol`] (adapters) → [`record`] (per-request metrics) → [`metrics`] (HDR summary) →
-//! [`report`] (terminal, JSON). [`run`] ties them together for one load test; [`mock`] is the
-//! built-in server used by [`commands::demo`] and the tests.
+//! Layers (DESIGN §6): [`cli`] flags → [`commands`] (one file a subcommand, the only readers
+//! of the clap types besides `config`) → [`config`] (validated [`config::Config`]) →
+//! [`workload`] (rendered requests) → [`engine`] (closed-loop load, sending, timing) →
+//! [`stream`] (framing) → [`protocol`] (adapters) → [`record`] (per-request metrics) →
+//! [`metrics`] (HDR summary) → [`report`] (terminal, JSON). [`run`] ties them together for one
+//! load test; [`mock`] is the built-in server used by [`commands::demo`] and the tests.
 //! [`history`] stores every run in a local SQLite database; [`compare`] sets two runs side by
 //! side with a significance test. Everything printed goes through [`console`], which never
 //! panics on a closed pipe.

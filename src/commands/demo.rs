@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::cli::{DemoArgs, Lang};
+use crate::cli::DemoArgs;
 use crate::config::{Config, HistorySettings, StreamFormat, TlsOptions};
+use crate::i18n::Lang;
 use crate::mock::{self, MockOptions, MockServer};
 use crate::protocol::Protocol;
 use crate::redact::Redactor;
@@ -43,7 +44,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
     let protocol = demo_protocol(&args.format)?;
     let options = demo_mock(args.reasoning_tokens);
     let mock = MockServer::start(options.clone()).await?;
-    let lang = args.lang.unwrap_or_else(crate::config::detect_lang);
+    let lang = args.lang.unwrap_or_else(crate::i18n::detect_lang);
     let o = &options;
     let reasoning = match (lang, o.reasoning_tokens) {
         (_, 0) => String::new(),
