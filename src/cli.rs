@@ -203,9 +203,10 @@ pub struct RunArgs {
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
 
-    /// HTTP proxy for every request, http://[user:password@]host:port: http targets are
-    /// forwarded, https ones tunnelled (CONNECT; TLS stays end to end). '' turns proxies off
-    /// [default: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, except NO_PROXY hosts and loopback].
+    /// HTTP proxy for every request, http://host:port (or http://user:password@host:port):
+    /// http targets are forwarded, https ones tunnelled (CONNECT; TLS stays end to end). ''
+    /// turns proxies off [default: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, except NO_PROXY hosts
+    /// and loopback].
     #[arg(long = "proxy", value_name = "URL")]
     pub proxy: Option<String>,
 

@@ -6,7 +6,7 @@
 //! turns these into a [`ClientHealth`], marked `client_bound` with plain reasons when the
 //! client's own limits may have shaped the measured latencies (20,000 streams on 2 cores).
 //!
-//! The decision is the pure function [`verdict`] over the measured numbers, so its thresholds
+//! The decision is the pure function `verdict` over the measured numbers, so its thresholds
 //! are tested with injected values rather than with real load.
 
 use std::sync::Arc;

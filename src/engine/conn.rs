@@ -6,9 +6,9 @@
 //! the task that asked for it, so a timestamp taken there is "when our task got scheduled",
 //! and every event costs a cross-task wake-up. Here the future is **not spawned**: the
 //! [`Connection`] keeps it and polls it right before the response or body future it waits for
-//! ([`Connection::poll_io`]), so a socket read and the timestamp of the frame it produced
+//! (`Connection::poll_io`), so a socket read and the timestamp of the frame it produced
 //! happen in the same poll of the same task. HTTP/2 needs the same for the futures hyper hands
-//! to its executor: see [`super::local`].
+//! to its executor: see `local`.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;

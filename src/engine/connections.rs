@@ -28,7 +28,7 @@ pub struct ConnectionStats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_to: Option<String>,
     /// Closed loop: requests that waited for their worker's back-off after failed connection
-    /// attempts (see [`super::backoff`]); the wait is not in their latency.
+    /// attempts (see `backoff`); the wait is not in their latency.
     pub backoff_delayed: u64,
     /// Open loop: requests that arrived while their worker was backing off and failed at once
     /// as `connect`, without a connection attempt.

@@ -1,6 +1,6 @@
 //! Classifying what went wrong with a request into the stable failure classes of DESIGN §2.
 //!
-//! Connecting classifies itself (`connect`, `tls`: see [`super::socket`]); this module covers
+//! Connecting classifies itself (`connect`, `tls`: see `socket`); this module covers
 //! what happens on an open connection.
 
 use std::error::Error as _;

@@ -1,10 +1,10 @@
-//! The measuring engine: closed-loop ([`closed`]) and open-loop ([`open`]) load, one
+//! The measuring engine: closed-loop (`closed`) and open-loop ([`open`]) load, one
 //! connection per worker.
 //!
 //! Each worker owns one HTTP connection and drives it in its own task ([`conn`]), so a body
 //! frame is read and timestamped without crossing tasks. Connections are opened before the
 //! clock starts and kept alive from one request to the next. [`control`] stops a run early
-//! without losing it; [`backoff`] brakes on a target that refuses connections.
+//! without losing it; `backoff` brakes on a target that refuses connections.
 //!
 //! The engine never prints. It emits [`EngineEvent`]s on a channel; the terminal lines, the
 //! aggregator and the result file are consumers of that channel (oha's split of engine and UI).

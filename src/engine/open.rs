@@ -7,7 +7,7 @@
 //! latencies, which count from the scheduled instant, include that wait (`queue_wait`).
 //! Nothing is dropped.
 //!
-//! A worker whose request could not connect backs off ([`super::backoff`]) without holding
+//! A worker whose request could not connect backs off (`backoff`) without holding
 //! the schedule: it is idle again at once, and a request handed to it before its back-off
 //! ends fails at once as `connect` ("not sent: backing off …"), with no connection attempt.
 //! So the schedule, the request count and the failure rate stay what a user arriving then

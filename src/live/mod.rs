@@ -2,7 +2,7 @@
 //! `--tui` dashboard.
 //!
 //! Nothing here runs on the measuring path. The run's event consumer keeps a
-//! [`Tracker`](snapshot::Tracker) and publishes a [`Snapshot`] on a watch channel a few times
+//! [`Tracker`] and publishes a [`Snapshot`] on a watch channel a few times
 //! a second; the bar and the dashboard draw copies of it from their own thread, so a slow
 //! terminal delays the picture, never a request. Lines meant for the terminal (per-request
 //! lines, the banner) go through [`Live`] too, so they land above the bar, or after the

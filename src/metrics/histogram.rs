@@ -21,7 +21,7 @@ pub struct Bucket {
     pub count: u64,
 }
 
-/// Buckets of [`Summary::itl_histogram`]: fine enough for a chart, a few KB in the file.
+/// Buckets of [`crate::metrics::Summary::itl_histogram`]: fine enough for a chart, a few KB in the file.
 pub const HISTOGRAM_BUCKETS: usize = 60;
 
 /// Above this ratio of the largest to the smallest value, [`bucketize`] spaces its edges

@@ -5,7 +5,7 @@
 //! appears while we write, from a racing run) is never replaced. When the name is taken, the
 //! result goes beside it as `test_results_20261127-213000.json`, then `…_2.json`, `…_3.json`.
 //! A directory given as the result file gets the default name inside it. Temporary files
-//! left by a killed writer are removed at the next write into their folder ([`temp`]).
+//! left by a killed writer are removed at the next write into their folder (`temp`).
 
 mod temp;
 

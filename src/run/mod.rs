@@ -1,7 +1,7 @@
 //! One load test from a validated [`Config`] to a report: workload, engine, live lines,
 //! aggregation, result file. The engine measures; everything here consumes its events
-//! ([`consume`]) or stops it ([`RunControl`]: deadline, error limits, Ctrl-C), and
-//! [`outputs`] writes its files.
+//! (`consume`) or stops it ([`RunControl`]: deadline, error limits, Ctrl-C), and
+//! `outputs` writes its files.
 
 mod auto;
 mod consume;
