@@ -1,14 +1,21 @@
 //! streamperf: a fast, truthful load tester for HTTP streaming APIs.
 //!
-//! Layers (DESIGN §6): [`cli`] flags → [`commands`] (one file a subcommand, the only readers
-//! of the clap types besides `config`) → [`config`] (validated [`config::Config`]) →
-//! [`workload`] (rendered requests) → [`engine`] (closed-loop load, sending, timing) →
-//! [`stream`] (framing) → [`protocol`] (adapters) → [`record`] (per-request metrics) →
-//! [`metrics`] (HDR summary) → [`report`] (terminal, JSON). [`run`] ties them together for one
-//! load test; [`mock`] is the built-in server used by [`commands::demo`] and the tests.
-//! [`history`] stores every run in a local SQLite database; [`compare`] sets two runs side by
-//! side with a significance test. Everything printed goes through [`console`], which never
-//! panics on a closed pipe.
+//! The crate is one pipeline, its dependencies running one way, top to bottom (ARCHITECTURE.md
+//! draws it, with the way of one request through the code):
+//!
+//! - [`cli`] flags → [`commands`]: one file a subcommand, the only readers of the clap types
+//!   besides `config`.
+//! - The plan: [`config`] (a validated [`config::Config`]), [`workload`] (the rendered
+//!   requests), [`load`] (open-loop schedules).
+//! - The measuring core, which takes plain values: [`engine`] (workers, connections, sending,
+//!   timing), [`stream`] (framing), [`protocol`] (adapters), [`record`] (one request's
+//!   metrics), [`tokens`], [`selfcheck`].
+//! - Analysis: [`metrics`] (HDR summaries), [`slo`], [`timeseries`], [`compare`].
+//! - Outputs: [`report`] (the result file and the terminal report), [`export`], [`live`],
+//!   [`history`]; [`run`] ties one load test together.
+//! - Beside them: [`mock`], the built-in server the demo and the tests measure against; leaves:
+//!   [`i18n`], [`console`] (printing that never panics on a closed pipe), [`redact`],
+//!   [`limits`].
 
 #![warn(missing_docs)]
 // A closed stdout or stderr must not panic: print with `outln!`/`errln!` ([`console`]).
