@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::lines::connections_line;
 use crate::config::Config;
-use crate::engine::{EngineEvent, RunControl, StopReason};
+use crate::engine::{EngineEvent, Preconnect, RunControl, StopReason};
 use crate::live::{self, Live, Tracker};
 use crate::metrics::Aggregator;
 use crate::record::RequestRecord;
@@ -43,31 +43,15 @@ pub(super) async fn consume(
     mut rx: mpsc::UnboundedReceiver<EngineEvent>,
     live: &Live,
 ) -> Consumed {
-    let capacity = config.total_requests.unwrap_or(1024).min(1 << 20) as usize;
-    let mut out = Consumed {
-        aggregator: Aggregator::new(),
-        records: Vec::with_capacity(capacity),
-        series: TimeSeries::new(Instant::now()),
-        warmups: 0,
-    };
-    let mut started = Instant::now();
-    let mut progress = Progress::new(config.quiet);
-    let mut deadline = None;
-    let mut errors = 0;
-    let draws = live.draws();
-    let header = super::lines::live_header(config);
-    let mut tracker = Tracker::new(header, config.total_requests, config.load.duration, started);
-    if draws {
-        live.begin(tracker.snapshot(started, &out.aggregator, control.phase()));
-    }
+    let mut consumer = Consumer::new(config, control, live);
     let mut tick = tokio::time::interval(live::TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let event = tokio::select! {
             // First, or a busy channel would starve it; it is ready only once a tick.
             biased;
-            _ = tick.tick(), if draws => {
-                live.publish(tracker.snapshot(Instant::now(), &out.aggregator, control.phase()));
+            _ = tick.tick(), if consumer.draws => {
+                consumer.publish();
                 continue;
             }
             event = rx.recv() => match event {
@@ -76,64 +60,146 @@ pub(super) async fn consume(
             },
         };
         match event {
-            EngineEvent::Connected(preconnect) => {
-                live.say(connections_line(config.lang, &preconnect));
-                started = Instant::now(); // the load starts now, not when connecting did
-                out.series = TimeSeries::new(started);
-                tracker.restart(started);
-                deadline = config.load.duration.map(|d| deadline_timer(config, control, d));
-            }
-            EngineEvent::Started { at, .. } => {
-                out.series.on_start(at);
-                tracker.on_start(at);
-            }
+            EngineEvent::Connected(preconnect) => consumer.on_connected(&preconnect),
+            EngineEvent::Started { at, .. } => consumer.on_started(at),
             EngineEvent::FirstToken { request_id, ttft, at } => {
-                out.series.on_first_token(at, ttft);
-                tracker.on_first_token(at, ttft);
-                if !config.quiet {
-                    let line = ui::first_token_line(config.lang, request_id, ttft.as_secs_f64());
-                    live.request_line(line);
-                }
+                consumer.on_first_token(request_id, ttft, at)
             }
-            EngineEvent::Finished { record, at } => {
-                out.series.on_finish(at, &record);
-                tracker.on_finish(at, &record);
-                if !config.quiet {
-                    let line = match record.is_success() {
-                        true => ui::done_line(config.lang, &record),
-                        false => ui::failed_line(config.lang, &record),
-                    };
-                    live.request_line(config.redactor.redact(&line));
-                }
-                let mut record = *record;
-                if record.warmup {
-                    out.warmups += 1;
-                } else {
-                    out.aggregator.add(&record);
-                    errors += u64::from(!record.is_success());
-                    check_error_limits(config, control, &out.aggregator, live);
-                }
-                record.itl = Vec::new(); // consumed by the aggregator; not kept per request
-                record.itl_token = Vec::new();
-                out.records.push(record);
-                if !draws {
-                    let done = out.records.len();
-                    progress.tick(|| progress_line(config, &out.aggregator, done, started, errors));
-                }
-            }
+            EngineEvent::Finished { record, at } => consumer.on_finished(*record, at),
         }
     }
-    if let Some(timer) = deadline {
-        timer.abort();
-    }
-    match draws {
-        true => live.end(tracker.snapshot(Instant::now(), &out.aggregator, control.phase())),
-        false => {
-            let done = out.records.len();
-            progress.finish(|| progress_line(config, &out.aggregator, done, started, errors));
+    consumer.finish()
+}
+
+/// One run's consumption in progress: what it produced so far, the clocks and the views.
+struct Consumer<'a> {
+    config: &'a Config,
+    control: &'a Arc<RunControl>,
+    live: &'a Live,
+    out: Consumed,
+    /// When the load started (after connecting): the progress line's clock.
+    started: Instant,
+    progress: Progress,
+    /// The `--duration` timer, once the load started.
+    deadline: Option<tokio::task::JoinHandle<()>>,
+    /// Measured requests that failed, for the progress line.
+    errors: u64,
+    /// Whether a bar or dashboard draws (snapshots instead of progress lines).
+    draws: bool,
+    tracker: Tracker,
+}
+
+impl<'a> Consumer<'a> {
+    fn new(config: &'a Config, control: &'a Arc<RunControl>, live: &'a Live) -> Self {
+        let capacity = config.total_requests.unwrap_or(1024).min(1 << 20) as usize;
+        let out = Consumed {
+            aggregator: Aggregator::new(),
+            records: Vec::with_capacity(capacity),
+            series: TimeSeries::new(Instant::now()),
+            warmups: 0,
+        };
+        let started = Instant::now();
+        let draws = live.draws();
+        let header = super::lines::live_header(config);
+        let mut tracker =
+            Tracker::new(header, config.total_requests, config.load.duration, started);
+        if draws {
+            live.begin(tracker.snapshot(started, &out.aggregator, control.phase()));
+        }
+        Consumer {
+            config,
+            control,
+            live,
+            out,
+            started,
+            progress: Progress::new(config.quiet),
+            deadline: None,
+            errors: 0,
+            draws,
+            tracker,
         }
     }
-    out
+
+    /// Hands the live view a snapshot of now.
+    fn publish(&mut self) {
+        let snapshot = self.snapshot();
+        self.live.publish(snapshot);
+    }
+
+    fn snapshot(&mut self) -> live::Snapshot {
+        self.tracker.snapshot(Instant::now(), &self.out.aggregator, self.control.phase())
+    }
+
+    fn on_connected(&mut self, preconnect: &Preconnect) {
+        let config = self.config;
+        self.live.say(connections_line(config.lang, preconnect));
+        self.started = Instant::now(); // the load starts now, not when connecting did
+        self.out.series = TimeSeries::new(self.started);
+        self.tracker.restart(self.started);
+        self.deadline = config.load.duration.map(|d| deadline_timer(config, self.control, d));
+    }
+
+    fn on_started(&mut self, at: Instant) {
+        self.out.series.on_start(at);
+        self.tracker.on_start(at);
+    }
+
+    fn on_first_token(&mut self, request_id: u64, ttft: Duration, at: Instant) {
+        self.out.series.on_first_token(at, ttft);
+        self.tracker.on_first_token(at, ttft);
+        if !self.config.quiet {
+            let line = ui::first_token_line(self.config.lang, request_id, ttft.as_secs_f64());
+            self.live.request_line(line);
+        }
+    }
+
+    fn on_finished(&mut self, mut record: RequestRecord, at: Instant) {
+        let config = self.config;
+        self.out.series.on_finish(at, &record);
+        self.tracker.on_finish(at, &record);
+        if !config.quiet {
+            let line = match record.is_success() {
+                true => ui::done_line(config.lang, &record),
+                false => ui::failed_line(config.lang, &record),
+            };
+            self.live.request_line(config.redactor.redact(&line));
+        }
+        if record.warmup {
+            self.out.warmups += 1;
+        } else {
+            self.out.aggregator.add(&record);
+            self.errors += u64::from(!record.is_success());
+            check_error_limits(config, self.control, &self.out.aggregator, self.live);
+        }
+        record.itl = Vec::new(); // consumed by the aggregator; not kept per request
+        record.itl_token = Vec::new();
+        self.out.records.push(record);
+        if !self.draws {
+            let (done, errors) = (self.out.records.len(), self.errors);
+            let (aggregator, started) = (&self.out.aggregator, self.started);
+            self.progress.tick(|| progress_line(config, aggregator, done, started, errors));
+        }
+    }
+
+    /// Stops the `--duration` timer and shows the final state: what the run consumed.
+    fn finish(mut self) -> Consumed {
+        if let Some(timer) = self.deadline.take() {
+            timer.abort();
+        }
+        match self.draws {
+            true => {
+                let snapshot = self.snapshot();
+                self.live.end(snapshot);
+            }
+            false => {
+                let (done, errors) = (self.out.records.len(), self.errors);
+                let (aggregator, started) = (&self.out.aggregator, self.started);
+                let config = self.config;
+                self.progress.finish(|| progress_line(config, aggregator, done, started, errors));
+            }
+        }
+        self.out
+    }
 }
 
 /// Stops sending (or cancels, with `--cancel-at-deadline`) when `--duration` has passed.
