@@ -2,36 +2,39 @@
 //! aggregation, result file. The engine measures; everything here consumes its events
 //! (`consume`) or stops it ([`RunControl`]: deadline, error limits, Ctrl-C), and
 //! `outputs` writes its files.
+//! `plan.rs` chooses the load model, `result.rs` assembles the result file, `signals.rs`
+//! handles Ctrl-C and the other stop signals.
 
 mod auto;
 mod consume;
 mod lines;
 mod outputs;
+mod plan;
+mod result;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::config::{Config, SweepOver};
-use crate::engine::open::SendStats;
-use crate::engine::{
-    ClosedLoop, ConnectionStats, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason,
-};
+use crate::engine::{ConnectionStats, Engine, RunControl};
 use crate::limits;
-use crate::live::{Live, Mode};
-use crate::load::Schedule;
+use crate::live::Live;
 use crate::metrics::Summary;
 use crate::record::RequestRecord;
 use crate::report::terminal::{self, ReportInfo};
-use crate::report::{LevelResult, RunInfo, RunResult, SCHEMA_VERSION, ToolInfo};
+use crate::report::{RunInfo, RunResult};
 use crate::selfcheck::{ClientHealth, SelfCheck};
-use crate::slo;
 use crate::timeseries::Second;
 use crate::workload::Workload;
 use crate::{errln, exit, outln};
+
+use plan::{Plan, run_info};
+use result::{assemble, judge_slos};
+use signals::{bound_graceful_stop, forward_interrupts, press, watch_signals};
 
 /// What a finished run leaves behind.
 #[derive(Debug)]
@@ -176,22 +179,6 @@ async fn measure_all(
     })
 }
 
-/// Judges the `--slo`s on the summary (the last level's, in a sweep) and its goodput.
-fn judge_slos(config: &Config, result: &mut RunResult) {
-    if config.slos.is_empty() {
-        return;
-    }
-    result.slos = slo::evaluate(&config.slos, &result.summary);
-    // Each sweep level's goodput, so the sweep table shows where the SLOs stop being met.
-    let metrics = &result.metrics;
-    for (index, level) in result.levels.iter_mut().enumerate() {
-        let records = metrics.iter().filter(|r| r.level == Some(index as u32));
-        level.summary.goodput = Some(slo::goodput(&config.slos, records, level.summary.duration));
-    }
-    let goodput = slo::goodput(&config.slos, result.last_level_records(), result.summary.duration);
-    result.summary.goodput = Some(goodput);
-}
-
 /// One load test (one level of a sweep), measured.
 struct Measured {
     level: Option<f64>,
@@ -250,219 +237,4 @@ async fn measure(
         timeseries: consumed.series.seconds(),
         detected_format: engine.detected_format().map(str::to_owned),
     })
-}
-
-/// The result file: one run, or a sweep's levels (the top-level summary is the last level's,
-/// so a reader of one summary sees the highest load; every request is in `metrics`, tagged
-/// with its level).
-fn assemble(config: &Config, measured: Vec<Measured>) -> RunResult {
-    let timestamp = jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    // A sweep's config shows the last level's concurrency or rate, as its summary does.
-    let last_level = measured.last().and_then(|m| m.level);
-    let mut view = match (&config.sweep, last_level) {
-        (Some(sweep), Some(level)) => config.at_level(sweep, level).result_view(&timestamp),
-        _ => config.result_view(&timestamp),
-    };
-    let detected = measured.iter().find_map(|m| m.detected_format.clone());
-    if let (Some(object), Some(format)) = (view.as_object_mut(), detected) {
-        object.insert("detected_format".into(), format.into());
-    }
-    let mut result = RunResult {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo::default(),
-        config: view,
-        ..RunResult::default()
-    };
-    let over = config.sweep.as_ref().map(|s| s.over);
-    let mut next_id = 0;
-    for (index, m) in measured.into_iter().enumerate() {
-        let mut records = m.records;
-        if let Some(over) = over {
-            for record in &mut records {
-                record.level = Some(index as u32);
-                record.request_id += next_id;
-            }
-            next_id += records.len() as u64;
-            let mut level = LevelResult::new(
-                over,
-                m.level.unwrap_or_default(),
-                &m.summary,
-                &m.run,
-                &m.client,
-                &m.timeseries,
-            );
-            level.connections = m.connections.clone();
-            result.levels.push(level);
-        }
-        result.metrics.extend(records);
-        result.summary = m.summary;
-        result.run = m.run;
-        result.client = m.client;
-        result.connections = m.connections;
-        result.timeseries = m.timeseries;
-    }
-    result
-}
-
-/// Passes the user's Ctrl-C on `interrupt` to one level's `control`.
-fn forward_interrupts(
-    interrupt: Arc<RunControl>,
-    control: Arc<RunControl>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        interrupt.reached(Phase::Draining).await;
-        control.stop_sending(StopReason::Interrupted);
-        interrupt.reached(Phase::Cancelling).await;
-        control.cancel(StopReason::Interrupted);
-    })
-}
-
-/// The load the config asks for: the closed loop, or the open loop on its schedule.
-enum Plan {
-    Closed(ClosedLoop),
-    Open(OpenLoop),
-}
-
-impl Plan {
-    fn new(config: &Config, selfcheck: &SelfCheck) -> anyhow::Result<Plan> {
-        let load = &config.load;
-        let Some(rate) = load.rate else {
-            return Ok(Plan::Closed(ClosedLoop {
-                concurrency: config.concurrency,
-                total: config.total_requests,
-                ramp_up: load.ramp_up,
-            }));
-        };
-        let schedule = Schedule::new(rate, load.arrival, load.seed, load.ramp_up)?;
-        let lateness = selfcheck.send_lateness_recorder();
-        Ok(Plan::Open(OpenLoop {
-            schedule: Box::new(schedule),
-            total: config.total_requests,
-            duration: load.duration,
-            max_in_flight: load.max_in_flight,
-            // One second's worth of connections before the clock; more open on demand.
-            preconnect: (rate.ceil() as u64).clamp(1, MAX_OPEN_LOOP_PRECONNECT),
-            on_lateness: Some(Box::new(move |late| lateness.note(late))),
-        }))
-    }
-
-    /// Runs it: the wall time of the load, and for the open loop what sending found.
-    async fn run(
-        self,
-        engine: Arc<Engine>,
-        control: Arc<RunControl>,
-        events: mpsc::UnboundedSender<EngineEvent>,
-    ) -> (Duration, Option<SendStats>) {
-        match self {
-            Plan::Closed(plan) => (engine.run_closed_loop(plan, control, events).await, None),
-            Plan::Open(plan) => {
-                let (duration, stats) = engine.run_open_loop(plan, control, events).await;
-                (duration, Some(stats))
-            }
-        }
-    }
-}
-
-/// Open-loop connections opened before the clock starts, at most.
-const MAX_OPEN_LOOP_PRECONNECT: u64 = 1024;
-
-/// How the load was generated and why it stopped.
-fn run_info(
-    config: &Config,
-    control: &RunControl,
-    sends: Option<SendStats>,
-    warmups: u64,
-) -> RunInfo {
-    let reason = control.reason().unwrap_or(StopReason::Completed);
-    let early = reason != StopReason::Completed;
-    RunInfo {
-        load_model: if config.load.rate.is_some() { "open" } else { "closed" }.into(),
-        stop_reason: Some(reason),
-        interrupted: reason == StopReason::Interrupted,
-        in_flight_at_stop: early.then(|| match control.phase() {
-            Phase::Cancelling => "cancelled".into(),
-            _ => "awaited".into(),
-        }),
-        target_rate: config.load.rate,
-        achieved_rate: sends.and_then(|s| s.achieved_rate()),
-        queued_sends: sends.map_or(0, |s| s.queued),
-        warmup_requests: warmups,
-    }
-}
-
-/// The first Ctrl-C (or SIGTERM, SIGHUP) stops sending; the second cancels what is in flight.
-fn watch_signals(
-    control: Arc<RunControl>,
-    live: Arc<Live>,
-    config: &Config,
-) -> tokio::task::JoinHandle<()> {
-    let graceful_stop = config.load.graceful_stop;
-    tokio::spawn(async move {
-        loop {
-            if interrupted().await.is_err() {
-                return; // no signal handling here: the default (exit) stays
-            }
-            let cancelled = press(&control);
-            // The dashboard shows the phase itself; its screen must not be written over.
-            if live.mode() != Mode::Tui {
-                let notice = lines::interrupt_notice(live.lang(), cancelled, graceful_stop);
-                live.warn(format!("\n{notice}"));
-            }
-            if cancelled {
-                return;
-            }
-        }
-    })
-}
-
-/// Once a Ctrl-C (signal or key) stopped sending, the requests in flight get
-/// `--graceful-stop` to finish; then they are cancelled, as a second Ctrl-C would, so that a
-/// supervisor's SIGTERM never waits out `--timeout` for stalled streams.
-fn bound_graceful_stop(
-    control: Arc<RunControl>,
-    live: Arc<Live>,
-    config: &Config,
-) -> tokio::task::JoinHandle<()> {
-    let limit = config.load.graceful_stop;
-    tokio::spawn(async move {
-        control.reached(Phase::Draining).await;
-        tokio::select! {
-            () = control.reached(Phase::Cancelling) => return, // pressed again
-            () = tokio::time::sleep(limit) => {}
-        }
-        control.cancel(StopReason::Interrupted);
-        if live.mode() != Mode::Tui {
-            live.warn(format!("\n{}", lines::graceful_stop_over(live.lang(), limit)));
-        }
-    })
-}
-
-/// One Ctrl-C, from a signal or the dashboard's keys: the first stops sending, the next
-/// cancels the requests in flight. Returns whether this one cancelled.
-fn press(control: &RunControl) -> bool {
-    match control.sending() {
-        true => control.stop_sending(StopReason::Interrupted),
-        false => control.cancel(StopReason::Interrupted),
-    }
-    control.phase() == Phase::Cancelling
-}
-
-/// Resolves at the next Ctrl-C or (on Unix) SIGTERM or SIGHUP (a closed terminal or
-/// session: the same as being asked to stop).
-async fn interrupted() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut hangup = signal(SignalKind::hangup())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
-            _ = hangup.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
 }

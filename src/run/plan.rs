@@ -1,0 +1,88 @@
+//! The load a level runs: the closed loop or the open loop on its schedule ([`Plan`]), and
+//! [`run_info`], how it was generated and why it stopped. Apart from the levels loop so the
+//! choice of load model reads on its own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::engine::open::SendStats;
+use crate::engine::{ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason};
+use crate::load::Schedule;
+use crate::report::RunInfo;
+use crate::selfcheck::SelfCheck;
+
+/// The load the config asks for: the closed loop, or the open loop on its schedule.
+pub(super) enum Plan {
+    Closed(ClosedLoop),
+    Open(OpenLoop),
+}
+
+impl Plan {
+    pub(super) fn new(config: &Config, selfcheck: &SelfCheck) -> anyhow::Result<Plan> {
+        let load = &config.load;
+        let Some(rate) = load.rate else {
+            return Ok(Plan::Closed(ClosedLoop {
+                concurrency: config.concurrency,
+                total: config.total_requests,
+                ramp_up: load.ramp_up,
+            }));
+        };
+        let schedule = Schedule::new(rate, load.arrival, load.seed, load.ramp_up)?;
+        let lateness = selfcheck.send_lateness_recorder();
+        Ok(Plan::Open(OpenLoop {
+            schedule: Box::new(schedule),
+            total: config.total_requests,
+            duration: load.duration,
+            max_in_flight: load.max_in_flight,
+            // One second's worth of connections before the clock; more open on demand.
+            preconnect: (rate.ceil() as u64).clamp(1, MAX_OPEN_LOOP_PRECONNECT),
+            on_lateness: Some(Box::new(move |late| lateness.note(late))),
+        }))
+    }
+
+    /// Runs it: the wall time of the load, and for the open loop what sending found.
+    pub(super) async fn run(
+        self,
+        engine: Arc<Engine>,
+        control: Arc<RunControl>,
+        events: mpsc::UnboundedSender<EngineEvent>,
+    ) -> (Duration, Option<SendStats>) {
+        match self {
+            Plan::Closed(plan) => (engine.run_closed_loop(plan, control, events).await, None),
+            Plan::Open(plan) => {
+                let (duration, stats) = engine.run_open_loop(plan, control, events).await;
+                (duration, Some(stats))
+            }
+        }
+    }
+}
+
+/// Open-loop connections opened before the clock starts, at most.
+const MAX_OPEN_LOOP_PRECONNECT: u64 = 1024;
+
+/// How the load was generated and why it stopped.
+pub(super) fn run_info(
+    config: &Config,
+    control: &RunControl,
+    sends: Option<SendStats>,
+    warmups: u64,
+) -> RunInfo {
+    let reason = control.reason().unwrap_or(StopReason::Completed);
+    let early = reason != StopReason::Completed;
+    RunInfo {
+        load_model: if config.load.rate.is_some() { "open" } else { "closed" }.into(),
+        stop_reason: Some(reason),
+        interrupted: reason == StopReason::Interrupted,
+        in_flight_at_stop: early.then(|| match control.phase() {
+            Phase::Cancelling => "cancelled".into(),
+            _ => "awaited".into(),
+        }),
+        target_rate: config.load.rate,
+        achieved_rate: sends.and_then(|s| s.achieved_rate()),
+        queued_sends: sends.map_or(0, |s| s.queued),
+        warmup_requests: warmups,
+    }
+}
