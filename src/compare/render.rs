@@ -1,8 +1,8 @@
 //! `compare` as text (a table, then the significance lines) and as Markdown.
 
 use super::{Comparison, Direction, MetricRow, Significance};
-use crate::i18n::Lang;
 use crate::history::table;
+use crate::i18n::Lang;
 
 struct Words {
     metric: &'static str,

@@ -151,9 +151,9 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::SweepOver;
     use crate::export::sample_result;
     use crate::report::RunInfo;
+    use crate::report::SweepOver;
 
     /// Cells of a table row, honouring `\|` escapes.
     fn cells(line: &str) -> Vec<String> {

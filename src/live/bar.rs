@@ -9,8 +9,8 @@ use tokio::sync::watch;
 use super::snapshot::Snapshot;
 use super::words::live_words;
 use super::{Msg, TICK, fmt_secs};
-use crate::i18n::Lang;
 use crate::engine::Phase;
+use crate::i18n::Lang;
 
 /// Bar positions of a run without a count: milliseconds of its duration.
 const MILLIS: f64 = 1000.0;

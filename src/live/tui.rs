@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use super::snapshot::{Snapshot, TTFT_BUCKETS};
 use super::words::live_words;
 use super::{Msg, TICK, fmt_secs};
-use crate::i18n::Lang;
 use crate::engine::Phase;
+use crate::i18n::Lang;
 
 /// Columns of the labels in the numbers panel.
 const LABEL_COLUMNS: usize = 11;

@@ -15,9 +15,9 @@ mod words;
 
 use std::fmt::Write as _;
 
-use crate::i18n::Lang;
 use crate::export::chart::escape;
 use crate::export::one_line;
+use crate::i18n::Lang;
 use crate::metrics::{Stats, Summary};
 use crate::report::RunResult;
 pub use charts::MAX_TIME_POINTS;

@@ -1,10 +1,10 @@
 use std::time::Duration;
 
 use super::*;
-use crate::report::SweepOver;
 use crate::export::sample_result;
 use crate::metrics::Aggregator;
 use crate::record::{ErrorClass, Failure};
+use crate::report::SweepOver;
 use crate::report::test_support::{failed, ok};
 use crate::report::{LevelResult, RunInfo};
 use crate::selfcheck::ClientHealth;

@@ -6,9 +6,9 @@
 use std::fmt::Write as _;
 
 use super::{Html, page_end, page_start, words};
-use crate::i18n::Lang;
 use crate::export::chart::{self, Axis, Frame, Series, escape};
 use crate::history::trend::TrendPoint;
+use crate::i18n::Lang;
 
 /// One metric followed over runs: its name as given (`ttft.p50`) and one point a run.
 pub struct Trend<'a> {

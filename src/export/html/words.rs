@@ -1,8 +1,8 @@
 //! The HTML report's words in English and Chinese, one table a language, so a translation is
 //! reviewed in one place (the terminal's words are in `crate::i18n`).
 
-use crate::i18n::Lang;
 use crate::engine::StopReason;
+use crate::i18n::Lang;
 
 /// The words of one language.
 #[derive(Debug)]
