@@ -223,20 +223,9 @@ impl<F: Framer> Driver<F> {
                 self.end();
                 Some(Err(io::Error::other("mock stall ended by shutdown")))
             }
-            // Close, and the faults which never get here: abort without a chunked
-            // terminator, so the client sees a truncated body.
-            Some(
-                Fault::Close(_)
-                | Fault::Status(_)
-                | Fault::Pause { .. }
-                | Fault::Connection(_)
-                | Fault::Redirect(_)
-                | Fault::RedirectLoop
-                | Fault::Headers(_)
-                | Fault::BigEvent(_)
-                | Fault::EndlessLine,
-            )
-            | None => {
+            // Close, and the faults that do not end a stream (they never get here): abort
+            // without a chunked terminator, so the client sees a truncated body.
+            _ => {
                 // The connection dies when the next chunk would have been due. Returning
                 // Pending once lets hyper flush the tokens already handed over, which it
                 // would otherwise discard together with the connection.

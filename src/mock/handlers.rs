@@ -120,19 +120,9 @@ async fn not_streaming(mut p: Prepared, answer: impl FnOnce() -> Value, error: V
             });
             Response::new(Body::from_stream(body))
         }
-        // A pause already delayed the last deadline; a status fault never gets here; the
-        // stream faults leave a whole answer as it is.
-        Some(
-            Fault::Status(_)
-            | Fault::Pause { .. }
-            | Fault::Connection(_)
-            | Fault::Redirect(_)
-            | Fault::RedirectLoop
-            | Fault::Headers(_)
-            | Fault::BigEvent(_)
-            | Fault::EndlessLine,
-        )
-        | None => {
+        // A pause already delayed the last deadline, a status fault never gets here, and the
+        // other faults (connection, redirect, stream shape) leave a whole answer as it is.
+        _ => {
             let resp = Json(answer()).into_response();
             p.guard.stats().record_first_content(p.schedule.received.elapsed());
             p.guard.finish();
