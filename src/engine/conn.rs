@@ -196,6 +196,20 @@ impl Connection {
         .await
     }
 
+    /// Reads the rest of `body` if it is at most `limit` bytes, so that the connection can
+    /// carry the next request (HTTP/1.1 finishes one response first); whether it ended
+    /// cleanly. Nothing is timed: the request's measurements are taken.
+    pub async fn drain(&mut self, body: &mut Incoming, limit: usize) -> bool {
+        let mut read = 0usize;
+        loop {
+            match self.frame(body).await.1 {
+                Some(Ok(bytes)) if read.saturating_add(bytes.len()) <= limit => read += bytes.len(),
+                Some(_) => return false,
+                None => return true,
+            }
+        }
+    }
+
     /// Runs `fut` to completion while driving the connection in the same task.
     async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
         let mut fut = std::pin::pin!(fut);

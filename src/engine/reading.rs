@@ -106,13 +106,7 @@ impl<'a> Reads<'a> {
                 None => return true,
             }
         }
-        loop {
-            match self.connection.frame(self.body).await.1 {
-                Some(Ok(_)) => continue,
-                Some(Err(_)) => return false,
-                None => return true,
-            }
-        }
+        self.connection.drain(self.body, usize::MAX).await
     }
 
     /// Reads until the first bytes show what the body is (at most [`SNIFF_LIMIT`] of them

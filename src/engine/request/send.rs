@@ -92,7 +92,7 @@ pub(super) async fn send_following<'a>(
         let next = engine.redirects.follow(&current, &hop)?;
         let mut body = response.into_body();
         let drained = match conn.as_mut() {
-            Some(connection) => drain_at_most(connection, &mut body, REDIRECT_BODY_LIMIT).await,
+            Some(connection) => connection.drain(&mut body, REDIRECT_BODY_LIMIT).await,
             None => false,
         };
         let same_target = conn.as_ref().is_some_and(|c| Arc::ptr_eq(c.target(), next.target()));
@@ -107,19 +107,3 @@ pub(super) async fn send_following<'a>(
 
 /// A redirect's body is a line of HTML at most; a longer one costs its connection instead.
 const REDIRECT_BODY_LIMIT: usize = 64 * 1024;
-
-/// Reads `body` to its end if it is at most `limit` bytes; whether it ended cleanly.
-pub(super) async fn drain_at_most(
-    connection: &mut Connection,
-    body: &mut Incoming,
-    limit: usize,
-) -> bool {
-    let mut read = 0;
-    loop {
-        match connection.frame(body).await.1 {
-            Some(Ok(bytes)) if read + bytes.len() <= limit => read += bytes.len(),
-            Some(_) => return false,
-            None => return true,
-        }
-    }
-}
