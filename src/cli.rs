@@ -1,5 +1,5 @@
-//! Command-line flags (clap derive). Parsing only: [`crate::config::Config::resolve`] merges
-//! these with the config file and validates the result.
+//! Command-line flags (clap derive). Parsing only: `commands/` reads them, and
+//! `commands/run/resolve.rs` merges `run`'s with the config file into a validated `Config`.
 
 use std::path::PathBuf;
 

@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use crate::cli::DemoArgs;
-use crate::config::{Config, HistorySettings, StreamFormat, TlsOptions};
+use crate::config::{Config, HistorySettings};
 use crate::i18n::Lang;
 use crate::mock::{self, MockOptions, MockServer};
 use crate::protocol::Protocol;
-use crate::redact::Redactor;
 use crate::run::{self, RunOutput};
 
 /// The mock's timing in the demo: an LLM-like stream that finishes in well under a second.
@@ -65,38 +64,20 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<RunOutput> {
     };
     crate::outln!("{intro}");
     let config = Config {
-        url: mock.url(mock::path_for(protocol)),
-        method: "POST".into(),
-        headers: vec![("Content-Type".into(), "application/json".into())],
         body: Some(mock::request_body_for(protocol)),
         timeout: Duration::from_secs(30),
         concurrency: args.concurrency,
         total_requests: Some(args.requests),
-        load: crate::config::LoadSettings::default(),
-        sweep: None,
-        sweep_level: None,
-        slos: Vec::new(),
-        exports: Vec::new(),
-        prometheus: None,
-        data_source: None,
-        stream_format: StreamFormat::default(),
         output: args.output.clone(),
         write_result: args.output.is_some(),
         lang,
         quiet: !args.verbose,
-        save_output: false,
-        tokenizer: crate::config::DEFAULT_TOKENIZER.to_string(),
-        tls: TlsOptions::default(),
-        proxy: Default::default(),
-        max_redirects: crate::config::DEFAULT_MAX_REDIRECTS,
-        config_path: None,
-        redactor: Redactor::default(),
         // A demo measures the mock, not an API: stored only when `--db` asks.
         history: match &args.db {
             Some(db) => HistorySettings::at(db.clone()),
             None => HistorySettings::off(),
         },
-        tui: false,
+        ..Config::new(mock.url(mock::path_for(protocol)))
     };
     run::execute(&config).await
 }

@@ -1,50 +1,10 @@
-//! Where and how a run is stored in the history: `--db`, `--no-history`, `--label`, `--tag`
-//! and the file's `db`, `history`, `label` and `tags`. Flags win over the file; `--tag`s are
-//! added to the file's tags, replacing a tag of the same key.
-
-use std::path::{Path, PathBuf};
+//! Where and how a run is stored in the history: the checks of a label and of tags
+//! (`--label`, `--tag`, the file's `label` and `tags`).
 
 use anyhow::bail;
 
-use super::Env;
-use super::file::FileConfig;
-use crate::cli::RunArgs;
-
 /// The history part of a [`super::Config`] is the history's own settings.
 pub use crate::history::HistorySettings;
-
-/// Resolves the flags over the file. A relative `db` in the file is relative to the file's
-/// folder, as the file's data paths are.
-pub(crate) fn resolve(
-    args: &RunArgs,
-    file: &FileConfig,
-    env: Env<'_>,
-) -> anyhow::Result<HistorySettings> {
-    let label = match (&args.label, &file.label) {
-        (Some(label), _) => Some(check_label(label, "`--label`")?),
-        (None, Some(label)) => Some(check_label(label, "`label` in the config file")?),
-        (None, None) => None,
-    };
-    let mut tags = Vec::new();
-    for (key, value) in &file.tags {
-        check_tag(key, value, &format!("`tags.{key}` in the config file"))?;
-        set_tag(&mut tags, key, value);
-    }
-    for flag in &args.tags {
-        let (key, value) = parse_tag(flag)?;
-        set_tag(&mut tags, &key, &value);
-    }
-    let file_db =
-        file.db.as_deref().map(|db| match args.config.as_deref().and_then(Path::parent) {
-            Some(dir) if Path::new(db).is_relative() => dir.join(db),
-            _ => PathBuf::from(db),
-        });
-    let db = args.db.clone().or(file_db);
-    // `--db` asks for storing even when the file says `history: false`.
-    let enabled = !args.no_history && (args.db.is_some() || file.history != Some(false));
-    let db = db.or_else(|| crate::history::default_db_path(env));
-    Ok(HistorySettings { enabled, db, label, tags })
-}
 
 /// `--tag KEY=VALUE`.
 pub(crate) fn parse_tag(flag: &str) -> anyhow::Result<(String, String)> {
@@ -57,7 +17,7 @@ pub(crate) fn parse_tag(flag: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// Keys: letters, digits and `_ - . / :`; values: any text without control characters.
-fn check_tag(key: &str, value: &str, what: &str) -> anyhow::Result<()> {
+pub(crate) fn check_tag(key: &str, value: &str, what: &str) -> anyhow::Result<()> {
     let key_ok = |c: char| c.is_alphanumeric() || "_-./:".contains(c);
     if key.is_empty() || !key.chars().all(key_ok) {
         bail!("{what}: the key {key:?} must be letters, digits, `_`, `-`, `.`, `/` or `:`");
@@ -68,7 +28,7 @@ fn check_tag(key: &str, value: &str, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set_tag(tags: &mut Vec<(String, String)>, key: &str, value: &str) {
+pub(crate) fn set_tag(tags: &mut Vec<(String, String)>, key: &str, value: &str) {
     match tags.iter_mut().find(|(k, _)| k == key) {
         Some(tag) => tag.1 = value.to_string(),
         None => tags.push((key.to_string(), value.to_string())),
@@ -77,7 +37,7 @@ fn set_tag(tags: &mut Vec<(String, String)>, key: &str, value: &str) {
 
 /// A label may not be empty, a run id (`compare 12` means run #12) or a result file name
 /// (`compare a.json` reads the file).
-fn check_label(label: &str, what: &str) -> anyhow::Result<String> {
+pub(crate) fn check_label(label: &str, what: &str) -> anyhow::Result<String> {
     let label = label.trim();
     if label.is_empty() || label.chars().any(char::is_control) {
         bail!("{what}: a label must be non-empty text without control characters");
@@ -98,10 +58,6 @@ fn check_label(label: &str, what: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
-    }
 
     #[test]
     fn tags_parse_and_bad_ones_name_the_flag() {
@@ -126,58 +82,5 @@ mod tests {
         for bad in ["12", "#3", "", "run.json"] {
             assert!(check_label(bad, "`--label`").is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn flags_win_and_tags_merge() {
-        let file = FileConfig {
-            label: Some("from-file".into()),
-            tags: vec![("env".into(), "prod".into()), ("team".into(), "a".into())],
-            db: Some("hist.db".into()),
-            ..FileConfig::default()
-        };
-        let args = RunArgs {
-            config: Some(PathBuf::from("conf/c.json")),
-            tags: vec!["env=staging".into()],
-            ..RunArgs::default()
-        };
-        let h = resolve(&args, &file, &env(&[])).unwrap();
-        assert!(h.enabled);
-        assert_eq!(h.label.as_deref(), Some("from-file"));
-        assert_eq!(h.db, Some(PathBuf::from("conf/hist.db")));
-        assert_eq!(h.tags, vec![("env".into(), "staging".into()), ("team".into(), "a".into())]);
-        let off = RunArgs { no_history: true, db: Some("x.db".into()), ..args.clone() };
-        assert!(!resolve(&off, &file, &env(&[])).unwrap().enabled);
-    }
-
-    #[test]
-    fn history_false_in_the_file_is_off_unless_a_db_flag_asks() {
-        let file = FileConfig { history: Some(false), ..FileConfig::default() };
-        let home = env(&[("HOME", "/home/u")]);
-        assert!(!resolve(&RunArgs::default(), &file, &home).unwrap().enabled);
-        let args = RunArgs { db: Some("x.db".into()), ..RunArgs::default() };
-        assert!(resolve(&args, &file, &home).unwrap().enabled);
-    }
-
-    #[test]
-    fn default_db_follows_the_data_directory() {
-        let none = FileConfig::default();
-        let db =
-            |vars: &[(&str, &str)]| resolve(&RunArgs::default(), &none, &env(vars)).unwrap().db;
-        if cfg!(target_os = "linux") {
-            assert_eq!(
-                db(&[("HOME", "/home/u")]),
-                Some(PathBuf::from("/home/u/.local/share/streamperf/history.db"))
-            );
-            assert_eq!(
-                db(&[("HOME", "/home/u"), ("XDG_DATA_HOME", "/data")]),
-                Some(PathBuf::from("/data/streamperf/history.db"))
-            );
-            assert_eq!(
-                db(&[("HOME", "/home/u"), ("XDG_DATA_HOME", "relative")]),
-                Some(PathBuf::from("/home/u/.local/share/streamperf/history.db"))
-            );
-        }
-        assert_eq!(db(&[]), None);
     }
 }

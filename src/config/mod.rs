@@ -6,18 +6,20 @@
 //!
 //! The file is parsed by extension (`formats`) and read into the original tool's keys with
 //! every key and type checked (`file`); `flags` checks what may come from either side; `env`
-//! reads `${NAME}`; `resolve` builds the [`Config`] from both; `view` is what a config shows
-//! the layers below it (the engine's settings, the result file's redacted view).
+//! reads `${NAME}`; `view` is what a config shows the layers below it (the engine's settings,
+//! the result file's redacted view). Which side wins for each key is decided where the flags
+//! are read, in `commands/run/resolve.rs`.
 
 pub mod env;
-mod file;
-mod flags;
+pub(crate) mod file;
+pub(crate) mod flags;
 mod formats;
 pub mod history;
 pub mod load;
-mod resolve;
 pub mod sweep;
 mod view;
+
+pub(crate) use view::proxy_for;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -112,19 +114,60 @@ pub struct Config {
     pub tui: bool,
 }
 
+impl Config {
+    /// A run against `url` with every default, as `streamperf -u URL` without a config file
+    /// runs it, except that the report is in English and nothing goes into the history. The
+    /// demo and tests start here and change what they need.
+    pub fn new(url: impl Into<String>) -> Config {
+        let url = url.into();
+        let mut redactor = Redactor::default();
+        redactor.add_url(&url);
+        Config {
+            url,
+            method: DEFAULT_METHOD.into(),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Some(default_body()),
+            timeout: Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
+            concurrency: DEFAULT_CONCURRENCY,
+            total_requests: Some(DEFAULT_TOTAL_REQUESTS),
+            load: LoadSettings::default(),
+            sweep: None,
+            sweep_level: None,
+            slos: Vec::new(),
+            exports: Vec::new(),
+            prometheus: None,
+            data_source: None,
+            stream_format: StreamFormat::default(),
+            output: None,
+            write_result: true,
+            lang: Lang::En,
+            quiet: false,
+            save_output: false,
+            tokenizer: DEFAULT_TOKENIZER.into(),
+            tls: TlsOptions::default(),
+            proxy: ProxySettings::default(),
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            config_path: None,
+            redactor,
+            history: HistorySettings::off(),
+            tui: false,
+        }
+    }
+}
+
 /// Default method.
-const DEFAULT_METHOD: &str = "POST";
+pub(crate) const DEFAULT_METHOD: &str = "POST";
 /// Default bound on one whole request, in seconds (the seed's).
-const DEFAULT_TIMEOUT_SECS: f64 = 300.0;
+pub(crate) const DEFAULT_TIMEOUT_SECS: f64 = 300.0;
 /// Default requests in flight (the seed's).
-const DEFAULT_CONCURRENCY: u64 = 10;
+pub(crate) const DEFAULT_CONCURRENCY: u64 = 10;
 /// Default requests in all (the seed's).
-const DEFAULT_TOTAL_REQUESTS: u64 = 100;
+pub(crate) const DEFAULT_TOTAL_REQUESTS: u64 = 100;
 /// Redirects followed per request, as curl's `--max-redirs` and reqwest's default policy
 /// bound them (both allow more; five is plenty for an API behind a gateway).
 pub const DEFAULT_MAX_REDIRECTS: u32 = 5;
 /// Default CSV encoding (the seed's).
-const DEFAULT_ENCODING: &str = "utf-8";
+pub(crate) const DEFAULT_ENCODING: &str = "utf-8";
 /// Output tokens are counted with this when a stream reports no usage (DESIGN §2).
 pub const DEFAULT_TOKENIZER: &str = "o200k_base";
 

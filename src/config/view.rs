@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 
-use super::resolve::proxy_for;
 use super::*;
 
 impl Config {
@@ -110,5 +109,15 @@ impl Config {
                 tags.map(|(k, v)| (k.clone(), Value::String(r.redact(v)))).collect::<Map<_, _>>()
             }),
         })
+    }
+}
+
+/// The proxy `url` (placeholders standing for `x`, as [`flags::check_url`] probes it) goes
+/// through, shown with its credentials hidden.
+pub(crate) fn proxy_for(proxy: &ProxySettings, url: &str) -> anyhow::Result<Option<String>> {
+    let probe = crate::workload::template::replace_all(url, |_| Some("x"));
+    match url::Url::parse(probe.trim()) {
+        Ok(url) => Ok(proxy.for_url(&url)?.map(|p| p.to_string())),
+        Err(_) => Ok(None),
     }
 }

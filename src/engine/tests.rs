@@ -9,7 +9,6 @@ use tokio::sync::mpsc;
 
 use super::conn::Connection;
 use super::{ClosedLoop, Engine, EngineEvent, Preconnect, RunControl, target};
-use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::mock::{MockOptions, MockServer};
 use crate::record::{ErrorClass, RequestRecord};
@@ -31,16 +30,14 @@ async fn run(
     total: u64,
     concurrency: u64,
 ) -> (Arc<Engine>, Preconnect, Vec<RequestRecord>) {
-    let args = RunArgs {
-        url: Some(url),
-        requests: Some(total),
-        concurrency: vec![concurrency],
-        body: Some(CHAT_BODY.into()),
-        timeout: Some(2.0),
+    let config = Config {
+        total_requests: Some(total),
+        concurrency,
+        body: Some(serde_json::from_str(CHAT_BODY).unwrap()),
+        timeout: Duration::from_secs(2),
         quiet: true,
-        ..RunArgs::default()
+        ..Config::new(url)
     };
-    let config = Config::resolve(&args).expect("valid flags");
     let workload = Workload::load(&config).expect("workload");
     let engine =
         Arc::new(Engine::new(&config.engine_settings(), workload.specs()).expect("engine"));

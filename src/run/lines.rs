@@ -137,21 +137,20 @@ pub(super) fn level_line(lang: Lang, config: &Config, level: f64, s: &Summary) -
 mod tests {
     use super::*;
 
-    fn config(url: &str, args: crate::cli::RunArgs) -> Config {
-        let args = crate::cli::RunArgs { url: Some(url.into()), ..args };
-        Config::resolve_with(&args, &|_| None).unwrap()
-    }
+    use crate::config::{LoadSettings, Sweep, SweepOver};
 
     #[test]
     fn the_header_names_the_load_and_level_and_hides_secrets() {
         let url = "http://127.0.0.1:9/v1/models/x?key=AIzaSecretSecret1234";
-        let c = config(url, crate::cli::RunArgs { rate: vec![5.0], ..Default::default() });
+        let open = LoadSettings { rate: Some(5.0), ..LoadSettings::default() };
+        let c = Config { load: open, ..Config::new(url) };
         let h = live_header(&c);
         assert_eq!(h.url, "http://127.0.0.1:9/v1/models/x?key=***");
         assert_eq!((h.load.as_str(), h.level), ("open loop, 5 req/s", None));
 
-        let sweep = crate::cli::RunArgs { concurrency: vec![1, 4], ..Default::default() };
-        let mut c = config("http://127.0.0.1:9/x", sweep);
+        let over = SweepOver::Concurrency;
+        let sweep = Sweep { over, levels: vec![1.0, 4.0], auto: false, level_duration: None };
+        let mut c = Config { sweep: Some(sweep), ..Config::new("http://127.0.0.1:9/x") };
         c.lang = Lang::Zh;
         let level = c.at_level(c.sweep.as_ref().unwrap(), 4.0);
         let h = live_header(&level);

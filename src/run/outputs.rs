@@ -66,12 +66,7 @@ mod tests {
     use super::*;
 
     fn config(dir: &Path, output: &str) -> Config {
-        let args = crate::cli::RunArgs {
-            url: Some("http://127.0.0.1:9/x".into()),
-            output: Some(dir.join(output)),
-            ..Default::default()
-        };
-        Config::resolve_with(&args, &|_| None).unwrap()
+        Config { output: Some(dir.join(output)), ..Config::new("http://127.0.0.1:9/x") }
     }
 
     #[test]

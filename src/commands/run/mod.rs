@@ -1,6 +1,10 @@
 //! `streamperf run` (and `streamperf` with no subcommand): one load test from flags and the
 //! config file.
 
+mod history;
+mod load;
+mod resolve;
+
 use std::process::ExitCode;
 
 use crate::cli::RunArgs;

@@ -1,5 +1,9 @@
 //! Building a [`Config`] from the flags and the config file: precedence (flag > file >
 //! default), `${NAME}` substitution, and every check that names the flag or key at fault.
+//!
+//! `Config::resolve` lives here rather than in `config/` because reading clap's types is the
+//! commands layer's job (ARCHITECTURE.md): `config` offers the types and the checks of plain
+//! values, this file decides which side of each key wins.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,12 +11,19 @@ use std::time::Duration;
 use anyhow::bail;
 use serde_json::Value;
 
-use super::*;
+use super::history::history_settings;
+use super::load::{load_settings, sweep, sweep_duration, with_file_sweep};
 use crate::cli::RunArgs;
+use crate::config::flags::{self, Origin};
+use crate::config::{
+    Config, DEFAULT_CONCURRENCY, DEFAULT_ENCODING, DEFAULT_MAX_REDIRECTS, DEFAULT_METHOD,
+    DEFAULT_TIMEOUT_SECS, DEFAULT_TOKENIZER, DEFAULT_TOTAL_REQUESTS, DataSource, Env, FormatKind,
+    TlsOptions, default_body, detect_lang_with, env, file, process_env, proxy_for,
+};
 use crate::engine::proxy::ProxySettings;
 use crate::export::ExportFormat;
 use crate::redact::Redactor;
-use flags::Origin;
+use crate::slo::Slo;
 
 impl Config {
     /// Merges `args` over the config file named by `args.config` (if any) and validates.
@@ -28,7 +39,7 @@ impl Config {
             None => (file::FileConfig::default(), Origin::Default),
         };
         let mut redactor = Redactor::default();
-        let history = history::resolve(args, &file, env)?;
+        let history = history_settings(args, &file, env)?;
 
         let (url, url_origin) = match (&args.url, file.url) {
             (Some(url), _) => (url.clone(), Origin::Flag("-u/--url")),
@@ -68,14 +79,14 @@ impl Config {
         let merged;
         let args = match (&file.sweep, args.concurrency.len() > 1 || args.rate.len() > 1) {
             (Some(sweep), false) if args.sweep.is_none() => {
-                merged = sweep.apply_to(args);
+                merged = with_file_sweep(args, sweep);
                 &merged
             }
             _ => args,
         };
-        let load = LoadSettings::resolve(args)?;
-        let level_duration = load::sweep_duration(args)?;
-        let sweep = Sweep::resolve(args, level_duration)?;
+        let load = load_settings(args)?;
+        let level_duration = sweep_duration(args)?;
+        let sweep = sweep(args, level_duration)?;
         // With a duration and no count, the duration alone ends the run.
         let total_requests =
             match at_least_one(args.requests, "-n/--requests")?.or(file.total_requests) {
@@ -251,16 +262,6 @@ fn resolve_proxy(
     };
     let text = env::substitute(&text, env, redactor, &|| what.clone())?;
     ProxySettings::explicit(&text, &what, redactor)
-}
-
-/// The proxy `url` (placeholders standing for `x`, as [`flags::check_url`] probes it) goes
-/// through, shown with its credentials hidden.
-pub(super) fn proxy_for(proxy: &ProxySettings, url: &str) -> anyhow::Result<Option<String>> {
-    let probe = crate::workload::template::replace_all(url, |_| Some("x"));
-    match url::Url::parse(probe.trim()) {
-        Ok(url) => Ok(proxy.for_url(&url)?.map(|p| p.to_string())),
-        Err(_) => Ok(None),
-    }
 }
 
 /// `--body`, else the file's body, else [`default_body`] for POST; `${NAME}` substituted.
