@@ -1,52 +1,49 @@
 //! streamperf: a fast, truthful load tester for HTTP streaming APIs.
 //!
-//! The crate is one pipeline, its dependencies running one way, top to bottom (ARCHITECTURE.md
-//! draws it, with the way of one request through the code):
+//! The crate is one pipeline, and its folders are its layers, each importing only those below
+//! it (ARCHITECTURE.md draws them, with the way of one request through the code):
 //!
-//! - [`cli`] flags → [`commands`]: one file a subcommand, the only readers of the clap types
-//!   besides `config`.
-//! - The plan: [`config`] (a validated [`config::Config`]), [`workload`] (the rendered
-//!   requests), [`load`] (open-loop schedules).
-//! - The measuring core, which takes plain values: [`engine`] (workers, connections, sending,
-//!   timing), [`stream`] (framing), [`protocol`] (adapters), [`record`] (one request's
-//!   metrics), [`tokens`], [`selfcheck`].
-//! - Analysis: [`metrics`] (HDR summaries), [`slo`], [`timeseries`], [`compare`].
-//! - Outputs: [`report`] (the result file and the terminal report), [`export`], [`live`],
-//!   [`history`]; [`run`] ties one load test together.
-//! - Beside them: [`mock`], the built-in server the demo and the tests measure against; leaves:
-//!   [`i18n`], [`console`] (printing that never panics on a closed pipe), [`redact`],
-//!   [`limits`].
+//! ```text
+//! cli.rs        the clap types of every subcommand
+//! commands/     one file a subcommand: the only code that reads the clap types
+//! run/          one load test end to end: plan → measure → analyse → output
+//! plan/         config/ (a validated Config), workload/ (the requests), schedule/ (arrivals)
+//! measure/      engine/, stream/, protocol/, record/, tokens, selfcheck: plain values in,
+//!               one RequestRecord per request out
+//! analyse/      metrics/ (HDR summaries), timeseries, slo
+//! output/       report/ (result file, terminal), export/, live/, history/, compare/
+//! mock/         the built-in server the demo and the tests measure against (beside the rest)
+//! leaves        i18n, console (printing that never panics), redact, limits
+//! ```
+//!
+//! [`cli`] → [`commands`] → [`run`] → [`plan`] → [`output`] → [`analyse`] → [`measure`]: the
+//! plan names the outputs a run writes, the outputs render the analysis, and the analysis reads
+//! the records the measuring core made. [`mock`], [`i18n`], [`console`], [`redact`] and
+//! [`limits`] stand beside them.
 
 #![warn(missing_docs)]
 // A closed stdout or stderr must not panic: print with `outln!`/`errln!` ([`console`]).
 #![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
+pub mod analyse;
 pub mod cli;
 pub mod commands;
-pub mod compare;
-pub mod config;
 pub mod console;
-pub mod engine;
-pub mod export;
-pub mod history;
 pub mod i18n;
 pub mod limits;
-pub mod live;
-pub mod load;
-pub mod metrics;
+pub mod measure;
 pub mod mock;
-pub mod protocol;
-pub mod record;
+pub mod output;
+pub mod plan;
 pub mod redact;
-pub mod report;
 pub mod run;
-pub mod selfcheck;
-pub mod slo;
-pub mod stream;
-pub mod timeseries;
-pub mod tokens;
-pub mod ui;
-pub mod workload;
+
+// The flat paths of the first releases (`streamperf::engine`, `streamperf::config`, …), which
+// the integration tests and library users name. Code inside the crate uses the layer paths.
+pub use analyse::{metrics, slo, timeseries};
+pub use measure::{engine, protocol, record, selfcheck, stream, tokens};
+pub use output::{compare, export, history, live, report};
+pub use plan::{config, workload};
 
 use std::process::ExitCode;
 

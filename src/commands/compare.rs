@@ -2,8 +2,8 @@
 //! [--min-effect 5%]`: two runs (history ids, labels or result files) side by side.
 
 use crate::cli::CompareArgs;
-use crate::compare::{self, Rule, render};
 use crate::i18n::detect_lang;
+use crate::output::compare::{self, Rule, render};
 
 /// Runs `compare`: the table and the significance lines (or JSON, or Markdown).
 pub fn run(args: &CompareArgs) -> anyhow::Result<()> {

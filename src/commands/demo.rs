@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use crate::cli::DemoArgs;
-use crate::config::{Config, HistorySettings};
 use crate::i18n::Lang;
+use crate::measure::protocol::Protocol;
 use crate::mock::{self, MockOptions, MockServer};
-use crate::protocol::Protocol;
+use crate::plan::config::{Config, HistorySettings};
 use crate::run::{self, RunOutput};
 
 /// The mock's timing in the demo: an LLM-like stream that finishes in well under a second.

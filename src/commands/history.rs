@@ -2,8 +2,8 @@
 //! recent stored runs, oldest first, so the newest ends up next to the prompt.
 
 use crate::cli::HistoryArgs;
-use crate::history::{self, History};
 use crate::i18n::detect_lang;
+use crate::output::history::{self, History};
 
 /// Runs `history`: the runs as a table (or JSON).
 pub fn run(args: &HistoryArgs) -> anyhow::Result<()> {

@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use crate::cli::ReportArgs;
-use crate::export::{self, ExportFormat};
-use crate::history::trend::TrendPoint;
-use crate::history::{self, History};
 use crate::i18n::{Lang, detect_lang};
-use crate::report::{self, ReportInfo, RunResult};
+use crate::output::export::{self, ExportFormat};
+use crate::output::history::trend::TrendPoint;
+use crate::output::history::{self, History};
+use crate::output::report::{self, ReportInfo, RunResult};
 
 /// Runs `report`: the trend with `--trend`, else the saved result.
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::protocol::Protocol;
+use crate::measure::protocol::Protocol;
 
 /// One route of the mock.
 #[derive(Debug, Clone, Copy)]

@@ -27,7 +27,7 @@ const QUEUE: usize = 1024;
 
 /// The server side of TLS from a PEM certificate chain and its PEM private key.
 pub(crate) fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
-    crate::engine::tls::install_tls_provider();
+    crate::measure::engine::tls::install_tls_provider();
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .with_context(|| {

@@ -1,7 +1,7 @@
 //! `--sweep auto`: find the knee, the lowest load that gets (nearly) all the throughput the
 //! service can give, without a list of levels.
 //!
-//! Method ([`crate::config::sweep::AUTO_METHOD`], printed with the result): double the level while throughput grows by at least 10 %
+//! Method ([`crate::plan::config::sweep::AUTO_METHOD`], printed with the result): double the level while throughput grows by at least 10 %
 //! and at most 5 % of requests fail; then bisect between the last level that still grew and
 //! the first that did not, for the lowest level reaching 90 % of the best throughput seen.
 //! Concurrency levels are whole numbers; bisection stops when the bracket is within 1 (or
@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use super::{Measured, lines, measure};
-use crate::config::sweep::{KNEE_SHARE, MIN_GROWTH, usable_throughput};
-use crate::config::{Config, Sweep, SweepOver};
-use crate::engine::RunControl;
-use crate::live::Live;
-use crate::workload::Workload;
+use crate::measure::engine::RunControl;
+use crate::output::live::Live;
+use crate::plan::config::sweep::{KNEE_SHARE, MIN_GROWTH, usable_throughput};
+use crate::plan::config::{Config, Sweep, SweepOver};
+use crate::plan::workload::Workload;
 
 /// Doubling stops here whatever happens (concurrency; rates scale from their start).
 const MAX_DOUBLINGS: u32 = 12;

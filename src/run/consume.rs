@@ -10,13 +10,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::lines::connections_line;
-use crate::config::Config;
-use crate::engine::{EngineEvent, Preconnect, RunControl, StopReason};
-use crate::live::{self, Live, Tracker};
-use crate::metrics::Aggregator;
-use crate::record::RequestRecord;
-use crate::timeseries::TimeSeries;
-use crate::{errln, outln, ui};
+use crate::analyse::metrics::Aggregator;
+use crate::analyse::timeseries::TimeSeries;
+use crate::measure::engine::{EngineEvent, Preconnect, RunControl, StopReason};
+use crate::measure::record::RequestRecord;
+use crate::output::live::lines as request_lines;
+use crate::output::live::{self, Live, Tracker};
+use crate::plan::config::Config;
+use crate::{errln, outln};
 
 /// Error rates are judged only after this many finished requests: one early failure must not
 /// stop a run at a 100 % error rate.
@@ -148,7 +149,8 @@ impl<'a> Consumer<'a> {
         self.out.series.on_first_token(at, ttft);
         self.tracker.on_first_token(at, ttft);
         if !self.config.quiet {
-            let line = ui::first_token_line(self.config.lang, request_id, ttft.as_secs_f64());
+            let line =
+                request_lines::first_token_line(self.config.lang, request_id, ttft.as_secs_f64());
             self.live.request_line(line);
         }
     }
@@ -159,8 +161,8 @@ impl<'a> Consumer<'a> {
         self.tracker.on_finish(at, &record);
         if !config.quiet {
             let line = match record.is_success() {
-                true => ui::done_line(config.lang, &record),
-                false => ui::failed_line(config.lang, &record),
+                true => request_lines::done_line(config.lang, &record),
+                false => request_lines::failed_line(config.lang, &record),
             };
             self.live.request_line(config.redactor.redact(&line));
         }
@@ -249,7 +251,14 @@ fn progress_line(
 ) -> String {
     let (p50, _) = aggregator.snapshot_ttft();
     let elapsed = started.elapsed().as_secs_f64();
-    ui::progress_line(config.lang, done as u64, config.total_requests, elapsed, p50, errors)
+    request_lines::progress_line(
+        config.lang,
+        done as u64,
+        config.total_requests,
+        elapsed,
+        p50,
+        errors,
+    )
 }
 
 /// The progress line: after every request in verbose mode (the seed's behaviour); in quiet

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use crate::config::{Config, SweepOver};
-use crate::engine::Preconnect;
+use crate::analyse::metrics::Summary;
 use crate::i18n::{Lang, words};
-use crate::live::Header;
-use crate::live::words::live_words;
-use crate::metrics::Summary;
+use crate::measure::engine::Preconnect;
+use crate::output::live::Header;
+use crate::output::live::words::live_words;
+use crate::plan::config::{Config, SweepOver};
 
 /// `streamperf: 100 requests to URL, concurrency 10`, or the open loop's rate, or the duration;
 /// the URL followed by `via proxy P` when it goes through one.
@@ -137,7 +137,7 @@ pub(super) fn level_line(lang: Lang, config: &Config, level: f64, s: &Summary) -
 mod tests {
     use super::*;
 
-    use crate::config::{LoadSettings, Sweep, SweepOver};
+    use crate::plan::config::{LoadSettings, Sweep, SweepOver};
 
     #[test]
     fn the_header_names_the_load_and_level_and_hides_secrets() {

@@ -19,17 +19,17 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{Config, SweepOver};
-use crate::engine::{ConnectionStats, Engine, RunControl};
+use crate::analyse::metrics::Summary;
+use crate::analyse::timeseries::Second;
 use crate::limits;
-use crate::live::Live;
-use crate::metrics::Summary;
-use crate::record::RequestRecord;
-use crate::report::terminal::{self, ReportInfo};
-use crate::report::{RunInfo, RunResult};
-use crate::selfcheck::{ClientHealth, SelfCheck};
-use crate::timeseries::Second;
-use crate::workload::Workload;
+use crate::measure::engine::{ConnectionStats, Engine, RunControl};
+use crate::measure::record::RequestRecord;
+use crate::measure::selfcheck::{ClientHealth, SelfCheck};
+use crate::output::live::Live;
+use crate::output::report::terminal::{self, ReportInfo};
+use crate::output::report::{RunInfo, RunResult};
+use crate::plan::config::{Config, SweepOver};
+use crate::plan::workload::Workload;
 use crate::{errln, exit, outln};
 
 use plan::{Plan, run_info};
@@ -131,7 +131,12 @@ fn deliver(config: &Config, result: RunResult) -> RunOutput {
     }
     // After the files: a history failure is only a warning, and the history keeps a run whose
     // result file could not be written.
-    crate::history::record(&config.history, config.lang, &result, written.result.as_deref());
+    crate::output::history::record(
+        &config.history,
+        config.lang,
+        &result,
+        written.result.as_deref(),
+    );
     for failure in &written.failures {
         errln!("streamperf: error: {failure}");
     }

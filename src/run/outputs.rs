@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::config::Config;
-use crate::export::{self, ExportFormat};
-use crate::report::{RunResult, json};
+use crate::output::export::{self, ExportFormat};
+use crate::output::report::{RunResult, json};
+use crate::plan::config::Config;
 
 /// What writing the run's files did.
 #[derive(Debug, Default)]

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::config::Config;
-use crate::engine::open::SendStats;
-use crate::engine::{ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason};
-use crate::load::Schedule;
-use crate::report::RunInfo;
-use crate::selfcheck::SelfCheck;
+use crate::measure::engine::open::SendStats;
+use crate::measure::engine::{
+    ClosedLoop, Engine, EngineEvent, OpenLoop, Phase, RunControl, StopReason,
+};
+use crate::measure::selfcheck::SelfCheck;
+use crate::output::report::RunInfo;
+use crate::plan::config::Config;
+use crate::plan::schedule::Schedule;
 
 /// The load the config asks for: the closed loop, or the open loop on its schedule.
 pub(super) enum Plan {

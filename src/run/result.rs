@@ -2,9 +2,9 @@
 //! sweep, the config view, the last level's summary on top) and judging the SLOs on it. Apart
 //! from measuring because it is pure bookkeeping on finished data.
 
-use crate::config::Config;
-use crate::report::{LevelResult, RunResult, SCHEMA_VERSION, ToolInfo};
-use crate::slo;
+use crate::analyse::slo;
+use crate::output::report::{LevelResult, RunResult, SCHEMA_VERSION, ToolInfo};
+use crate::plan::config::Config;
 
 use super::Measured;
 

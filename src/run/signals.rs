@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
-use crate::engine::{Phase, RunControl, StopReason};
-use crate::live::{Live, Mode};
+use crate::measure::engine::{Phase, RunControl, StopReason};
+use crate::output::live::{Live, Mode};
+use crate::plan::config::Config;
 
 use super::lines;
 

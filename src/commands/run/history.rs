@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::RunArgs;
-use crate::config::Env;
-use crate::config::file::FileConfig;
-use crate::config::history::{check_label, check_tag, parse_tag, set_tag};
-use crate::history::{HistorySettings, default_db_path};
+use crate::output::history::{HistorySettings, default_db_path};
+use crate::plan::config::Env;
+use crate::plan::config::file::FileConfig;
+use crate::plan::config::history::{check_label, check_tag, parse_tag, set_tag};
 
 /// Resolves the flags over the file. A relative `db` in the file is relative to the file's
 /// folder, as the file's data paths are.

@@ -7,10 +7,10 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::cli::RunArgs;
-use crate::config::file::FileSweep;
-use crate::config::load::{DEFAULT_GRACEFUL_STOP, error_rate, parse_duration, warmup};
-use crate::config::{LoadSettings, Sweep, SweepOver};
-use crate::load::parse_arrival;
+use crate::plan::config::file::FileSweep;
+use crate::plan::config::load::{DEFAULT_GRACEFUL_STOP, error_rate, parse_duration, warmup};
+use crate::plan::config::{LoadSettings, Sweep, SweepOver};
+use crate::plan::schedule::parse_arrival;
 
 /// Reads and checks the load flags of `args`.
 pub(super) fn load_settings(args: &RunArgs) -> anyhow::Result<LoadSettings> {
@@ -129,7 +129,7 @@ pub(super) fn with_file_sweep(args: &RunArgs, sweep: &FileSweep) -> RunArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::Arrival;
+    use crate::plan::schedule::Arrival;
 
     fn resolve(args: RunArgs) -> anyhow::Result<LoadSettings> {
         load_settings(&args)

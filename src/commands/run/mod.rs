@@ -8,7 +8,7 @@ mod resolve;
 use std::process::ExitCode;
 
 use crate::cli::RunArgs;
-use crate::config::Config;
+use crate::plan::config::Config;
 
 /// Resolves the flags into a [`Config`], measures and reports. `Err` is a usage or setup error:
 /// nothing was sent.

@@ -13,17 +13,17 @@ use serde_json::Value;
 
 use super::history::history_settings;
 use super::load::{load_settings, sweep, sweep_duration, with_file_sweep};
+use crate::analyse::slo::Slo;
 use crate::cli::RunArgs;
-use crate::config::flags::{self, Origin};
-use crate::config::{
+use crate::measure::engine::proxy::ProxySettings;
+use crate::output::export::ExportFormat;
+use crate::plan::config::flags::{self, Origin};
+use crate::plan::config::{
     Config, DEFAULT_CONCURRENCY, DEFAULT_ENCODING, DEFAULT_MAX_REDIRECTS, DEFAULT_METHOD,
     DEFAULT_TIMEOUT_SECS, DEFAULT_TOKENIZER, DEFAULT_TOTAL_REQUESTS, DataSource, Env, FormatKind,
     TlsOptions, default_body, detect_lang_with, env, file, process_env, proxy_for,
 };
-use crate::engine::proxy::ProxySettings;
-use crate::export::ExportFormat;
 use crate::redact::Redactor;
-use crate::slo::Slo;
 
 impl Config {
     /// Merges `args` over the config file named by `args.config` (if any) and validates.
@@ -97,7 +97,7 @@ impl Config {
         let data_source = match file.data_source {
             Some(ds) => {
                 let encoding = ds.encoding.unwrap_or_else(|| DEFAULT_ENCODING.to_string());
-                crate::workload::csv::encoding_for_label(&encoding).map_err(|e| {
+                crate::plan::workload::csv::encoding_for_label(&encoding).map_err(|e| {
                     anyhow::anyhow!("{}: {e}", file_origin.describe("data_source.encoding"))
                 })?;
                 Some(DataSource {
@@ -111,7 +111,7 @@ impl Config {
 
         // A tokenizer file named in the config is relative to the config's folder, as data is.
         let file_tokenizer =
-            file.tokenizer.map(|t| match crate::tokens::NAMES.contains(&t.as_str()) {
+            file.tokenizer.map(|t| match crate::measure::tokens::NAMES.contains(&t.as_str()) {
                 true => t,
                 false => {
                     resolve_data_path(Path::new(&t), args.config.as_deref()).display().to_string()
@@ -127,7 +127,8 @@ impl Config {
             stream_format.kind = FormatKind::from_name(name).ok_or_else(|| {
                 // `--format` on `run` is how responses are read; reports are `--export`.
                 let names: Vec<&str> = name.split(',').map(str::trim).collect();
-                if names.iter().all(|n| crate::export::ExportFormat::from_name(n).is_some()) {
+                if names.iter().all(|n| crate::output::export::ExportFormat::from_name(n).is_some())
+                {
                     return anyhow::anyhow!(
                         "`--format {name}`: on `run`, --format names the stream format; \
                          to write reports use `--export {name}`"
@@ -140,7 +141,7 @@ impl Config {
             })?;
         }
         if let Some(size) = &args.max_event_bytes {
-            let bytes = crate::stream::limit::parse_size(size)
+            let bytes = crate::measure::stream::limit::parse_size(size)
                 .map_err(|e| anyhow::anyhow!("`--max-event-bytes {size}`: {e}"))?;
             stream_format.max_event_bytes = Some(bytes);
         }
@@ -159,7 +160,7 @@ impl Config {
                 ExportFormat::from_name(name).ok_or_else(|| {
                     anyhow::anyhow!(
                         "`--export {name}`: unknown format; use {}",
-                        crate::export::FORMAT_NAMES
+                        crate::output::export::FORMAT_NAMES
                     )
                 })
             })

@@ -1,0 +1,100 @@
+//! Classifying what went wrong with a request into the stable failure classes of DESIGN §2.
+//!
+//! Connecting classifies itself (`connect`, `tls`: see `socket`); this module covers
+//! what happens on an open connection.
+
+use std::error::Error as _;
+
+use crate::measure::record::{ErrorClass, Failure, TimeoutPhase};
+
+/// Longest HTTP error body excerpt kept (DESIGN §2: the first KiB).
+pub const BODY_EXCERPT: usize = 1024;
+
+/// A failure while sending the request or waiting for its response head.
+pub fn from_send_error(err: &hyper::Error) -> Failure {
+    let message = chain(err);
+    if err.is_parse() {
+        return Failure::new(
+            ErrorClass::Malformed,
+            format!("the response is not valid HTTP: {message}"),
+        );
+    }
+    Failure::new(
+        ErrorClass::Incomplete,
+        format!("connection closed before the response head: {message}"),
+    )
+}
+
+/// Whether `err` means the connection ended before any response byte (EOF, reset, an
+/// incomplete head): on a kept-alive connection, the server closed it as the request arrived.
+pub fn lost_before_response(err: &hyper::Error) -> bool {
+    use std::io::ErrorKind;
+    if err.is_incomplete_message() || err.is_closed() || err.is_canceled() {
+        return true;
+    }
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A failure while reading the body before the completion marker arrived.
+pub fn from_body_error(err: &hyper::Error) -> Failure {
+    Failure::new(ErrorClass::Incomplete, format!("stream broke off: {}", chain(err)))
+}
+
+/// A non-2xx response: the status, `Retry-After` when given, and a body excerpt.
+pub fn from_status(status: http::StatusCode, retry_after: Option<&str>, body: &[u8]) -> Failure {
+    let mut message = format!("HTTP {status}");
+    if let Some(retry) = retry_after {
+        message.push_str(&format!(" (Retry-After: {retry})"));
+    }
+    let excerpt = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]);
+    let excerpt = excerpt.trim();
+    if !excerpt.is_empty() {
+        message.push_str(": ");
+        message.push_str(excerpt);
+    }
+    Failure::new(ErrorClass::HttpStatus, message)
+}
+
+/// The deadline `limit` passed in `phase`.
+pub fn timeout(phase: TimeoutPhase, limit: std::time::Duration) -> Failure {
+    let during = match phase {
+        TimeoutPhase::Connect => "connecting",
+        TimeoutPhase::FirstByte => "waiting for the response",
+        TimeoutPhase::FirstToken => "waiting for the first token",
+        TimeoutPhase::Total => "while streaming",
+    };
+    Failure {
+        class: ErrorClass::Timeout,
+        message: format!("timed out after {:.3}s {during}", limit.as_secs_f64()),
+        phase: Some(phase),
+    }
+}
+
+/// An error's message with its causes, `outer: inner: root`, since hyper's own Display
+/// hides the cause that says what actually happened.
+fn chain(err: &hyper::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}

@@ -1,0 +1,373 @@
+//! The measuring engine: closed-loop (`closed`) and open-loop ([`open`]) load, one
+//! connection per worker.
+//!
+//! Each worker owns one HTTP connection and drives it in its own task ([`conn`]), so a body
+//! frame is read and timestamped without crossing tasks. Connections are opened before the
+//! clock starts and kept alive from one request to the next. [`control`] stops a run early
+//! without losing it; `backoff` brakes on a target that refuses connections.
+//!
+//! The engine never prints. It emits [`EngineEvent`]s on a channel; the terminal lines, the
+//! aggregator and the result file are consumers of that channel (oha's split of engine and UI).
+
+mod backoff;
+mod closed;
+pub mod conn;
+mod connections;
+pub mod control;
+pub mod failure;
+mod local;
+pub mod open;
+pub mod proxy;
+mod reading;
+mod redirect;
+pub mod request;
+mod socket;
+pub mod target;
+#[cfg(test)]
+mod tests;
+pub mod tls;
+mod tls_options;
+mod whole;
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+use crate::measure::protocol::StreamFormat;
+use crate::measure::record::{ErrorClass, Failure, RequestRecord, Timeline};
+use crate::measure::tokens::Tokenizer;
+use backoff::Backoff;
+pub use backoff::UNREACHABLE_AFTER;
+pub use closed::ClosedLoop;
+use conn::Connection;
+pub use connections::ConnectionStats;
+use connections::Counters;
+pub use control::{Phase, RunControl, StopReason};
+pub use open::OpenLoop;
+pub use target::RequestSpec;
+use target::{PreparedRequest, Redirects};
+pub use tls_options::TlsOptions;
+
+/// Longest wait for the connections opened before the clock starts. A host that drops
+/// connection attempts would otherwise hold the start for the whole request timeout with
+/// nothing on screen; a worker whose pre-connect fails simply connects inside its first
+/// (measured) request, which then fails as `connect` or `timeout` if the host stays silent.
+const PRECONNECT_LIMIT: Duration = Duration::from_secs(10);
+
+/// What the engine reports while it runs.
+#[derive(Debug)]
+pub enum EngineEvent {
+    /// Every worker has tried to open its connection; the clock starts now.
+    Connected(Preconnect),
+    /// A request was handed to its connection.
+    Started {
+        /// 1-based request number.
+        request_id: u64,
+        /// When it was sent.
+        at: Instant,
+    },
+    /// A request saw its first token (for the seed's `[001] first token: …` line).
+    FirstToken {
+        /// 1-based request number.
+        request_id: u64,
+        /// Time to first token.
+        ttft: Duration,
+        /// When it arrived.
+        at: Instant,
+    },
+    /// A request finished, successfully or not.
+    Finished {
+        /// Its measurements.
+        record: Box<RequestRecord>,
+        /// When it finished.
+        at: Instant,
+    },
+}
+
+/// What opening the workers' connections before the clock started found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preconnect {
+    /// Connections opened.
+    pub opened: u64,
+    /// Connections that failed to open (or timed out); their workers' first requests try
+    /// again, inside the measurement, and fail as `connect`/`tls`/`timeout` if they must.
+    pub failed: u64,
+    /// Wall time from the first connect to all workers being released.
+    pub elapsed: Duration,
+}
+
+/// What the engine needs of a run's configuration: plain values, so that the measuring core
+/// knows nothing of config files or flags (`Config::engine_settings` builds them).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// HTTP method of every request.
+    pub method: String,
+    /// Longest a whole request may take.
+    pub timeout: Duration,
+    /// How response bodies are framed and interpreted.
+    pub format: StreamFormat,
+    /// Token counter when a stream reports no usage: a name or a `tokenizer.json` path.
+    pub tokenizer: String,
+    /// Keep each response's extracted text in its record.
+    pub save_output: bool,
+    /// Requests kept apart from the statistics.
+    pub warmup: Warmup,
+    /// How https servers are verified.
+    pub tls: TlsOptions,
+    /// The proxy each target goes through.
+    pub proxy: proxy::ProxySettings,
+    /// Redirects one request may follow.
+    pub max_redirects: u32,
+}
+
+/// Everything a worker needs to send and measure requests; shared by all workers.
+#[derive(Debug)]
+pub struct Engine {
+    requests: Vec<PreparedRequest>,
+    /// Where 3xx answers lead (`--max-redirects`).
+    redirects: Redirects,
+    timeout: Duration,
+    format: StreamFormat,
+    /// Counts output tokens when a stream reports no usage; loaded before any clock starts.
+    tokenizer: Tokenizer,
+    save_output: bool,
+    warmup: Warmup,
+    /// When the load started (after pre-connecting).
+    started: OnceLock<Instant>,
+    detected_format: OnceLock<String>,
+    preconnect: OnceLock<Preconnect>,
+    /// How this engine's runs used their connections, pre-connects included.
+    connections: connections::Counters,
+    /// Requests in a row, across workers, that could not connect.
+    connect_failures_in_a_row: AtomicU64,
+}
+
+impl Engine {
+    /// Prepares every distinct request of `specs` (sent in order, cycled); fails on a bad
+    /// method, URL or header before anything is sent.
+    pub fn new(settings: &EngineSettings, specs: &[RequestSpec]) -> anyhow::Result<Engine> {
+        let specs: Vec<&RequestSpec> = specs.iter().collect();
+        let s = settings;
+        let requests = target::prepare_all(&s.method, &specs, &s.tls, &s.proxy)?;
+        if requests.is_empty() {
+            anyhow::bail!("the workload has no requests");
+        }
+        let redirects = Redirects::new(s.max_redirects, &s.tls, &s.proxy, &requests);
+        Ok(Engine {
+            requests,
+            redirects,
+            timeout: s.timeout,
+            format: s.format.clone(),
+            tokenizer: Tokenizer::from_spec(&s.tokenizer)?,
+            save_output: s.save_output,
+            warmup: s.warmup,
+            started: OnceLock::new(),
+            detected_format: OnceLock::new(),
+            preconnect: OnceLock::new(),
+            connections: connections::Counters::default(),
+            connect_failures_in_a_row: AtomicU64::new(0),
+        })
+    }
+
+    /// The stream format the first finished request used, e.g. `sse/openai-chat`.
+    pub fn detected_format(&self) -> Option<&str> {
+        self.detected_format.get().map(String::as_str)
+    }
+
+    /// What pre-connecting found, once a run has started.
+    pub fn preconnect(&self) -> Option<Preconnect> {
+        self.preconnect.get().copied()
+    }
+
+    /// Connections opened so far, pre-connects included: with keep-alive working, one per
+    /// worker.
+    pub fn connections_opened(&self) -> u64 {
+        self.connections.snapshot().opened
+    }
+
+    /// How the connections were used so far.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        self.connections.snapshot()
+    }
+
+    /// Sends request number `index` (0-based), scheduled for `sched` (`None`: now, the closed
+    /// loop), on the worker's connection `conn` and measures it; notes on the worker's
+    /// `backoff` whether it connected; emits `Finished`. The connection is reused when it is
+    /// still open and goes to the same target. Whether the run still listens.
+    async fn send_one(
+        &self,
+        index: u64,
+        sched: Option<Instant>,
+        conn: &mut Option<Connection>,
+        backoff: &mut Backoff,
+        control: &RunControl,
+        events: &UnboundedSender<EngineEvent>,
+    ) -> bool {
+        let prepared = &self.requests[(index % self.requests.len() as u64) as usize];
+        if let Some(open) = conn {
+            // Before the clock: the client's own bookkeeping is not the server's latency.
+            let ready = match Arc::ptr_eq(open.target(), prepared.target()) {
+                true => tokio::time::timeout(self.timeout, open.ready()).await.ok(),
+                false => None,
+            };
+            match ready {
+                Some(true) => {}
+                // The server closed it after the last response (`Connection: close`,
+                // HTTP/1.0, or simply a close): this request pays a connect, nothing failed.
+                Some(false) => {
+                    Counters::bump(&self.connections.reconnects);
+                    *conn = None;
+                }
+                // Another target, or a connection that never got ready.
+                None => *conn = None,
+            }
+        }
+        let outcome =
+            request::measure(self, prepared, conn, index + 1, sched, control, events).await;
+        let counters = &self.connections;
+        if outcome.record.connect.is_some() {
+            Counters::bump(&counters.opened);
+        }
+        if outcome.reused {
+            Counters::bump(&counters.reused);
+        }
+        if outcome.reconnected {
+            Counters::bump(&counters.reconnects);
+        }
+        if outcome.resent {
+            Counters::bump(&counters.resent);
+        }
+        if let Some(url) = &outcome.record.final_url {
+            Counters::bump(&counters.redirected);
+            let _ = counters.redirected_to.get_or_init(|| url.clone());
+        }
+        if let Some(name) = &outcome.format_name {
+            if self.detected_format.get().is_none() {
+                let _ = self.detected_format.set(name.clone());
+            }
+        }
+        let at = Instant::now();
+        backoff.note(&outcome.record, at);
+        self.judge_reachability(backoff::failed_to_connect(&outcome.record), control);
+        self.finish(outcome.record, index, sched.unwrap_or(outcome.sent), events)
+    }
+
+    /// Request number `index` (0-based), scheduled for `sched`, arrived while its worker was
+    /// backing off (the open loop): it fails at once as `connect`, without an attempt.
+    fn fail_fast(
+        &self,
+        index: u64,
+        sched: Instant,
+        backoff: &Backoff,
+        control: &RunControl,
+        events: &UnboundedSender<EngineEvent>,
+    ) -> bool {
+        let now = Instant::now();
+        let _ = events.send(EngineEvent::Started { request_id: index + 1, at: now });
+        let failure = Failure::new(ErrorClass::Connect, backoff.reason(now));
+        let record =
+            Timeline::new(sched, now).into_record(index + 1, Some(failure), &self.tokenizer);
+        Counters::bump(&self.connections.backoff_failed_fast);
+        self.judge_reachability(true, control);
+        self.finish(record, index, sched, events)
+    }
+
+    /// Marks a warm-up `record` (request `index`, scheduled for `sched`) and emits it. Whether
+    /// the run still listens.
+    fn finish(
+        &self,
+        mut record: RequestRecord,
+        index: u64,
+        sched: Instant,
+        events: &UnboundedSender<EngineEvent>,
+    ) -> bool {
+        record.warmup = self.warmup.covers(index, sched, self.started());
+        let at = Instant::now();
+        // A closed channel means nobody listens any more: the worker stops quietly.
+        events.send(EngineEvent::Finished { record: Box::new(record), at }).is_ok()
+    }
+
+    /// Stops the run as `unreachable` when nothing has ever connected and
+    /// [`UNREACHABLE_AFTER`] requests in a row could not.
+    fn judge_reachability(&self, failed_to_connect: bool, control: &RunControl) {
+        let in_a_row = &self.connect_failures_in_a_row;
+        if !failed_to_connect {
+            // Read first: a healthy run never writes the shared counter.
+            if in_a_row.load(Ordering::Relaxed) != 0 {
+                in_a_row.store(0, Ordering::Relaxed);
+            }
+            return;
+        }
+        let failures = in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= UNREACHABLE_AFTER && self.connections_opened() == 0 {
+            control.stop_sending(StopReason::Unreachable);
+        }
+    }
+
+    /// Waits out `backoff` before the closed loop's next request, unless the run stops
+    /// sending first. Whether to send it.
+    async fn wait_out(&self, backoff: &Backoff, control: &RunControl) -> bool {
+        let Some(until) = backoff.pending(Instant::now()) else {
+            return true;
+        };
+        let send = tokio::select! {
+            _ = tokio::time::sleep_until(until) => control.sending(),
+            _ = control.reached(Phase::Draining) => false,
+        };
+        if send {
+            Counters::bump(&self.connections.backoff_delayed);
+        }
+        send
+    }
+
+    /// Opens one connection for a worker before the clock starts; `None` when it fails (the
+    /// worker's first request then connects inside the measurement).
+    async fn preconnect_one(&self, worker: u64) -> Option<Connection> {
+        // The request this worker most likely sends first says where to connect.
+        let first = &self.requests[(worker as usize) % self.requests.len()];
+        let limit = self.timeout.min(PRECONNECT_LIMIT);
+        let conn = Connection::open(first.target(), limit).await.ok();
+        if conn.is_some() {
+            Counters::bump(&self.connections.opened);
+        }
+        conn
+    }
+
+    /// Marks the instant the load started (after pre-connecting), for duration warm-ups.
+    fn mark_started(&self) -> Instant {
+        *self.started.get_or_init(Instant::now)
+    }
+
+    /// When the load started; `now` before it has.
+    fn started(&self) -> Instant {
+        self.started.get().copied().unwrap_or_else(Instant::now)
+    }
+}
+
+/// Requests whose measurements are kept apart from the statistics (`--warmup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Warmup {
+    /// No warm-up.
+    #[default]
+    None,
+    /// The first N requests.
+    Requests(u64),
+    /// Requests scheduled within this long of the start.
+    Duration(Duration),
+}
+
+impl Warmup {
+    /// Whether request `index` (0-based), scheduled at `sched` in a load started at `start`,
+    /// is a warm-up request.
+    pub fn covers(self, index: u64, sched: Instant, start: Instant) -> bool {
+        match self {
+            Warmup::None => false,
+            Warmup::Requests(n) => index < n,
+            Warmup::Duration(d) => sched.saturating_duration_since(start) < d,
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The validated configuration the engine sees, built from the config file and the flags.
+//!
+//! Precedence: command-line flag > config file > built-in default. `${NAME}` in url, headers
+//! and body is read from the environment here, and every value read that way is remembered as
+//! a secret so that [`crate::redact::Redactor`] can hide it from every output.
+//!
+//! The file is parsed by extension (`formats`) and read into the original tool's keys with
+//! every key and type checked (`file`); `flags` checks what may come from either side; `env`
+//! reads `${NAME}`; `view` is what a config shows the layers below it (the engine's settings,
+//! the result file's redacted view). Which side wins for each key is decided where the flags
+//! are read, in `commands/run/resolve.rs`.
+
+pub mod env;
+pub(crate) mod file;
+pub(crate) mod flags;
+mod formats;
+pub mod history;
+pub mod load;
+pub mod sweep;
+mod view;
+
+pub(crate) use view::proxy_for;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+pub use crate::i18n::{detect_lang, detect_lang_with};
+pub use crate::measure::engine::TlsOptions;
+/// The stream format is the protocol layer's; configs name it here too.
+pub use crate::measure::protocol::format::{FormatKind, StreamFormat};
+pub use env::{Env, process_env};
+pub use history::HistorySettings;
+pub use load::LoadSettings;
+pub use sweep::{Sweep, SweepOver};
+
+use crate::analyse::slo::Slo;
+use crate::i18n::Lang;
+use crate::measure::engine::proxy::ProxySettings;
+use crate::output::export::ExportFormat;
+use crate::redact::Redactor;
+
+/// The seed's `data_source` block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSource {
+    /// Resolved path (relative paths resolve against the config file's folder).
+    pub file: PathBuf,
+    /// Only this column is available to placeholders.
+    pub column: Option<String>,
+    /// Text encoding label (`utf-8`, `gbk`, `gb18030`, `utf-16`, …).
+    pub encoding: String,
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Endpoint URL (`${NAME}` already substituted; may hold `{{column}}` placeholders).
+    pub url: String,
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Request headers in order (values may hold `{{column}}` placeholders).
+    pub headers: Vec<(String, String)>,
+    /// Request body template; `None` sends no body.
+    pub body: Option<serde_json::Value>,
+    /// Bound on each whole request.
+    pub timeout: Duration,
+    /// Requests in flight at all times.
+    pub concurrency: u64,
+    /// Requests to send in all; `None` when only `--duration` ends the run.
+    pub total_requests: Option<u64>,
+    /// Load model, stop conditions, warm-up and ramp-up.
+    pub load: LoadSettings,
+    /// Several concurrencies or rates, one after another.
+    pub sweep: Option<Sweep>,
+    /// Service-level objectives (`--slo`, `slo:` in the file).
+    pub slos: Vec<Slo>,
+    /// Extra formats written beside the result file (`--export`).
+    pub exports: Vec<ExportFormat>,
+    /// Prometheus text file replaced on every run (`--prometheus`).
+    pub prometheus: Option<PathBuf>,
+    /// The level this config runs, when it is one level of a sweep ([`Config::at_level`]).
+    pub sweep_level: Option<f64>,
+    /// CSV rows feeding `{{column}}` placeholders.
+    pub data_source: Option<DataSource>,
+    /// How to read the response stream.
+    pub stream_format: StreamFormat,
+    /// Result file; `None` means the default `test_results.json`.
+    pub output: Option<PathBuf>,
+    /// Whether to write a result file at all (`demo` without `-o` writes none).
+    pub write_result: bool,
+    /// Report language.
+    pub lang: Lang,
+    /// No per-request lines.
+    pub quiet: bool,
+    /// Keep extracted text in records.
+    pub save_output: bool,
+    /// Token counter when a stream reports no usage (`--tokenizer`): a name or a file.
+    pub tokenizer: String,
+    /// How https servers are verified (flags only).
+    pub tls: TlsOptions,
+    /// The proxy each target goes through (`--proxy`, `proxy:`, else the environment's).
+    pub proxy: ProxySettings,
+    /// Redirects one request may follow (`--max-redirects`; 0: none).
+    pub max_redirects: u32,
+    /// The config file this came from, if any.
+    pub config_path: Option<PathBuf>,
+    /// Secrets to hide from every output.
+    pub redactor: Redactor,
+    /// Whether and where the run is stored in the history database, with its label and tags.
+    pub history: HistorySettings,
+    /// The full-screen live dashboard (`--tui`, `tui: true`).
+    pub tui: bool,
+}
+
+impl Config {
+    /// A run against `url` with every default, as `streamperf -u URL` without a config file
+    /// runs it, except that the report is in English and nothing goes into the history. The
+    /// demo and tests start here and change what they need.
+    pub fn new(url: impl Into<String>) -> Config {
+        let url = url.into();
+        let mut redactor = Redactor::default();
+        redactor.add_url(&url);
+        Config {
+            url,
+            method: DEFAULT_METHOD.into(),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Some(default_body()),
+            timeout: Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
+            concurrency: DEFAULT_CONCURRENCY,
+            total_requests: Some(DEFAULT_TOTAL_REQUESTS),
+            load: LoadSettings::default(),
+            sweep: None,
+            sweep_level: None,
+            slos: Vec::new(),
+            exports: Vec::new(),
+            prometheus: None,
+            data_source: None,
+            stream_format: StreamFormat::default(),
+            output: None,
+            write_result: true,
+            lang: Lang::En,
+            quiet: false,
+            save_output: false,
+            tokenizer: DEFAULT_TOKENIZER.into(),
+            tls: TlsOptions::default(),
+            proxy: ProxySettings::default(),
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            config_path: None,
+            redactor,
+            history: HistorySettings::off(),
+            tui: false,
+        }
+    }
+}
+
+/// Default method.
+pub(crate) const DEFAULT_METHOD: &str = "POST";
+/// Default bound on one whole request, in seconds (the seed's).
+pub(crate) const DEFAULT_TIMEOUT_SECS: f64 = 300.0;
+/// Default requests in flight (the seed's).
+pub(crate) const DEFAULT_CONCURRENCY: u64 = 10;
+/// Default requests in all (the seed's).
+pub(crate) const DEFAULT_TOTAL_REQUESTS: u64 = 100;
+/// Redirects followed per request, as curl's `--max-redirs` and reqwest's default policy
+/// bound them (both allow more; five is plenty for an API behind a gateway).
+pub const DEFAULT_MAX_REDIRECTS: u32 = 5;
+/// Default CSV encoding (the seed's).
+pub(crate) const DEFAULT_ENCODING: &str = "utf-8";
+/// Output tokens are counted with this when a stream reports no usage (DESIGN §2).
+pub const DEFAULT_TOKENIZER: &str = "o200k_base";
+
+/// The body sent when the method is POST and neither `--body` nor the config file gives one,
+/// so that `streamperf -u URL` works against any OpenAI-compatible endpoint:
+///
+/// ```json
+/// {"model":"default","messages":[{"role":"user","content":"Write a short essay about AI."}],"stream":true}
+/// ```
+pub fn default_body() -> Value {
+    json!({
+        "model": "default",
+        "messages": [{"role": "user", "content": "Write a short essay about AI."}],
+        "stream": true,
+    })
+}

@@ -1,0 +1,175 @@
+//! Request templates and data sources: turns a [`Config`] into the concrete request of each
+//! request number.
+//!
+//! Bodies are rendered before the run starts (one per CSV row, cycled), so building a request
+//! on the hot path is a cheap clone. Every placeholder is checked against the CSV header first,
+//! so a typo fails before any request is sent, not as a hundred odd responses.
+
+pub(crate) mod csv;
+pub(crate) mod template;
+
+use std::collections::HashMap;
+
+use anyhow::bail;
+use bytes::Bytes;
+
+use crate::plan::config::{Config, DataSource};
+
+/// The engine's input: one fully rendered request.
+pub use crate::measure::engine::RequestSpec;
+
+/// The rendered requests, used in order and cycled.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    specs: Vec<RequestSpec>,
+}
+
+impl Workload {
+    /// Loads the data source (if any) and renders every distinct request; fails before any
+    /// request is sent when the file is unreadable or a placeholder names no column.
+    ///
+    /// Without a data source, `{{…}}` text is sent as written.
+    pub fn load(config: &Config) -> anyhow::Result<Workload> {
+        let Some(source) = &config.data_source else {
+            let spec = render(config, &|_| None)?;
+            return Ok(Workload { specs: vec![spec] });
+        };
+        let table = csv::read_table(&source.file, &source.encoding)?;
+        let columns = available_columns(source, &table.headers)?;
+        check_placeholders(config, source, &columns)?;
+
+        let mut specs = Vec::with_capacity(table.rows.len());
+        for row in &table.rows {
+            let lookup = |name: &str| columns.get(name).and_then(|&i| row.fields.get(i));
+            let spec = render(config, &lookup)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", source.file.display(), row.line))?;
+            specs.push(spec);
+        }
+        Ok(Workload { specs })
+    }
+
+    /// The request for 0-based request number `index` (rows cycle).
+    pub fn request(&self, index: u64) -> &RequestSpec {
+        &self.specs[(index % self.specs.len() as u64) as usize]
+    }
+
+    /// Every distinct request, in order (the engine cycles them).
+    pub fn specs(&self) -> &[RequestSpec] {
+        &self.specs
+    }
+
+    /// Number of distinct requests (CSV rows, or 1 without a data source).
+    pub fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Always false: a workload holds at least one request.
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+}
+
+/// Column name → index of the columns placeholders may use: all of them, or only
+/// `data_source.column` when set (the seed's rule). A repeated name means its last column, as
+/// Python's `csv.DictReader` (the seed's reader) does.
+fn available_columns(
+    source: &DataSource,
+    headers: &[String],
+) -> anyhow::Result<HashMap<String, usize>> {
+    let mut all: HashMap<String, usize> = HashMap::new();
+    for (i, name) in headers.iter().enumerate() {
+        all.insert(name.clone(), i);
+    }
+    let Some(column) = &source.column else {
+        return Ok(all);
+    };
+    match all.get(column.trim()) {
+        Some(&i) => Ok(HashMap::from([(column.trim().to_string(), i)])),
+        None => {
+            let hint = match closest(column, headers.iter().map(String::as_str)) {
+                Some(k) => format!(" — did you mean `{k}`?"),
+                None => String::new(),
+            };
+            bail!(
+                "{}: `data_source.column` {column:?} is not a column of the file (the header has: {}){hint}",
+                source.file.display(),
+                headers.join(", ")
+            )
+        }
+    }
+}
+
+/// Fails on the first placeholder (in url, headers or body) that names no available column.
+fn check_placeholders(
+    config: &Config,
+    source: &DataSource,
+    columns: &HashMap<String, usize>,
+) -> anyhow::Result<()> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for name in template::names(&config.url) {
+        found.push((name.to_string(), "`url`".to_string()));
+    }
+    for (header, value) in &config.headers {
+        for name in template::names(value) {
+            found.push((name.to_string(), format!("header `{header}`")));
+        }
+    }
+    if let Some(body) = &config.body {
+        let mut in_body = Vec::new();
+        template::json_names(body, "body", &mut in_body);
+        found.extend(in_body.into_iter().map(|(n, path)| (n, format!("`{path}`"))));
+    }
+    let Some((name, place)) = found.iter().find(|(n, _)| !columns.contains_key(n)) else {
+        return Ok(());
+    };
+    let mut available: Vec<&str> = columns.keys().map(String::as_str).collect();
+    available.sort_unstable();
+    let limited = match &source.column {
+        Some(_) => " (`data_source.column` limits placeholders to that column)",
+        None => "",
+    };
+    let hint = match closest(name, available.iter().copied()) {
+        Some(k) => format!(" — did you mean `{{{{{k}}}}}`?"),
+        None => String::new(),
+    };
+    bail!(
+        "placeholder `{{{{{name}}}}}` in {place} names no column of {} (available: {}{limited}){hint}",
+        source.file.display(),
+        available.join(", ")
+    )
+}
+
+/// The one of `known` closest to `name`, if it is close enough to be a likely typo.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (strsim::jaro_winkler(name, k), k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// The request with placeholders filled by `lookup` (kept as written where it gives `None`).
+fn render<'v>(
+    config: &Config,
+    lookup: &dyn Fn(&str) -> Option<&'v str>,
+) -> anyhow::Result<RequestSpec> {
+    let url = template::replace_all(&config.url, lookup);
+    if url != config.url && url::Url::parse(&url).is_err() {
+        bail!("the URL with this row's values is not valid: {url:?}");
+    }
+    let mut headers = Vec::with_capacity(config.headers.len());
+    for (name, value) in &config.headers {
+        let value = template::replace_all(value, lookup);
+        if http::HeaderValue::from_str(&value).is_err() {
+            bail!(
+                "header `{name}` with this row's values is not a valid HTTP header value (a line break?)"
+            );
+        }
+        headers.push((name.clone(), value));
+    }
+    let body = match &config.body {
+        Some(body) => Bytes::from(serde_json::to_vec(&template::render_json(body, &lookup))?),
+        None => Bytes::new(),
+    };
+    Ok(RequestSpec { url, headers, body })
+}
