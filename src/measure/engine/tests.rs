@@ -10,9 +10,9 @@ use tokio::sync::mpsc;
 use super::conn::Connection;
 use super::{ClosedLoop, Engine, EngineEvent, Preconnect, RunControl, target};
 use crate::measure::record::{ErrorClass, RequestRecord};
-use crate::mock::{MockOptions, MockServer};
 use crate::plan::config::Config;
 use crate::plan::workload::{RequestSpec, Workload};
+use streamperf_mock::{MockOptions, MockServer};
 
 const CHAT_BODY: &str =
     r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true}"#;

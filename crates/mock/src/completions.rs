@@ -83,9 +83,9 @@ impl Framer for CompletionChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::{collect, collect_chunks};
-    use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{data_events as events, joined};
+    use crate::driver::{collect, collect_chunks};
+    use crate::plan::Fault;
+    use crate::reply::testing::{data_events as events, joined};
 
     fn framer(reply: Reply, include_usage: bool, continuous: bool) -> CompletionChunks {
         CompletionChunks::new(reply, StreamOptions { include_usage, continuous })

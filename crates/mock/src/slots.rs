@@ -67,8 +67,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::mock::MockOptions;
-    use crate::mock::plan::{MockQuery, Shape};
+    use crate::MockOptions;
+    use crate::plan::{MockQuery, Shape};
 
     fn schedule(start: Instant) -> Schedule {
         let options =

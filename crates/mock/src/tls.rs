@@ -27,7 +27,6 @@ const QUEUE: usize = 1024;
 
 /// The server side of TLS from a PEM certificate chain and its PEM private key.
 pub(crate) fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
-    crate::measure::engine::tls::install_tls_provider();
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .with_context(|| {
@@ -39,7 +38,11 @@ pub(crate) fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<Serve
     let key = PrivateKeyDer::from_pem_file(key).with_context(|| {
         format!("`--tls-key`: cannot read a private key from {}", key.display())
     })?;
-    let mut config = ServerConfig::builder()
+    // Its own provider rather than the process-wide default, which the client may install.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS: the ring provider offers no safe protocol version")?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .context("`--tls-cert`/`--tls-key`: the key does not fit the certificate")?;

@@ -1,4 +1,6 @@
-//! The built-in mock streaming API, used by `streamperf mock`, `streamperf demo` and the tests.
+//! The built-in mock streaming API of streamperf, used by `streamperf mock`, `streamperf demo`
+//! and the tests: the oracle every measurement is checked against, in a crate of its own so that
+//! it shares no code path with the measuring side. Useful alone to anyone testing a client.
 //!
 //! Each route streams one provider's real wire format: OpenAI chat completions, legacy
 //! completions and the Responses API; Anthropic Messages; Gemini
@@ -74,7 +76,9 @@ use clap::Args;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use catalog::{listing, path_for, request_body_for, whole_path_for, whole_request_body_for};
+pub use catalog::{
+    PROTOCOLS, listing, path_for, request_body_for, whole_path_for, whole_request_body_for,
+};
 pub use stats::{LatencySummary, MAX_BODIES, MockSnapshot, MockStats};
 pub use words::{mock_reasoning_text, mock_text};
 

@@ -279,8 +279,8 @@ impl Framer for DifyWorkflow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect;
-    use crate::mock::reply::testing::sse as events;
+    use crate::driver::collect;
+    use crate::reply::testing::sse as events;
 
     fn request() -> Reply {
         let mut r = Reply::test(0, 2, 1);
@@ -314,9 +314,8 @@ mod tests {
         assert!(ev[5].1["data"].get("total_tokens").is_none());
         assert_eq!(ev[5].1["data"]["status"], "succeeded");
 
-        let shape =
-            crate::mock::plan::Shape { reasoning: 0, tokens: 5, per_chunk: 2, capped: false };
-        let out = crate::mock::driver::collect_shape(chat(), shape, None).await;
+        let shape = crate::plan::Shape { reasoning: 0, tokens: 5, per_chunk: 2, capped: false };
+        let out = crate::driver::collect_shape(chat(), shape, None).await;
         let ev = events(&out);
         assert_eq!(ev.len(), 1 + 3 + 1);
         assert_eq!(ev[2].1["answer"], ", this");

@@ -1,10 +1,8 @@
 //! What the mock serves, in one table: the routes (for `GET /`, the startup line and 404s),
 //! each protocol's route and a minimal request body for it (for `streamperf demo` and tests),
-//! streaming and non-streaming.
+//! streaming and non-streaming. Protocols go by the names `streamperf run --format` gives them.
 
 use serde_json::{Value, json};
-
-use crate::measure::protocol::Protocol;
 
 /// One route of the mock.
 #[derive(Debug, Clone, Copy)]
@@ -76,22 +74,36 @@ pub fn listing() -> String {
     ROUTES.iter().map(|r| format!("{:<9} {:<54} {}\n", r.method, r.path, r.what)).collect()
 }
 
-/// The mock's route for `protocol`, query included where the route needs one. `Generic`
-/// gets the Dify workflow in the original README's framing (`event: <name>` lines and a bare
-/// `{"outputs": …}` payload), the shape the seed's `first_token_event`, `completion_event`
-/// and `output_path` rules were written for.
-pub fn path_for(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::OpenAiChat => "/v1/chat/completions",
-        Protocol::OpenAiCompletions => "/v1/completions",
-        Protocol::OpenAiResponses => "/v1/responses",
-        Protocol::Anthropic => "/v1/messages",
-        Protocol::Gemini => "/v1beta/models/mock:streamGenerateContent?alt=sse",
-        Protocol::Dify => "/v1/chat-messages",
-        Protocol::Ollama => "/api/chat",
-        Protocol::Tgi => "/generate_stream",
-        Protocol::Generic => "/v1/workflows/run?framing=event-lines",
-    }
+/// The protocols the mock speaks, by the names `streamperf run --format` gives them.
+pub const PROTOCOLS: [&str; 9] = [
+    "openai-chat",
+    "openai-completions",
+    "openai-responses",
+    "anthropic",
+    "gemini",
+    "dify",
+    "ollama",
+    "tgi",
+    "generic",
+];
+
+/// The mock's route for `protocol` (one of [`PROTOCOLS`]), query included where the route
+/// needs one. `generic` gets the Dify workflow in the original README's framing (`event:
+/// <name>` lines and a bare `{"outputs": …}` payload), the shape the original tool's
+/// `first_token_event`, `completion_event` and `output_path` rules were written for.
+pub fn path_for(protocol: &str) -> Option<&'static str> {
+    Some(match protocol {
+        "openai-chat" => "/v1/chat/completions",
+        "openai-completions" => "/v1/completions",
+        "openai-responses" => "/v1/responses",
+        "anthropic" => "/v1/messages",
+        "gemini" => "/v1beta/models/mock:streamGenerateContent?alt=sse",
+        "dify" => "/v1/chat-messages",
+        "ollama" => "/api/chat",
+        "tgi" => "/generate_stream",
+        "generic" => "/v1/workflows/run?framing=event-lines",
+        _ => return None,
+    })
 }
 
 /// The prompt every demo body carries.
@@ -99,49 +111,50 @@ const PROMPT: &str = "Write a short essay about AI.";
 
 /// A minimal valid streaming request body for [`path_for`]`(protocol)`, as the real API
 /// expects it (usage requested where it must be asked for).
-pub fn request_body_for(protocol: Protocol) -> Value {
+pub fn request_body_for(protocol: &str) -> Option<Value> {
     let messages = json!([{"role": "user", "content": PROMPT}]);
-    match protocol {
-        Protocol::OpenAiChat => json!({
+    Some(match protocol {
+        "openai-chat" => json!({
             "model": "mock", "messages": messages, "stream": true,
             "stream_options": {"include_usage": true},
         }),
-        Protocol::OpenAiCompletions => json!({
+        "openai-completions" => json!({
             "model": "mock", "prompt": PROMPT, "stream": true,
             "stream_options": {"include_usage": true},
         }),
-        Protocol::OpenAiResponses => json!({"model": "mock", "input": PROMPT, "stream": true}),
+        "openai-responses" => json!({"model": "mock", "input": PROMPT, "stream": true}),
         // `max_tokens` is required by the real API; this one never caps the mock's defaults.
-        Protocol::Anthropic => {
+        "anthropic" => {
             json!({"model": "mock", "max_tokens": 4096, "messages": messages, "stream": true})
         }
-        Protocol::Gemini => json!({"contents": [{"role": "user", "parts": [{"text": PROMPT}]}]}),
-        Protocol::Ollama => json!({"model": "mock", "messages": messages, "stream": true}),
-        Protocol::Tgi => json!({"inputs": PROMPT}),
-        Protocol::Dify | Protocol::Generic => json!({
+        "gemini" => json!({"contents": [{"role": "user", "parts": [{"text": PROMPT}]}]}),
+        "ollama" => json!({"model": "mock", "messages": messages, "stream": true}),
+        "tgi" => json!({"inputs": PROMPT}),
+        "dify" | "generic" => json!({
             "inputs": {}, "query": PROMPT, "response_mode": "streaming",
             "conversation_id": "", "user": "streamperf",
         }),
-    }
+        _ => return None,
+    })
 }
 
-/// The mock's non-streaming route for `protocol` (for `Generic`, the Dify workflow's).
-pub fn whole_path_for(protocol: Protocol) -> &'static str {
+/// The mock's non-streaming route for `protocol` (for `generic`, the Dify workflow's).
+pub fn whole_path_for(protocol: &str) -> Option<&'static str> {
     match protocol {
-        Protocol::Gemini => "/v1beta/models/mock:generateContent",
-        Protocol::Tgi => "/generate",
-        Protocol::Generic => "/v1/workflows/run",
+        "gemini" => Some("/v1beta/models/mock:generateContent"),
+        "tgi" => Some("/generate"),
+        "generic" => Some("/v1/workflows/run"),
         other => path_for(other),
     }
 }
 
 /// A minimal valid request body for [`whole_path_for`]`(protocol)` that asks for the answer
 /// whole, as the real API expects it: `"stream": false`, or Dify's `blocking` mode.
-pub fn whole_request_body_for(protocol: Protocol) -> Value {
-    let mut body = request_body_for(protocol);
+pub fn whole_request_body_for(protocol: &str) -> Option<Value> {
+    let mut body = request_body_for(protocol)?;
     match protocol {
-        Protocol::Dify | Protocol::Generic => body["response_mode"] = json!("blocking"),
-        Protocol::Gemini | Protocol::Tgi => {}
+        "dify" | "generic" => body["response_mode"] = json!("blocking"),
+        "gemini" | "tgi" => {}
         _ => {
             body["stream"] = json!(false);
             if let Some(fields) = body.as_object_mut() {
@@ -149,7 +162,7 @@ pub fn whole_request_body_for(protocol: Protocol) -> Value {
             }
         }
     }
-    body
+    Some(body)
 }
 
 #[cfg(test)]
@@ -158,19 +171,23 @@ mod tests {
 
     #[test]
     fn every_protocol_has_a_listed_route_and_a_body() {
-        for p in Protocol::ALL {
-            let path = path_for(p);
+        for p in PROTOCOLS {
+            let path = path_for(p).unwrap();
             let bare = path.split('?').next().unwrap_or(path).replace("/mock:", "/{model}:");
             assert!(ROUTES.iter().any(|r| r.path.starts_with(&bare)), "{p:?}: {path}");
-            assert!(request_body_for(p).is_object());
+            assert!(request_body_for(p).unwrap().is_object());
         }
-        for p in Protocol::ALL {
-            let path = whole_path_for(p).replace("/mock:", "/{model}:");
+        for p in PROTOCOLS {
+            let path = whole_path_for(p).unwrap().replace("/mock:", "/{model}:");
             assert!(ROUTES.iter().any(|r| r.path == path), "{p:?}: {path}");
-            let body = whole_request_body_for(p);
+            let body = whole_request_body_for(p).unwrap();
             assert_ne!(body["stream"], true, "{p:?}");
             assert_ne!(body["response_mode"], "streaming", "{p:?}");
         }
         assert_eq!(listing().lines().count(), ROUTES.len());
+        assert_eq!(
+            (path_for("soap"), request_body_for("soap"), whole_path_for("soap")),
+            (None, None, None)
+        );
     }
 }

@@ -258,9 +258,9 @@ impl Framer for ResponsesEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_shape;
-    use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{error_last, joined, named_events};
+    use crate::driver::collect_shape;
+    use crate::plan::Fault;
+    use crate::reply::testing::{error_last, joined, named_events};
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<(String, Value)> {
         let shape = reply.shape;

@@ -27,8 +27,8 @@ impl Framer for PlainText {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect;
-    use crate::mock::words::mock_text;
+    use crate::driver::collect;
+    use crate::words::mock_text;
 
     #[tokio::test]
     async fn text_only() {

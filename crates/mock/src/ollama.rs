@@ -131,10 +131,10 @@ fn nanos(d: std::time::Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_chunks;
-    use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::joined;
-    use crate::mock::words::{mock_reasoning_text, mock_text};
+    use crate::driver::collect_chunks;
+    use crate::plan::Fault;
+    use crate::reply::testing::joined;
+    use crate::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;
 
     async fn run(reply: Reply, endpoint: Endpoint, fault: Option<Fault>) -> Vec<Value> {

@@ -181,10 +181,10 @@ impl Framer for AnthropicEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_shape;
-    use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{error_last, joined, named_events};
-    use crate::mock::words::{mock_reasoning_text, mock_text};
+    use crate::driver::collect_shape;
+    use crate::plan::Fault;
+    use crate::reply::testing::{error_last, joined, named_events};
+    use crate::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<(String, Value)> {

@@ -311,7 +311,7 @@ pub(crate) async fn collect<F: Framer>(framer: F, tokens: u64, fault: Option<Fau
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::plan::Shape;
+    use crate::plan::Shape;
 
     /// `<`, each chunk as `[R|A text]`, `>`; `!` for an error.
     struct Tags;
@@ -345,12 +345,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_endless_line_never_ends_until_shutdown() {
-        use crate::mock::plan::{MockQuery, Schedule};
-        use crate::mock::stats::MockStats;
+        use crate::plan::{MockQuery, Schedule};
+        use crate::stats::MockStats;
         use futures_util::StreamExt;
         use std::sync::Arc;
 
-        let options = crate::mock::MockOptions { ttft_ms: 0, ..Default::default() };
+        let options = crate::MockOptions { ttft_ms: 0, ..Default::default() };
         let shape = Shape { reasoning: 0, tokens: 3, per_chunk: 1, capped: false };
         let now = tokio::time::Instant::now();
         let schedule = Schedule::new(now, &options, &MockQuery::default(), shape, 1);

@@ -126,9 +126,9 @@ impl Framer for TgiEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_chunks;
-    use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::{data_events, joined};
+    use crate::driver::collect_chunks;
+    use crate::plan::Fault;
+    use crate::reply::testing::{data_events, joined};
     use serde_json::Value;
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<String> {

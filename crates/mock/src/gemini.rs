@@ -140,10 +140,10 @@ impl Framer for GeminiChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::driver::collect_shape;
-    use crate::mock::plan::Fault;
-    use crate::mock::reply::testing::data_events;
-    use crate::mock::words::{mock_reasoning_text, mock_text};
+    use crate::driver::collect_shape;
+    use crate::plan::Fault;
+    use crate::reply::testing::data_events;
+    use crate::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<Value> {
