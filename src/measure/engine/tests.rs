@@ -9,9 +9,8 @@ use tokio::sync::mpsc;
 
 use super::conn::Connection;
 use super::{ClosedLoop, Engine, EngineEvent, Preconnect, RunControl, target};
+use super::{EngineSettings, RequestSpec};
 use crate::measure::record::{ErrorClass, RequestRecord};
-use crate::plan::config::Config;
-use crate::plan::workload::{RequestSpec, Workload};
 use streamperf_mock::{MockOptions, MockServer};
 
 const CHAT_BODY: &str =
@@ -23,6 +22,14 @@ async fn mock() -> MockServer {
     MockServer::start(options).await.expect("mock starts")
 }
 
+fn chat_request(url: String) -> RequestSpec {
+    RequestSpec {
+        url,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Bytes::from_static(CHAT_BODY.as_bytes()),
+    }
+}
+
 /// Runs `total` requests to `url` with `concurrency` workers; returns the engine, its events
 /// (first the pre-connect summary) and the records in request order.
 async fn run(
@@ -30,17 +37,18 @@ async fn run(
     total: u64,
     concurrency: u64,
 ) -> (Arc<Engine>, Preconnect, Vec<RequestRecord>) {
-    let config = Config {
-        total_requests: Some(total),
-        concurrency,
-        body: Some(serde_json::from_str(CHAT_BODY).unwrap()),
+    let settings = EngineSettings {
+        method: "POST".into(),
         timeout: Duration::from_secs(2),
-        quiet: true,
-        ..Config::new(url)
+        format: Default::default(),
+        tokenizer: "o200k_base".into(),
+        save_output: false,
+        warmup: Default::default(),
+        tls: Default::default(),
+        proxy: Default::default(),
+        max_redirects: 5,
     };
-    let workload = Workload::load(&config).expect("workload");
-    let engine =
-        Arc::new(Engine::new(&config.engine_settings(), workload.specs()).expect("engine"));
+    let engine = Arc::new(Engine::new(&settings, &[chat_request(url)]).expect("engine"));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let plan = ClosedLoop { concurrency, total: Some(total), ramp_up: None };
     engine.run_closed_loop(plan, Arc::new(RunControl::new()), tx).await;
@@ -107,11 +115,7 @@ async fn tls_to_a_plain_http_server_is_a_tls_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_streams_and_reuses_its_connection_without_spawned_tasks() {
     let mock = mock().await;
-    let spec = RequestSpec {
-        url: mock.url("/v1/chat/completions"),
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: Bytes::from_static(CHAT_BODY.as_bytes()),
-    };
+    let spec = chat_request(mock.url("/v1/chat/completions"));
     let prepared = target::prepare_all_with("POST", &[&spec], &Default::default(), true)
         .expect("valid request");
     let request = &prepared[0];
