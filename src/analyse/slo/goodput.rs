@@ -1,0 +1,23 @@
+//! Goodput: the requests per second that met every per-request objective.
+
+use super::Slo;
+use crate::measure::record::RequestRecord;
+
+/// Requests (successful, not warm-up) meeting every per-request SLO, ÷ `duration_secs`;
+/// failed requests never count. With no per-request SLO this is the successful-request rate;
+/// a non-positive duration gives 0.
+pub fn goodput<'a>(
+    slos: &[Slo],
+    records: impl IntoIterator<Item = &'a RequestRecord>,
+    duration_secs: f64,
+) -> f64 {
+    if duration_secs <= 0.0 {
+        return 0.0;
+    }
+    let good = records
+        .into_iter()
+        .filter(|r| r.is_success() && !r.warmup)
+        .filter(|r| slos.iter().all(|slo| slo.met_by(r) != Some(false)))
+        .count();
+    good as f64 / duration_secs
+}
