@@ -7,13 +7,77 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::cli::RunArgs;
-use crate::plan::config::file::FileSweep;
+use crate::plan::config::file::{FileConfig, FileSweep};
+use crate::plan::config::flags::Origin;
 use crate::plan::config::load::{DEFAULT_GRACEFUL_STOP, error_rate, parse_duration, warmup};
-use crate::plan::config::{LoadSettings, Sweep, SweepOver};
+use crate::plan::config::{
+    DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_SECS, DEFAULT_TOTAL_REQUESTS, LoadSettings, Sweep,
+    SweepOver,
+};
 use crate::plan::schedule::parse_arrival;
 
+/// How much load, for how long: the timeout, the concurrency, the count, the load model and the
+/// sweep, flags over the file.
+pub(super) struct LoadPlan {
+    pub timeout: Duration,
+    pub concurrency: u64,
+    pub total_requests: Option<u64>,
+    pub load: LoadSettings,
+    pub sweep: Option<Sweep>,
+}
+
+pub(super) fn load_plan(
+    args: &RunArgs,
+    file: &FileConfig,
+    origin: &Origin,
+) -> anyhow::Result<LoadPlan> {
+    let timeout = match (args.timeout, file.timeout) {
+        (Some(secs), _) => seconds(secs, "`--timeout`")?,
+        (None, Some(secs)) => seconds(secs, &origin.describe("timeout"))?,
+        (None, None) => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
+    };
+    for p in &args.concurrency {
+        at_least_one(Some(*p), "-p/--concurrency")?;
+    }
+    let concurrency =
+        args.concurrency.first().copied().or(file.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
+    // A `sweep` block in the file stands for the list flags when none is given.
+    let merged;
+    let args = match (&file.sweep, args.concurrency.len() > 1 || args.rate.len() > 1) {
+        (Some(block), false) if args.sweep.is_none() => {
+            merged = with_file_sweep(args, block);
+            &merged
+        }
+        _ => args,
+    };
+    let load = load_settings(args)?;
+    let level_duration = sweep_duration(args)?;
+    let sweep = sweep(args, level_duration)?;
+    // With a duration and no count, the duration alone ends the run.
+    let total_requests = match at_least_one(args.requests, "-n/--requests")?.or(file.total_requests)
+    {
+        None if load.duration.is_some() || level_duration.is_some() => None,
+        n => Some(n.unwrap_or(DEFAULT_TOTAL_REQUESTS)),
+    };
+    Ok(LoadPlan { timeout, concurrency, total_requests, load, sweep })
+}
+
+fn seconds(secs: f64, what: &str) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if secs > 0.0 => Ok(d),
+        _ => bail!("{what} must be a positive number of seconds, got {secs}"),
+    }
+}
+
+fn at_least_one(value: Option<u64>, flag: &str) -> anyhow::Result<Option<u64>> {
+    match value {
+        Some(0) => bail!("`{flag}` must be at least 1, got 0"),
+        other => Ok(other),
+    }
+}
+
 /// Reads and checks the load flags of `args`.
-pub(super) fn load_settings(args: &RunArgs) -> anyhow::Result<LoadSettings> {
+fn load_settings(args: &RunArgs) -> anyhow::Result<LoadSettings> {
     if let Some(r) = args.rate.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
         bail!("`--rate` must be a positive number of requests per second, got {r}")
     }
@@ -62,15 +126,12 @@ pub(super) fn load_settings(args: &RunArgs) -> anyhow::Result<LoadSettings> {
 }
 
 /// `--sweep-duration`, checked.
-pub(super) fn sweep_duration(args: &RunArgs) -> anyhow::Result<Option<Duration>> {
+fn sweep_duration(args: &RunArgs) -> anyhow::Result<Option<Duration>> {
     args.sweep_duration.as_deref().map(|d| parse_duration(d, "--sweep-duration")).transpose()
 }
 
 /// The sweep the flags ask for: a list of more than one concurrency or rate.
-pub(super) fn sweep(
-    args: &RunArgs,
-    level_duration: Option<Duration>,
-) -> anyhow::Result<Option<Sweep>> {
+fn sweep(args: &RunArgs, level_duration: Option<Duration>) -> anyhow::Result<Option<Sweep>> {
     if let Some(mode) = &args.sweep {
         return auto_sweep(args, mode, level_duration).map(Some);
     }
@@ -109,7 +170,7 @@ fn auto_sweep(
 }
 
 /// `args` with the file's `sweep` block's levels, as if given as flags (flags already given win).
-pub(super) fn with_file_sweep(args: &RunArgs, sweep: &FileSweep) -> RunArgs {
+fn with_file_sweep(args: &RunArgs, sweep: &FileSweep) -> RunArgs {
     let mut merged = args.clone();
     if !sweep.concurrency.is_empty() {
         merged.concurrency = sweep.concurrency.clone();

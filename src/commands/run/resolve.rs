@@ -6,22 +6,21 @@
 //! values, this file decides which side of each key wins.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::bail;
 use serde_json::Value;
 
 use super::history::history_settings;
-use super::load::{load_settings, sweep, sweep_duration, with_file_sweep};
+use super::load::load_plan;
 use crate::analyse::slo::Slo;
 use crate::cli::RunArgs;
 use crate::measure::engine::proxy::ProxySettings;
 use crate::output::export::ExportFormat;
 use crate::plan::config::flags::{self, Origin};
 use crate::plan::config::{
-    Config, DEFAULT_CONCURRENCY, DEFAULT_ENCODING, DEFAULT_MAX_REDIRECTS, DEFAULT_METHOD,
-    DEFAULT_TIMEOUT_SECS, DEFAULT_TOKENIZER, DEFAULT_TOTAL_REQUESTS, DataSource, Env, FormatKind,
-    TlsOptions, default_body, detect_lang_with, env, file, process_env, proxy_for,
+    Config, DEFAULT_ENCODING, DEFAULT_MAX_REDIRECTS, DEFAULT_METHOD, DEFAULT_TOKENIZER, DataSource,
+    Env, FormatKind, StreamFormat, TlsOptions, default_body, detect_lang_with, env, file,
+    process_env, proxy_for,
 };
 use crate::redact::Redactor;
 
@@ -34,155 +33,38 @@ impl Config {
 
     /// [`Config::resolve`] reading environment variables through `env` (for tests).
     pub fn resolve_with(args: &RunArgs, env: Env<'_>) -> anyhow::Result<Config> {
-        let (file, file_origin) = match &args.config {
+        let (mut file, origin) = match &args.config {
             Some(path) => (file::read(path)?, Origin::File(path.clone())),
             None => (file::FileConfig::default(), Origin::Default),
         };
         let mut redactor = Redactor::default();
         let history = history_settings(args, &file, env)?;
-
-        let (url, url_origin) = match (&args.url, file.url) {
-            (Some(url), _) => (url.clone(), Origin::Flag("-u/--url")),
-            (None, Some(url)) => (url, file_origin.clone()),
-            (None, None) => bail!("no URL: pass -u URL or a config file with `url`"),
-        };
-        let url = env::substitute(url.trim(), env, &mut redactor, &|| url_origin.describe("url"))?;
-        redactor.add_url(&url);
-        flags::check_url(&url, &url_origin)
-            .map_err(|e| anyhow::anyhow!(redactor.redact(&e.to_string())))?;
-
-        let method = match (&args.method, &file.method) {
-            (Some(m), _) => flags::method(m, &Origin::Flag("-X/--method"))?,
-            (None, Some(m)) => flags::method(m, &file_origin)?,
-            (None, None) => DEFAULT_METHOD.to_string(),
-        };
-
-        let (mut headers, content_type_removed) =
-            merge_headers(file.headers, &file_origin, &args.headers, env, &mut redactor)?;
-        let body = resolve_body(args, file.body, &method, &file_origin, env, &mut redactor)?;
-        let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
-        if body.is_some() && !has_content_type && !content_type_removed {
-            headers.push(("Content-Type".into(), "application/json".into()));
-        }
-
-        let timeout = match (args.timeout, file.timeout) {
-            (Some(secs), _) => seconds(secs, "`--timeout`")?,
-            (None, Some(secs)) => seconds(secs, &file_origin.describe("timeout"))?,
-            (None, None) => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
-        };
-        for p in &args.concurrency {
-            at_least_one(Some(*p), "-p/--concurrency")?;
-        }
-        let concurrency =
-            args.concurrency.first().copied().or(file.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
-        // A `sweep` block in the file stands for the list flags when none is given.
-        let merged;
-        let args = match (&file.sweep, args.concurrency.len() > 1 || args.rate.len() > 1) {
-            (Some(sweep), false) if args.sweep.is_none() => {
-                merged = with_file_sweep(args, sweep);
-                &merged
-            }
-            _ => args,
-        };
-        let load = load_settings(args)?;
-        let level_duration = sweep_duration(args)?;
-        let sweep = sweep(args, level_duration)?;
-        // With a duration and no count, the duration alone ends the run.
-        let total_requests =
-            match at_least_one(args.requests, "-n/--requests")?.or(file.total_requests) {
-                None if load.duration.is_some() || level_duration.is_some() => None,
-                n => Some(n.unwrap_or(DEFAULT_TOTAL_REQUESTS)),
-            };
-
-        let data_source = match file.data_source {
-            Some(ds) => {
-                let encoding = ds.encoding.unwrap_or_else(|| DEFAULT_ENCODING.to_string());
-                crate::plan::workload::csv::encoding_for_label(&encoding).map_err(|e| {
-                    anyhow::anyhow!("{}: {e}", file_origin.describe("data_source.encoding"))
-                })?;
-                Some(DataSource {
-                    file: resolve_data_path(&ds.file, args.config.as_deref()),
-                    column: ds.column,
-                    encoding,
-                })
-            }
-            None => None,
-        };
-
-        // A tokenizer file named in the config is relative to the config's folder, as data is.
-        let file_tokenizer =
-            file.tokenizer.map(|t| match crate::measure::tokens::NAMES.contains(&t.as_str()) {
-                true => t,
-                false => {
-                    resolve_data_path(Path::new(&t), args.config.as_deref()).display().to_string()
-                }
-            });
-        let tokenizer = args
-            .tokenizer
-            .clone()
-            .or(file_tokenizer)
-            .unwrap_or_else(|| DEFAULT_TOKENIZER.to_string());
-        let mut stream_format = file.stream_format.unwrap_or_default();
-        if let Some(name) = &args.format {
-            stream_format.kind = FormatKind::from_name(name).ok_or_else(|| {
-                // `--format` on `run` is how responses are read; reports are `--export`.
-                let names: Vec<&str> = name.split(',').map(str::trim).collect();
-                if names.iter().all(|n| crate::output::export::ExportFormat::from_name(n).is_some())
-                {
-                    return anyhow::anyhow!(
-                        "`--format {name}`: on `run`, --format names the stream format; \
-                         to write reports use `--export {name}`"
-                    );
-                }
-                anyhow::anyhow!(
-                    "`--format {name}`: unknown stream format; use one of {}",
-                    FormatKind::names().join(", ")
-                )
-            })?;
-        }
-        if let Some(size) = &args.max_event_bytes {
-            let bytes = crate::measure::stream::limit::parse_size(size)
-                .map_err(|e| anyhow::anyhow!("`--max-event-bytes {size}`: {e}"))?;
-            stream_format.max_event_bytes = Some(bytes);
-        }
-
+        let request = Request::resolve(args, &mut file, &origin, env, &mut redactor)?;
+        let plan = load_plan(args, &file, &origin)?;
+        let data_source = data_source(file.data_source.take(), &origin, args.config.as_deref())?;
+        let tokenizer = tokenizer(args, file.tokenizer.take());
+        let stream_format = stream_format(args, file.stream_format.take().unwrap_or_default())?;
         // Flags add to the file's objectives: a CI job can tighten a shared config.
-        let slos = file
-            .slo
-            .iter()
-            .chain(&args.slo)
-            .map(|text| Slo::parse(text))
-            .collect::<anyhow::Result<Vec<Slo>>>()?;
-        let exports = args
-            .export
-            .iter()
-            .map(|name| {
-                ExportFormat::from_name(name).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "`--export {name}`: unknown format; use {}",
-                        crate::output::export::FORMAT_NAMES
-                    )
-                })
-            })
-            .collect::<anyhow::Result<Vec<ExportFormat>>>()?;
-
+        let slos =
+            file.slo.iter().chain(&args.slo).map(|t| Slo::parse(t)).collect::<Result<_, _>>()?;
+        let exports = exports(&args.export)?;
         let tls = TlsOptions { ca_file: args.cacert.clone(), insecure: args.insecure };
         // Read now so that a bad file is a setup error before anything is sent.
         tls.ca_certificates()?;
-        let proxy = resolve_proxy(args, file.proxy, &file_origin, env, &mut redactor)?;
+        let proxy = resolve_proxy(args, file.proxy.take(), &origin, env, &mut redactor)?;
         // A bad environment proxy is an error only for a URL that would use it: say so now.
-        proxy_for(&proxy, &url)?;
+        proxy_for(&proxy, &request.url)?;
 
         Ok(Config {
-            url,
-            method,
-            headers,
-            body,
-            timeout,
-            concurrency,
-            total_requests,
-            load,
-            sweep,
+            url: request.url,
+            method: request.method,
+            headers: request.headers,
+            body: request.body,
+            timeout: plan.timeout,
+            concurrency: plan.concurrency,
+            total_requests: plan.total_requests,
+            load: plan.load,
+            sweep: plan.sweep,
             sweep_level: None,
             slos,
             exports,
@@ -204,6 +86,116 @@ impl Config {
             tui: args.tui || file.tui,
         })
     }
+}
+
+/// What every request sends: the URL, method, headers and body, `${NAME}` substituted and the
+/// secrets remembered.
+struct Request {
+    url: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Option<Value>,
+}
+
+impl Request {
+    /// The flags over the file's `url`, `method`, `headers` and `body` (taken out of `file`).
+    fn resolve(
+        args: &RunArgs,
+        file: &mut file::FileConfig,
+        origin: &Origin,
+        env: Env<'_>,
+        redactor: &mut Redactor,
+    ) -> anyhow::Result<Request> {
+        let (url, url_origin) = match (&args.url, file.url.take()) {
+            (Some(url), _) => (url.clone(), Origin::Flag("-u/--url")),
+            (None, Some(url)) => (url, origin.clone()),
+            (None, None) => bail!("no URL: pass -u URL or a config file with `url`"),
+        };
+        let url = env::substitute(url.trim(), env, redactor, &|| url_origin.describe("url"))?;
+        redactor.add_url(&url);
+        flags::check_url(&url, &url_origin)
+            .map_err(|e| anyhow::anyhow!(redactor.redact(&e.to_string())))?;
+
+        let method = match (&args.method, &file.method) {
+            (Some(m), _) => flags::method(m, &Origin::Flag("-X/--method"))?,
+            (None, Some(m)) => flags::method(m, origin)?,
+            (None, None) => DEFAULT_METHOD.to_string(),
+        };
+        let file_headers = std::mem::take(&mut file.headers);
+        let (mut headers, content_type_removed) =
+            merge_headers(file_headers, origin, &args.headers, env, redactor)?;
+        let body = resolve_body(args, file.body.take(), &method, origin, env, redactor)?;
+        let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !has_content_type && !content_type_removed {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        Ok(Request { url, method, headers, body })
+    }
+}
+
+/// The file's `data_source` block, its encoding checked and its path relative to the config's
+/// folder.
+fn data_source(
+    block: Option<file::FileDataSource>,
+    origin: &Origin,
+    config: Option<&Path>,
+) -> anyhow::Result<Option<DataSource>> {
+    let Some(ds) = block else { return Ok(None) };
+    let encoding = ds.encoding.unwrap_or_else(|| DEFAULT_ENCODING.to_string());
+    crate::plan::workload::csv::encoding_for_label(&encoding)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", origin.describe("data_source.encoding")))?;
+    Ok(Some(DataSource { file: resolve_data_path(&ds.file, config), column: ds.column, encoding }))
+}
+
+/// `--tokenizer`, else the file's (a file named there is relative to the config's folder, as
+/// data is), else the default.
+fn tokenizer(args: &RunArgs, file_tokenizer: Option<String>) -> String {
+    let config = args.config.as_deref();
+    let file_tokenizer =
+        file_tokenizer.map(|t| match crate::measure::tokens::NAMES.contains(&t.as_str()) {
+            true => t,
+            false => resolve_data_path(Path::new(&t), config).display().to_string(),
+        });
+    args.tokenizer.clone().or(file_tokenizer).unwrap_or_else(|| DEFAULT_TOKENIZER.to_string())
+}
+
+/// The file's `stream_format` with `--format` and `--max-event-bytes` over it.
+fn stream_format(args: &RunArgs, mut format: StreamFormat) -> anyhow::Result<StreamFormat> {
+    if let Some(name) = &args.format {
+        format.kind = FormatKind::from_name(name).ok_or_else(|| {
+            // `--format` on `run` is how responses are read; reports are `--export`.
+            let names: Vec<&str> = name.split(',').map(str::trim).collect();
+            if names.iter().all(|n| ExportFormat::from_name(n).is_some()) {
+                return anyhow::anyhow!(
+                    "`--format {name}`: on `run`, --format names the stream format; \
+                     to write reports use `--export {name}`"
+                );
+            }
+            anyhow::anyhow!(
+                "`--format {name}`: unknown stream format; use one of {}",
+                FormatKind::names().join(", ")
+            )
+        })?;
+    }
+    if let Some(size) = &args.max_event_bytes {
+        let bytes = crate::measure::stream::limit::parse_size(size)
+            .map_err(|e| anyhow::anyhow!("`--max-event-bytes {size}`: {e}"))?;
+        format.max_event_bytes = Some(bytes);
+    }
+    Ok(format)
+}
+
+/// `--export csv,md,…`, each name checked.
+fn exports(names: &[String]) -> anyhow::Result<Vec<ExportFormat>> {
+    let one = |name: &String| {
+        ExportFormat::from_name(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "`--export {name}`: unknown format; use {}",
+                crate::output::export::FORMAT_NAMES
+            )
+        })
+    };
+    names.iter().map(one).collect()
 }
 
 /// The file's headers, then each `-H` flag applied over them; `${NAME}` substituted in values.
@@ -294,19 +286,5 @@ fn resolve_data_path(file: &Path, config: Option<&Path>) -> PathBuf {
     match config.and_then(Path::parent) {
         Some(dir) if file.is_relative() => dir.join(file),
         _ => file.to_path_buf(),
-    }
-}
-
-fn seconds(secs: f64, what: &str) -> anyhow::Result<Duration> {
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if secs > 0.0 => Ok(d),
-        _ => bail!("{what} must be a positive number of seconds, got {secs}"),
-    }
-}
-
-fn at_least_one(value: Option<u64>, flag: &str) -> anyhow::Result<Option<u64>> {
-    match value {
-        Some(0) => bail!("`{flag}` must be at least 1, got 0"),
-        other => Ok(other),
     }
 }
