@@ -1,7 +1,7 @@
 //! User-facing words in English and Chinese.
 //!
 //! Every word the terminal shows lives here, one [`Words`] table per language, so a
-//! translation is reviewed in one place. The Chinese wording of the seed's report is kept
+//! translation is reviewed in one place. The Chinese wording of the original tool's report is kept
 //! character for character (【总体统计】, 首Token时间, 吞吐量, …).
 
 /// Output language of the terminal report (`--lang`, else the locale: [`detect_lang`]).

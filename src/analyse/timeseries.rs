@@ -2,11 +2,11 @@
 //! and the median TTFT of each second, for plotting load over time (the result file's
 //! `timeseries`).
 //!
-//! The run's consumer feeds [`TimeSeries`] with the instants of its events; second `t` holds
-//! the events in `[t, t + 1 s)` after the load started. Memory is one small tally per second:
-//! counters plus the TTFTs of that second, kept as HDR bucket counts (3 significant digits,
-//! microseconds, the same bucketing as [`crate::analyse::metrics`]) stored sparsely, so a second never
-//! holds more entries than there are buckets in its TTFT range, however many requests it saw.
+//! The run's consumer feeds [`TimeSeries`] with the instants of its events; second `t` holds the
+//! events in `[t, t + 1 s)` after the load started. Memory is one small tally per second: counters
+//! plus the TTFTs of that second, kept as HDR bucket counts (3 significant digits, microseconds,
+//! the same bucketing as [`crate::analyse::metrics`]) stored sparsely, so a second never holds more
+//! entries than there are buckets in its TTFT range, however many requests it saw.
 
 use std::time::Duration;
 
@@ -67,7 +67,7 @@ impl TimeSeries {
         let tally = self.tally(at);
         if record.is_success() {
             tally.completed += 1;
-            // As the summary does: the counted tokens, or the seed's total when absent.
+            // As the summary does: the counted tokens, or the original tool's total when absent.
             let tokens = record.output_tokens.unwrap_or(record.total_tokens);
             tally.output_tokens = tally.output_tokens.saturating_add(tokens);
         } else {

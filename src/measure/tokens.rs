@@ -1,11 +1,12 @@
 //! Output-token counting for streams whose API reports no usage.
 //!
-//! DESIGN: output tokens come "from the API's usage report when present; else counted with a
-//! tokenizer (tiktoken `o200k_base` by default, configurable); else the number of content
-//! events". This module is the middle step: a [`Tokenizer`] chosen with `--tokenizer`, which
-//! counts the tokens of a response's text ([`Tokenizer::count`]) and splits that count over
-//! the content chunks the text arrived in ([`Tokenizer::count_pieces`]), for the per-token
-//! inter-token latency (a gap between two chunks divided by the tokens the later one carried).
+//! Output tokens come from the API's usage report when present, else they are counted with a
+//! tokenizer (tiktoken `o200k_base` by default, configurable), else they are the number of content
+//! events (README, "Metrics"). This module is the middle step: a [`Tokenizer`] chosen with
+//! `--tokenizer`, which counts the tokens of a response's text ([`Tokenizer::count`]) and splits
+//! that count over the content chunks the text arrived in ([`Tokenizer::count_pieces`]), for the
+//! per-token inter-token latency (a gap between two chunks divided by the tokens the later one
+//! carried).
 //!
 //! Counting is local and approximate: the server's tokenizer may differ from the one chosen
 //! here, so reports name the tokenizer ([`Tokenizer::name`]).

@@ -1,5 +1,5 @@
-//! The consumer of engine events: the seed's per-request and progress lines, aggregation, the
-//! per-second series, warm-up bookkeeping, the error limits that stop a run, and the live
+//! The consumer of engine events: the original tool's per-request and progress lines, aggregation,
+//! the per-second series, warm-up bookkeeping, the error limits that stop a run, and the live
 //! view's snapshots (published on a timer, drawn elsewhere).
 
 use std::io::IsTerminal;
@@ -261,7 +261,7 @@ fn progress_line(
     )
 }
 
-/// The progress line: after every request in verbose mode (the seed's behaviour); in quiet
+/// The progress line: after every request in verbose mode (the original tool's behaviour); in quiet
 /// mode at most every 200 ms, redrawn in place on a terminal and every 5 s otherwise.
 struct Progress {
     verbose: bool,

@@ -34,7 +34,7 @@ pub struct Stats {
     pub count: u64,
 }
 
-/// The run's summary: the result file's `summary` (DESIGN §7).
+/// The run's summary: the result file's `summary` (README, "Result file").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Successful requests.
@@ -113,9 +113,10 @@ pub struct Summary {
     /// `tokenizer`, `chars`, `events`, `chunks`).
     #[serde(default)]
     pub token_sources: BTreeMap<String, u64>,
-    /// The pooled inter-token latencies (per chunk) as at most [`HISTOGRAM_BUCKETS`](super::HISTOGRAM_BUCKETS) buckets,
-    /// seconds: the per-request gaps are not kept in the result, so this is what a report
-    /// draws the ITL distribution from. Empty when there were no gaps (and in older files).
+    /// The pooled inter-token latencies (per chunk) as at most
+    /// [`HISTOGRAM_BUCKETS`](super::HISTOGRAM_BUCKETS) buckets, seconds: the per-request gaps are
+    /// not kept in the result, so this is what a report draws the ITL distribution from. Empty when
+    /// there were no gaps (and in older files).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub itl_histogram: Vec<Bucket>,
 }

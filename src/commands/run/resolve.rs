@@ -280,8 +280,8 @@ fn resolve_body(
     Ok(Some(body))
 }
 
-/// A relative data path is relative to the config file's folder (the seed's rule), else to the
-/// current directory.
+/// A relative data path is relative to the config file's folder (the original tool's rule), else to
+/// the current directory.
 fn resolve_data_path(file: &Path, config: Option<&Path>) -> PathBuf {
     match config.and_then(Path::parent) {
         Some(dir) if file.is_relative() => dir.join(file),

@@ -1,6 +1,6 @@
-//! The seed's closed loop: N workers, each starting its next request the moment its previous
-//! one ends; never more than N in flight. A worker whose request could not connect backs off
-//! before its next one ([`super::backoff`]); that request's clock starts after the wait.
+//! The original tool's closed loop: N workers, each starting its next request the moment its
+//! previous one ends; never more than N in flight. A worker whose request could not connect backs
+//! off before its next one ([`super::backoff`]); that request's clock starts after the wait.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

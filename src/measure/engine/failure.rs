@@ -1,4 +1,5 @@
-//! Classifying what went wrong with a request into the stable failure classes of DESIGN §2.
+//! Classifying what went wrong with a request into the stable failure classes README's "Metrics"
+//! lists.
 //!
 //! Connecting classifies itself (`connect`, `tls`: see `socket`); this module covers
 //! what happens on an open connection.
@@ -7,7 +8,7 @@ use std::error::Error as _;
 
 use crate::measure::record::{ErrorClass, Failure, TimeoutPhase};
 
-/// Longest HTTP error body excerpt kept (DESIGN §2: the first KiB).
+/// Longest HTTP error body excerpt kept (README, "Metrics": the first KiB).
 pub const BODY_EXCERPT: usize = 1024;
 
 /// A failure while sending the request or waiting for its response head.

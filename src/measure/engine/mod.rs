@@ -70,7 +70,7 @@ pub enum EngineEvent {
         /// When it was sent.
         at: Instant,
     },
-    /// A request saw its first token (for the seed's `[001] first token: …` line).
+    /// A request saw its first token (for the original tool's `[001] first token: …` line).
     FirstToken {
         /// 1-based request number.
         request_id: u64,

@@ -1,5 +1,5 @@
 //! How https servers are verified: `--cacert FILE` (extra CA certificates, PEM) and
-//! `-k/--insecure`. Flags only: the config file keeps the seed's keys and has no TLS keys.
+//! `-k/--insecure`. Flags only: the config file keeps the original tool's keys and has no TLS keys.
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
 //! Non-streaming answers: a body that holds the whole answer in one JSON object (by its
-//! `Content-Type`, or by its first bytes when that says nothing: [`super::reading`]) is read
-//! to its end and then interpreted at once ([`crate::measure::protocol::whole`]). Every instant of its
-//! timeline after the first byte is the arrival of the read that completed the body: its TTFT
-//! is the full answer (DESIGN §8).
+//! `Content-Type`, or by its first bytes when that says nothing: [`super::reading`]) is read to its
+//! end and then interpreted at once ([`crate::measure::protocol::whole`]). Every instant of its
+//! timeline after the first byte is the arrival of the read that completed the body: its TTFT is
+//! the full answer (README, "Non-streaming answers").
 
 use tokio::time::Instant;
 

@@ -5,7 +5,7 @@
 //! `template_advanced_chat`, `template_workflow`) and the wire framing of
 //! `base_app_generator.convert_to_event_stream`: every event is `data: {json}` whose
 //! `"event"` field names it, and keep-alives are `event: ping` blocks without data. Some
-//! proxies (and the seed's README) also put the name on an `event:` line, so a non-default
+//! proxies (and the original tool's README) also put the name on an `event:` line, so a non-default
 //! SSE type wins over the JSON field.
 //!
 //! What counts:
@@ -156,7 +156,7 @@ struct Payload<'a> {
     tool: Text<'a>,
     #[serde(default, borrow)]
     tool_input: Text<'a>,
-    /// The seed README's framing puts the inner `data` object straight in the SSE data
+    /// The original README's framing puts the inner `data` object straight in the SSE data
     /// field, so these may sit at the top level.
     #[serde(default, borrow)]
     text: Text<'a>,

@@ -1,11 +1,11 @@
-//! The generic adapter: the seed's `stream_format` rules (`first_token_event`,
+//! The generic adapter: the original tool's `stream_format` rules (`first_token_event`,
 //! `completion_event`, `output_path`) plus user paths (`content_path`, `reasoning_path`,
 //! `usage_path`, `error_path`, `done_marker`), for any SSE or NDJSON API.
 //!
 //! An event's name is its SSE `event:` type, or, when that is the default `message`, the
 //! top-level `"event"` string of its JSON payload: real Dify sends `data: {"event": …}`
 //! lines without `event:` fields. With no path at all, every event's data is content
-//! (DESIGN §7); with `output_path` only the completion event's value there is; with
+//! (README, "Result file"); with `output_path` only the completion event's value there is; with
 //! `content_path`/`reasoning_path` every event's value there is.
 
 use serde_json::Value;
@@ -15,7 +15,7 @@ use super::format::StreamFormat;
 use super::path::{extract_text, resolve, resolve_str};
 use crate::measure::stream::Event;
 
-/// Names recognised as completion when `completion_event` is not configured: the seed
+/// Names recognised as completion when `completion_event` is not configured: the original tool
 /// auto-recognises `workflow_finished`; `message_end` ends Dify chat apps.
 const AUTO_COMPLETION: [&str; 2] = ["workflow_finished", "message_end"];
 
@@ -23,7 +23,7 @@ const AUTO_COMPLETION: [&str; 2] = ["workflow_finished", "message_end"];
 #[derive(Debug, Default)]
 pub struct Generic {
     rules: StreamFormat,
-    /// An event with a name has been seen (the seed's fallback first-token rule).
+    /// An event with a name has been seen (the original tool's fallback first-token rule).
     named_seen: bool,
 }
 
@@ -33,7 +33,7 @@ impl Generic {
         Generic { rules: format.clone(), named_seen: false }
     }
 
-    /// Whether only `first_token_event` marks the first token (DESIGN §2), so content that
+    /// Whether only `first_token_event` marks the first token (README, "Metrics"), so content that
     /// arrives before it does not.
     pub fn first_token_by_marker(&self) -> bool {
         self.rules.first_token_event.is_some()
@@ -62,7 +62,7 @@ impl Generic {
         };
         let token_marker = match &rules.first_token_event {
             Some(wanted) => name == Some(wanted.as_str()),
-            // The seed: "otherwise the first event with an event type".
+            // The original tool: "otherwise the first event with an event type".
             None => rules.output_path.is_some() && !self.named_seen && name.is_some(),
         };
         self.named_seen |= name.is_some();

@@ -1,7 +1,7 @@
-//! Protocol adapters: events → what they mean for measurement (content, usage, completion,
-//! error). `openai` reads chat-completion chunks; `generic` applies the seed's `stream_format`
-//! rules (Dify and any other SSE API); `raw` treats every chunk as content; [`whole`] reads
-//! a non-streaming answer, one JSON object, with its protocol's module.
+//! Protocol adapters: events → what they mean for measurement (content, usage, completion, error).
+//! `openai` reads chat-completion chunks; `generic` applies the original tool's `stream_format`
+//! rules (Dify and any other SSE API); `raw` treats every chunk as content; [`whole`] reads a
+//! non-streaming answer, one JSON object, with its protocol's module.
 
 pub mod anthropic;
 pub mod dify;
@@ -30,7 +30,7 @@ pub struct Interpretation {
     /// Other generated output that is neither answer nor reasoning: tool-call names and
     /// arguments. It counts as a generated token (TTFT, ITL, token counting), not as answer.
     pub tool_call: Option<String>,
-    /// The event counts as the first token even without content (the seed's
+    /// The event counts as the first token even without content (the original tool's
     /// `first_token_event`, or a tool-call delta).
     pub token_marker: bool,
     /// Output tokens reported by the API, reasoning included (the latest report wins; on a
@@ -69,7 +69,7 @@ pub enum Protocol {
     Ollama,
     /// Hugging Face TGI `/generate_stream`.
     Tgi,
-    /// User-supplied paths and the seed's `stream_format` rules.
+    /// User-supplied paths and the original tool's `stream_format` rules.
     Generic,
 }
 
@@ -138,7 +138,7 @@ pub enum Adapter {
     Ollama(ollama::Ollama),
     /// Hugging Face TGI.
     Tgi(tgi::Tgi),
-    /// User paths and the seed's generic rules.
+    /// User paths and the original tool's generic rules.
     Generic(generic::Generic),
     /// Every raw chunk is content; EOF completes.
     Raw,
@@ -225,8 +225,8 @@ impl Adapter {
         }
     }
 
-    /// Whether the first token is defined by a marker event (the seed's `first_token_event`)
-    /// rather than by the first content.
+    /// Whether the first token is defined by a marker event (the original tool's
+    /// `first_token_event`) rather than by the first content.
     pub fn first_token_by_marker(&self) -> bool {
         matches!(self, Adapter::Generic(adapter) if adapter.first_token_by_marker())
     }
@@ -276,9 +276,9 @@ impl Protocol {
 }
 
 impl AutoState {
-    /// The adapter for a stream whose first payload is `event`'s data: by the payload's
-    /// shape, else by the URL, else the generic rules (for data that is not JSON: the seed's
-    /// "every event is content").
+    /// The adapter for a stream whose first payload is `event`'s data: by the payload's shape, else
+    /// by the URL, else the generic rules (for data that is not JSON: the original tool's "every
+    /// event is content").
     fn decide(&self, event: &Event) -> Adapter {
         let data = event.data.trim_start();
         let payload = match data.starts_with('{') {

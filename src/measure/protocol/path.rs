@@ -1,9 +1,9 @@
 //! Dotted paths into an event's JSON payload: `data.outputs.result`, `choices.0.text`.
 //!
-//! The seed's own example puts `{"outputs": …}` straight in the SSE `data:` field while
-//! real Dify nests it as `{"event": …, "data": {"outputs": …}}`. So a leading `data`
-//! segment that the payload lacks names the SSE data field itself (DESIGN §3), and the
-//! seed's `data.outputs.result` works on both.
+//! The original tool's own example puts `{"outputs": …}` straight in the SSE `data:` field while
+//! real Dify nests it as `{"event": …, "data": {"outputs": …}}`. So a leading `data` segment that
+//! the payload lacks names the SSE data field itself (README, "Stream formats"), and the seed's
+//! `data.outputs.result` works on both.
 
 use serde_json::Value;
 

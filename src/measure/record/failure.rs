@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Why a request failed (DESIGN §2). Stable names: they appear in result files and reports.
+/// Why a request failed (README, "Metrics"). Stable names: they appear in result files and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {

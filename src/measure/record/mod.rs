@@ -3,7 +3,7 @@
 //! The engine fills a [`Timeline`] with raw monotonic instants while the response streams in
 //! (`timeline.rs`); [`Timeline::into_record`] turns it into a [`RequestRecord`], the result
 //! file's JSON form (here). Every derived metric (TTFT, TPOT, tokens/s, …) is defined in
-//! `timeline.rs` and only there (DESIGN §2), so a number in any report can be traced to one
+//! `timeline.rs` and only there (README, "Metrics"), so a number in any report can be traced to one
 //! function. Failure classes live in `failure.rs`.
 
 mod failure;
@@ -28,16 +28,16 @@ pub enum TokenSource {
     Chars,
     /// The number of content-bearing events.
     Events,
-    /// The number of body reads (raw-chunk mode: the seed's count).
+    /// The number of body reads (raw-chunk mode: the original tool's count).
     #[default]
     Chunks,
 }
 
-/// One request's metrics: an element of the result file's `metrics[]` (DESIGN §7).
+/// One request's metrics: an element of the result file's `metrics[]` (README, "Result file").
 ///
-/// The first six fields are the seed's and keep its meaning; durations are seconds as floats,
-/// `null` where a value was not reached. Missing keys read as empty, so the original tool's
-/// result files load too.
+/// The first six fields are the original tool's and keep its meaning; durations are seconds as
+/// floats, `null` where a value was not reached. Missing keys read as empty, so the original
+/// tool's result files load too.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct RequestRecord {
@@ -49,7 +49,7 @@ pub struct RequestRecord {
     /// End-to-end time (`e2e`).
     #[serde(with = "secs")]
     pub total_time: Option<Duration>,
-    /// The seed's token count: `output_tokens` (chunks only when nothing better exists).
+    /// The original tool's token count: `output_tokens` (chunks only when nothing better exists).
     pub total_tokens: u64,
     /// Per-request decode rate: (output_tokens − 1) ÷ (last token − first token).
     pub tokens_per_second: Option<f64>,
@@ -79,7 +79,7 @@ pub struct RequestRecord {
     pub chunks: u64,
     /// Body bytes.
     pub bytes: u64,
-    /// chunks ÷ e2e: the seed's "generation rate".
+    /// chunks ÷ e2e: the original tool's "generation rate".
     pub chunks_per_second: Option<f64>,
     /// Output tokens (see `token_source`).
     pub output_tokens: Option<u64>,

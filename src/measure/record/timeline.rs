@@ -1,6 +1,7 @@
 //! The [`Timeline`]: one request's raw monotonic instants as the engine records them, and
 //! [`Timeline::into_record`], the one place every derived metric (TTFT, TPOT, tokens/s, …) is
-//! computed (DESIGN §2). Apart from the record's JSON form so the arithmetic reads on its own.
+//! computed (README, "Metrics"). Apart from the record's JSON form so the arithmetic reads on its
+//! own.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use tokio::time::Instant;
 use super::{Failure, RequestRecord, TokenSource};
 use crate::measure::tokens::Tokenizer;
 
-/// Raw instants of one request, on one monotonic clock (DESIGN §2).
+/// Raw instants of one request, on one monotonic clock (README, "Metrics").
 ///
 /// The engine only stores `Instant::now()` values and counters here; all arithmetic happens in
 /// [`Timeline::into_record`], after the stream has ended.
@@ -28,7 +29,7 @@ pub struct Timeline {
     pub first_byte: Option<Instant>,
     /// First framed event of any kind.
     pub first_event: Option<Instant>,
-    /// First event carrying generated content (or the seed's `first_token_event`).
+    /// First event carrying generated content (or the original tool's `first_token_event`).
     pub first_token: Option<Instant>,
     /// First visible answer content.
     pub first_answer: Option<Instant>,
@@ -44,7 +45,7 @@ pub struct Timeline {
     /// The generated text (answer, reasoning, tool calls) in arrival order; each piece ends
     /// at its `end` offset. Tokenized after the stream, when the API reports no usage.
     pub text: String,
-    /// Body reads (raw mode) or dispatched events (framed modes): the seed's "chunks".
+    /// Body reads (raw mode) or dispatched events (framed modes): the original tool's "chunks".
     pub chunks: u64,
     /// Body bytes received.
     pub bytes: u64,
@@ -56,7 +57,7 @@ pub struct Timeline {
     pub usage_reasoning_tokens: Option<u64>,
     /// Whether `chunks` counts body reads (raw mode) rather than events.
     pub raw_mode: bool,
-    /// Whether only a marker event (the seed's `first_token_event`) sets `first_token`.
+    /// Whether only a marker event (the original tool's `first_token_event`) sets `first_token`.
     pub first_token_by_marker: bool,
 }
 
@@ -101,9 +102,9 @@ impl Timeline {
         self.pieces.push(Piece { at, end: self.text.len(), reported });
     }
 
-    /// Turns the instants into the metrics of DESIGN §2. `tokenizer` counts the generated
-    /// text when the API reported no usage, and splits it over the chunks for the per-token
-    /// inter-token latency.
+    /// Turns the instants into the metrics README's "Metrics" defines. `tokenizer` counts the
+    /// generated text when the API reported no usage, and splits it over the chunks for the
+    /// per-token inter-token latency.
     pub fn into_record(
         self,
         request_id: u64,
@@ -239,7 +240,7 @@ fn reported_deltas(pieces: &[Piece]) -> Option<Vec<u32>> {
         .collect()
 }
 
-/// The per-token view of the chunk gaps (DESIGN §2): each gap divided by the tokens the
+/// The per-token view of the chunk gaps (README, "Metrics"): each gap divided by the tokens the
 /// later chunk carried, weighted by that count. A chunk that completed no token (its text
 /// only began one) passes its gap on to the next chunk that did.
 fn per_token_gaps(gaps: &[Duration], counts: &[u32]) -> Vec<(Duration, u32)> {

@@ -1,4 +1,4 @@
-//! Raw-chunk framing: each body read is one event (the seed's chunk counting).
+//! Raw-chunk framing: each body read is one event (the original tool's chunk counting).
 //!
 //! The text is decoded as one UTF-8 stream: a multi-byte character cut by a read boundary
 //! is held back and completed by the next read, so no U+FFFD appears where the network

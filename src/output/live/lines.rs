@@ -17,8 +17,8 @@ pub fn first_token_line(lang: Lang, request_id: u64, ttft_secs: f64) -> String {
     format!("[{request_id:03}] {}: {ttft_secs:.3}s", words(lang).first_token)
 }
 
-/// `[001] done: 2.456s | 45 chunks | 18.32 chunks/s | 12.34 KB` (KB = 1024 bytes), the seed's
-/// line; `-` for a value the request did not reach.
+/// `[001] done: 2.456s | 45 chunks | 18.32 chunks/s | 12.34 KB` (KB = 1024 bytes), the original
+/// tool's line; `-` for a value the request did not reach.
 pub fn done_line(lang: Lang, record: &RequestRecord) -> String {
     let total = record.total_time.map_or("-".into(), |t| format!("{:.3}s", t.as_secs_f64()));
     let rate = record.chunks_per_second.map_or("-".into(), |r| format!("{r:.2}"));
@@ -43,7 +43,7 @@ pub fn failed_line(lang: Lang, record: &RequestRecord) -> String {
     line
 }
 
-/// `progress: 1/100 | elapsed: 2.5s` / `进度: 1/100 | 已用时: 2.5s` (the seed's line), followed
+/// `progress: 1/100 | elapsed: 2.5s` / `进度: 1/100 | 已用时: 2.5s` (the original tool's line), followed
 /// by ` | TTFT p50 0.234s` once a request succeeded, and ` | errors 0`.
 pub fn progress_line(
     lang: Lang,

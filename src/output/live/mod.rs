@@ -32,7 +32,7 @@ pub const TICK: Duration = Duration::from_millis(100);
 /// Which view a run gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Plain lines, as the seed printed them: no terminal, or nothing else possible.
+    /// Plain lines, as the original tool printed them: no terminal, or nothing else possible.
     Lines,
     /// The progress bar on stderr.
     Bar,

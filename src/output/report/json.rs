@@ -17,7 +17,7 @@ use anyhow::{Context as _, bail};
 
 use crate::output::report::RunResult;
 
-/// The seed's result file name, in the current directory.
+/// The original tool's result file name, in the current directory.
 pub const DEFAULT_RESULT_FILE: &str = "test_results.json";
 
 /// Alternative names tried before giving up (a directory holding thousands of results from the

@@ -38,7 +38,7 @@ impl Default for ToolInfo {
     }
 }
 
-/// A whole run: the result file (DESIGN §7).
+/// A whole run: the result file (README, "Result file").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     /// [`SCHEMA_VERSION`].

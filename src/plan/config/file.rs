@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::formats;
 use super::{FormatKind, StreamFormat};
 
-/// The seed's top-level keys, in the seed's order, then streamperf's own.
+/// The original tool's top-level keys, in the original tool's order, then streamperf's own.
 const TOP_KEYS: &[&str] = &[
     "url",
     "method",
@@ -225,7 +225,7 @@ fn slo_list(map: &Map<String, Value>) -> anyhow::Result<Vec<String>> {
 
 fn data_source(map: &Map<String, Value>) -> anyhow::Result<FileDataSource> {
     check_keys(map, DATA_SOURCE_KEYS, "data_source.")?;
-    // The seed marks `type` required but knows only `csv`, so a missing type means csv.
+    // The original tool marks `type` required but knows only `csv`, so a missing type means csv.
     if let Some(kind) = string(map, "type", "data_source.type")?
         && !kind.eq_ignore_ascii_case("csv")
     {

@@ -42,7 +42,7 @@ use crate::measure::engine::proxy::ProxySettings;
 use crate::output::export::ExportFormat;
 use crate::redact::Redactor;
 
-/// The seed's `data_source` block.
+/// The original tool's `data_source` block.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataSource {
     /// Resolved path (relative paths resolve against the config file's folder).
@@ -157,18 +157,18 @@ impl Config {
 
 /// Default method.
 pub(crate) const DEFAULT_METHOD: &str = "POST";
-/// Default bound on one whole request, in seconds (the seed's).
+/// Default bound on one whole request, in seconds (the original tool's).
 pub(crate) const DEFAULT_TIMEOUT_SECS: f64 = 300.0;
-/// Default requests in flight (the seed's).
+/// Default requests in flight (the original tool's).
 pub(crate) const DEFAULT_CONCURRENCY: u64 = 10;
-/// Default requests in all (the seed's).
+/// Default requests in all (the original tool's).
 pub(crate) const DEFAULT_TOTAL_REQUESTS: u64 = 100;
 /// Redirects followed per request, as curl's `--max-redirs` and reqwest's default policy
 /// bound them (both allow more; five is plenty for an API behind a gateway).
 pub const DEFAULT_MAX_REDIRECTS: u32 = 5;
-/// Default CSV encoding (the seed's).
+/// Default CSV encoding (the original tool's).
 pub(crate) const DEFAULT_ENCODING: &str = "utf-8";
-/// Output tokens are counted with this when a stream reports no usage (DESIGN §2).
+/// Output tokens are counted with this when a stream reports no usage (README, "Metrics").
 pub const DEFAULT_TOKENIZER: &str = "o200k_base";
 
 /// The body sent when the method is POST and neither `--body` nor the config file gives one,

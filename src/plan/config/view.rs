@@ -41,7 +41,7 @@ impl Config {
         proxy_for(&self.proxy, &self.url).ok().flatten()
     }
 
-    /// The `config` section of the result file: the seed's keys (`url`, `method`,
+    /// The `config` section of the result file: the original tool's keys (`url`, `method`,
     /// `concurrency`, `total_requests`, `timestamp`) first, then `timeout`, `headers`, `body`,
     /// `data_source`, `stream_format` and `config_file`. Secret headers show `"***"`; every
     /// `${NAME}` value and credential is redacted.

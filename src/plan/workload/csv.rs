@@ -1,4 +1,4 @@
-//! The seed's CSV data source: bytes → text in the configured encoding → header + rows.
+//! The original tool's CSV data source: bytes → text in the configured encoding → header + rows.
 //!
 //! The whole file is decoded up front (data files are small next to a load test's traffic),
 //! so a file in the wrong encoding fails before the first request, with the line at fault.

@@ -70,8 +70,8 @@ impl Workload {
 }
 
 /// Column name → index of the columns placeholders may use: all of them, or only
-/// `data_source.column` when set (the seed's rule). A repeated name means its last column, as
-/// Python's `csv.DictReader` (the seed's reader) does.
+/// `data_source.column` when set (the original tool's rule). A repeated name means its last column,
+/// as Python's `csv.DictReader` (the original tool's reader) does.
 fn available_columns(
     source: &DataSource,
     headers: &[String],

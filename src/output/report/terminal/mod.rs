@@ -1,10 +1,10 @@
-//! The terminal report, in the seed's layout, English or Chinese.
+//! The terminal report, in the original tool's layout, English or Chinese.
 //!
-//! The seed's sections come first and keep its wording and alignment (values start at display
-//! column 15, CJK characters counting two); the new metrics follow. A section with no data is
-//! left out, so a run where every request failed shows only the overall counts and failures.
-//! [`render`] here puts the sections in order; `sections.rs` and `load.rs` write them, one
-//! function each; `page.rs` holds the layout they share.
+//! The original tool's sections come first and keep its wording and alignment (values start at
+//! display column 15, CJK characters counting two); the new metrics follow. A section with no
+//! data is left out, so a run where every request failed shows only the overall counts and
+//! failures. [`render`] here puts the sections in order; `sections.rs` and `load.rs` write them,
+//! one function each; `page.rs` holds the layout they share.
 
 mod load;
 mod page;
@@ -29,7 +29,7 @@ pub struct ReportInfo {
     pub result_path: Option<PathBuf>,
 }
 
-/// Width of the seed's `=` rules.
+/// Width of the original tool's `=` rules.
 const RULE_WIDTH: usize = 60;
 
 /// Renders the final report of `result`.

@@ -8,7 +8,7 @@ use super::display_width;
 use crate::analyse::metrics::{Stats, Summary};
 use crate::i18n::Words;
 
-/// Display columns of a label and its padding, after the two-space indent (the seed's).
+/// Display columns of a label and its padding, after the two-space indent (the original tool's).
 const LABEL_WIDTH: usize = 13;
 
 /// The report being written, with its language's words.
@@ -27,14 +27,14 @@ impl Report {
         let _ = write!(self.out, "\n{}{title}{}\n", self.w.open, self.w.close);
     }
 
-    /// `  label:      value`, the value at the seed's column.
+    /// `  label:      value`, the value at the original tool's column.
     pub(super) fn row(&mut self, label: &str, value: String) {
         let pad = LABEL_WIDTH.saturating_sub(display_width(label) + 1).max(1);
         let _ = writeln!(self.out, "  {label}:{}{value}", " ".repeat(pad));
     }
 
-    /// The seed's TTFT block: min, max, mean, median, stddev (from two values on, as the seed),
-    /// P50, P90, P95, P99, in seconds.
+    /// The original tool's TTFT block: min, max, mean, median, stddev (from two values on, as the
+    /// original tool), P50, P90, P95, P99, in seconds.
     pub(super) fn full_secs(&mut self, t: &Stats) {
         let secs = |v: f64| format!("{v:.3}s");
         self.row(self.w.min, secs(t.min));

@@ -60,7 +60,7 @@ pub(super) fn connections(out: &mut Report, result: &RunResult) {
     }
 }
 
-/// The seed's latency sections: TTFT, end-to-end time and its generation rate.
+/// The original tool's latency sections: TTFT, end-to-end time and its generation rate.
 pub(super) fn seed_latencies(out: &mut Report, s: &Summary) {
     let w = out.w;
     if let Some(t) = &s.ttft {

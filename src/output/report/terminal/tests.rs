@@ -1,4 +1,4 @@
-//! Rendering tests: both languages, the seed's titles and numbers, omitted sections.
+//! Rendering tests: both languages, the original tool's titles and numbers, omitted sections.
 
 use std::time::Duration;
 
@@ -124,7 +124,7 @@ fn ttfat_equal_to_ttft_and_empty_runs_are_omitted() {
     r.token_source = TokenSource::Events;
     let text = render(&result_of(vec![r], 2), Lang::Zh, &info());
     assert!(!text.contains("TTFAT"));
-    assert!(!text.contains("标准差"), "one value has no stddev, as in the seed");
+    assert!(!text.contains("标准差"), "one value has no stddev, as in the original tool");
     assert!(!text.contains("ITL") && !text.contains("TPOT") && !text.contains("失败详情"));
 
     let empty = render(&result_of(Vec::new(), 0), Lang::En, &ReportInfo::default());
