@@ -120,3 +120,16 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub itl_histogram: Vec<Bucket>,
 }
+
+impl Summary {
+    /// The share of requests that failed, 0..1; `None` for a run without requests. The one
+    /// definition the SLOs, the report, the HTML page and `compare` use.
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.total_requests > 0).then(|| self.failed_count as f64 / self.total_requests as f64)
+    }
+
+    /// The share of requests that succeeded, 0..1; `None` for a run without requests.
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.total_requests > 0).then(|| self.success_count as f64 / self.total_requests as f64)
+    }
+}

@@ -107,8 +107,7 @@ impl Slo {
     /// The summary's value in base units, or `None` when the run measured nothing.
     fn measure(&self, summary: &Summary) -> Option<f64> {
         match self.metric {
-            Metric::ErrorRate => (summary.total_requests > 0)
-                .then(|| summary.failed_count as f64 / summary.total_requests as f64),
+            Metric::ErrorRate => summary.error_rate(),
             Metric::Throughput => (summary.duration > 0.0).then_some(summary.throughput),
             Metric::OutputTokenThroughput => {
                 (summary.duration > 0.0).then_some(summary.output_token_throughput)

@@ -114,9 +114,7 @@ fn row(
 /// The error rate in percent; its change in percentage points (a change from 0 % has no
 /// percentage).
 fn error_rate(a: &Summary, b: &Summary) -> MetricRow {
-    let rate = |s: &Summary| {
-        (s.total_requests > 0).then(|| s.failed_count as f64 / s.total_requests as f64 * 100.0)
-    };
+    let rate = |s: &Summary| s.error_rate().map(|r| r * 100.0);
     let (x, y) = (rate(a), rate(b));
     let change = x.zip(y).map(|(x, y)| y - x);
     // Points, not percent: any change of a tenth of a point is worth a hint.

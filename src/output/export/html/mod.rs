@@ -237,8 +237,7 @@ fn cards(result: &RunResult, w: &Words) -> String {
         format!("{} {} · {} {}", s.success_count, w.succeeded, s.failed_count, w.failed),
         "",
     );
-    let rate =
-        (s.total_requests > 0).then(|| s.success_count as f64 / s.total_requests as f64 * 100.0);
+    let rate = s.success_rate().map(|r| r * 100.0);
     let rate_class = match rate {
         Some(r) if r >= 99.9 => "good",
         Some(r) if r >= 95.0 => "warn",
