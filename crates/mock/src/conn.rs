@@ -32,7 +32,7 @@ use http_body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::plan::{ConnFault, Fault, MockQuery};
-use super::routes::App;
+use super::request::App;
 use super::stats::MockStats;
 
 /// How a connection is to end.

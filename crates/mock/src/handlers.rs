@@ -20,8 +20,8 @@ use super::openai::{self, OpenAiChunks, StreamOptions, chat_completion};
 use super::plain::PlainText;
 use super::plan::Fault;
 use super::reply::Reply;
+use super::request::{Incoming, Prepared, Spec, prepare, streaming};
 use super::responses::ResponsesEvents;
-use super::routes::{Incoming, Prepared, Spec, prepare, streaming};
 use super::tgi::{self, TgiEvents};
 
 const SSE: &str = "text/event-stream";

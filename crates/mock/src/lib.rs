@@ -28,17 +28,18 @@
 //! connection faults `fail=close-idle|connection-close|http10` and `--close-after-response`
 //! (`conn`), redirects `fail=redirect:<code>|redirect-loop` (`redirect`), the input faults
 //! `fail=big-event:<bytes>|endless-line` and, in `overrides`, `ct=TYPE|none` and
-//! `fail=headers:<n>`, so one mock serves many test cases. Reasoning streams before the answer in each format's
-//! reasoning field; chunk `k` (reasoning and answer counted together) is due at
-//! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so
-//! tokenizer counts match what was sent.
+//! `fail=headers:<n>`, so one mock serves many test cases. Reasoning streams before the answer in
+//! each format's reasoning field; chunk `k` (reasoning and answer counted together) is due at
+//! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so tokenizer
+//! counts match what was sent.
 //!
-//! Layout: `routes` and `handlers` parse requests, `driver` runs the one timed streaming loop,
-//! the per-format modules (`openai`, `completions`, `responses`, `anthropic`, `gemini`,
-//! `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the schedule and faults,
-//! `reply` the per-response facts, `errors` each API's error bodies, `slots` the capacity,
-//! `stats` the recording, `conn` the connections closed on purpose, `tls` the HTTPS listener
-//! (`--tls-cert`, `--tls-key`).
+//! Layout: `routes` maps each path to its handler (`handlers`), `request` is what every route
+//! does with a request first (counting, overrides, body, status faults), `driver` runs the one
+//! timed streaming loop, the per-format modules (`openai`, `completions`, `responses`,
+//! `anthropic`, `gemini`, `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the
+//! schedule and faults, `reply` the per-response facts, `errors` each API's error bodies,
+//! `slots` the capacity, `stats` the recording, `conn` the connections closed on purpose, `tls`
+//! the HTTPS listener (`--tls-cert`, `--tls-key`).
 
 mod anthropic;
 mod catalog;
@@ -56,6 +57,7 @@ mod plain;
 mod plan;
 mod redirect;
 mod reply;
+mod request;
 mod responses;
 mod routes;
 mod slots;
@@ -205,7 +207,7 @@ impl MockServer {
         let addr = listener.local_addr().context("reading the mock's address")?;
         let stats = Arc::new(MockStats::default());
         let (stop, stopped) = watch::channel(false);
-        let app = Arc::new(routes::App {
+        let app = Arc::new(request::App {
             slots: slots::Slots::new(options.slots, stats.clone()),
             options,
             stats: stats.clone(),

@@ -1,0 +1,165 @@
+//! What every route does with a request before its handler formats the answer: the shared
+//! state ([`App`]), what it extracts ([`Incoming`]), counting, query overrides, body parsing,
+//! status faults, and the streaming response. The router is in `routes`, the handlers in
+//! `handlers`, the timed loop in `driver`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{HeaderValue, Version, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::MockOptions;
+use super::driver::{self, Framer};
+use super::errors::{Style, bad_request, status_failure};
+use super::plan::{Fault, MockQuery, Schedule, Shape};
+use super::reply::Reply;
+use super::slots::Slots;
+use super::stats::{InFlight, MockStats};
+
+/// State shared by every handler.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub options: MockOptions,
+    pub stats: Arc<MockStats>,
+    pub next_id: AtomicU64,
+    /// `--slots`: how many responses may generate at once.
+    pub slots: Slots,
+    /// Turns true when the server stops; ends stalled streams.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// How a route reads its request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spec {
+    /// Its API's error bodies.
+    pub style: Style,
+    /// JSON pointers to the body's max-tokens field; the first present one caps the output.
+    pub caps: &'static [&'static str],
+    /// The format has a reasoning field (else `--reasoning-tokens` is ignored).
+    pub reasoning: bool,
+    /// A body that is not JSON is a 400 (else it counts as `{}`).
+    pub json_required: bool,
+}
+
+/// What every streaming route reads from its request: the HTTP version, the query overrides
+/// (a bad query is answered in the route's own error style, so it is kept as a `Result`) and
+/// the raw body. It consumes the body, so it is a handler's last argument.
+pub(crate) struct Incoming {
+    app: Arc<App>,
+    version: Version,
+    query: Result<Query<MockQuery>, QueryRejection>,
+    raw: Bytes,
+}
+
+impl FromRequest<Arc<App>> for Incoming {
+    /// The body could not be read (axum's own answer, as with a plain `Bytes` argument).
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Incoming, Response> {
+        let (mut parts, body) = req.into_parts();
+        let version = parts.version;
+        let query = Query::from_request_parts(&mut parts, app).await;
+        let req = Request::from_parts(parts, body);
+        let raw = Bytes::from_request(req, app).await.map_err(IntoResponse::into_response)?;
+        Ok(Incoming { app: app.clone(), version, query, raw })
+    }
+}
+
+/// A request that passed validation, counted in flight.
+pub(crate) struct Prepared {
+    pub app: Arc<App>,
+    pub guard: InFlight,
+    pub body: Value,
+    pub schedule: Schedule,
+    pub fault: Option<Fault>,
+    pub query: MockQuery,
+    reply: Reply,
+}
+
+impl Prepared {
+    /// The response's ids and counts; `model` replaces the body's `model` when given.
+    pub(crate) fn reply(&self, model: Option<&str>) -> Reply {
+        let mut reply = self.reply.clone();
+        if let Some(m) = model {
+            m.clone_into(&mut reply.model);
+        }
+        reply
+    }
+}
+
+/// Counts the request (and its HTTP version), applies the query, parses and records the body
+/// and answers bad input and status faults right away. The schedule starts now (and moves
+/// if the response has to wait for a slot).
+pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Response>> {
+    let start = Instant::now();
+    let Incoming { app, version, query, raw } = req;
+    let guard = InFlight::enter(app.stats.clone(), version == Version::HTTP_2);
+    let bad = |msg: &str| Box::new(bad_request(spec.style, msg));
+    let Query(query) = query.map_err(|e| bad(&e.body_text()))?;
+    let fault = query.fail.as_deref().map(Fault::parse).transpose().map_err(|m| bad(&m))?;
+    if query.tokens_per_chunk == Some(0) {
+        return Err(bad("tokens_per_chunk must be at least 1"));
+    }
+    let body = match serde_json::from_slice::<Value>(&raw) {
+        Ok(v) => {
+            app.stats.record_body(&v);
+            v
+        }
+        Err(_) if !spec.json_required => json!({}),
+        Err(e) => return Err(bad(&format!("invalid JSON body: {e}"))),
+    };
+    if let Some(Fault::Status(code)) = fault {
+        return Err(Box::new(status_failure(spec.style, code)));
+    }
+    let max_tokens = spec.caps.iter().find_map(|p| body.pointer(p).and_then(Value::as_u64));
+    let shape = Shape::new(&app.options, &query, max_tokens, spec.reasoning);
+    let id = app.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let schedule = Schedule::new(start, &app.options, &query, shape, id).with_fault(fault);
+    let reply = Reply {
+        id,
+        created: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        model: body.get("model").and_then(Value::as_str).unwrap_or("mock").to_owned(),
+        prompt_tokens: prompt_tokens(&body),
+        shape,
+        usage: query.usage.unwrap_or(true),
+        start,
+        ttft: schedule.ttft,
+    };
+    Ok(Prepared { app, guard, body, schedule, fault, query, reply })
+}
+
+/// A rough prompt size (characters ÷ 4) for the usage reports: only its presence matters.
+fn prompt_tokens(body: &Value) -> u64 {
+    fn chars(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.chars().count(),
+            Value::Array(a) => a.iter().map(chars).sum(),
+            Value::Object(o) => o.values().map(chars).sum(),
+            _ => 0,
+        }
+    }
+    let keys = ["messages", "prompt", "query", "inputs", "input", "contents", "system"];
+    let n: usize = keys.iter().filter_map(|k| body.get(k)).map(chars).sum();
+    (n as u64).div_ceil(4).max(1)
+}
+
+/// A streaming response of `content_type` driven by `framer`.
+pub(crate) fn streaming(p: Prepared, framer: impl Framer, content_type: &'static str) -> Response {
+    let slots = p.app.slots.clone();
+    let body = driver::body(framer, p.schedule, p.fault, p.guard, slots, p.app.shutdown.clone());
+    let mut resp = Response::new(body);
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
