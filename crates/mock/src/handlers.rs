@@ -9,20 +9,20 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::Value;
 
-use super::anthropic::{self, AnthropicEvents};
-use super::completions::{CompletionChunks, text_completion};
-use super::dify::{self, DifyChat, DifyWorkflow, Framing};
 use super::driver::Framer;
 use super::errors::{Style, bad_request, client_error};
-use super::gemini::{self, GeminiChunks};
-use super::ollama::{self, Endpoint, OllamaLines};
-use super::openai::{self, OpenAiChunks, StreamOptions, chat_completion};
-use super::plain::PlainText;
+use super::formats::anthropic::{self, AnthropicEvents};
+use super::formats::completions::{CompletionChunks, text_completion};
+use super::formats::dify::{self, DifyChat, DifyWorkflow, Framing};
+use super::formats::gemini::{self, GeminiChunks};
+use super::formats::ollama::{self, Endpoint, OllamaLines};
+use super::formats::openai::{self, OpenAiChunks, StreamOptions, chat_completion};
+use super::formats::plain::PlainText;
+use super::formats::responses::ResponsesEvents;
+use super::formats::tgi::{self, TgiEvents};
 use super::plan::Fault;
 use super::reply::Reply;
 use super::request::{Incoming, Prepared, Spec, prepare, streaming};
-use super::responses::ResponsesEvents;
-use super::tgi::{self, TgiEvents};
 
 const SSE: &str = "text/event-stream";
 /// What OpenAI's and Anthropic's servers send.

@@ -35,34 +35,26 @@
 //!
 //! Layout: `routes` maps each path to its handler (`handlers`), `request` is what every route
 //! does with a request first (counting, overrides, body, status faults), `driver` runs the one
-//! timed streaming loop, the per-format modules (`openai`, `completions`, `responses`,
-//! `anthropic`, `gemini`, `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the
+//! timed streaming loop, the per-format modules in `formats/` (`openai`, `completions`,
+//! `responses`, `anthropic`, `gemini`, `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the
 //! schedule and faults, `reply` the per-response facts, `errors` each API's error bodies,
 //! `slots` the capacity, `stats` the recording, `conn` the connections closed on purpose, `tls`
 //! the HTTPS listener (`--tls-cert`, `--tls-key`).
 
-mod anthropic;
 mod catalog;
-mod completions;
 mod conn;
-mod dify;
 mod driver;
 mod errors;
-mod gemini;
+mod formats;
 mod handlers;
-mod ollama;
-mod openai;
 mod overrides;
-mod plain;
 mod plan;
 mod redirect;
 mod reply;
 mod request;
-mod responses;
 mod routes;
 mod slots;
 mod stats;
-mod tgi;
 mod tls;
 mod words;
 

@@ -62,7 +62,7 @@ impl Metric {
         }
     }
 
-    /// Base units → the unit shown in [`SloResult`] (a fraction → percent).
+    /// Base units → the unit shown in [`super::SloResult`] (a fraction → percent).
     pub(super) fn display_scale(self) -> f64 {
         if self == Metric::ErrorRate { 100.0 } else { 1.0 }
     }

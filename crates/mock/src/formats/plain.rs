@@ -4,7 +4,7 @@
 
 use bytes::BytesMut;
 
-use super::driver::{Chunk, Framer};
+use crate::driver::{Chunk, Framer};
 
 /// Frames nothing: each chunk's text is written as is and the stream simply ends.
 pub(crate) struct PlainText;

@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use serde_json::{Value, json};
 
-use super::driver::{Chunk, Framer};
-use super::reply::Reply;
-use super::words::{Part, mock_reasoning_text, mock_text};
+use crate::driver::{Chunk, Framer};
+use crate::reply::Reply;
+use crate::words::{Part, mock_reasoning_text, mock_text};
 
 /// `STOP`, or `MAX_TOKENS` when `maxOutputTokens` cut the output.
 fn finish_reason(reply: &Reply) -> &'static str {

@@ -7,10 +7,10 @@
 use bytes::BytesMut;
 use serde_json::{Value, json};
 
-use super::driver::{Chunk, Framer};
 use super::openai::{ERROR_EVENT, StreamOptions, finish_reason, whole_answer};
-use super::reply::Reply;
-use super::words::mock_text;
+use crate::driver::{Chunk, Framer};
+use crate::reply::Reply;
+use crate::words::mock_text;
 
 /// The whole answer as one `text_completion` object (non-streaming requests).
 pub(crate) fn text_completion(reply: &Reply) -> Value {

@@ -13,9 +13,9 @@
 use bytes::BytesMut;
 use serde_json::{Value, json};
 
-use super::driver::{Chunk, Framer};
-use super::reply::{Reply, json_str, uuid};
-use super::words::mock_text;
+use crate::driver::{Chunk, Framer};
+use crate::reply::{Reply, json_str, uuid};
+use crate::words::mock_text;
 
 /// The chat's blocking answer: the whole message, in the conversation given (else a new one).
 pub(crate) fn blocking_message(reply: &Reply, conversation_id: Option<String>) -> Value {

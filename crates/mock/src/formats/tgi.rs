@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use serde_json::{Value, json};
 
-use super::driver::{Chunk, Framer};
-use super::reply::{Reply, json_str};
-use super::words::{WORDS, mock_text, word};
+use crate::driver::{Chunk, Framer};
+use crate::reply::{Reply, json_str};
+use crate::words::{WORDS, mock_text, word};
 
 /// Frames a TGI stream.
 pub(crate) struct TgiEvents {
