@@ -206,8 +206,8 @@ mod tests {
     use hdrhistogram::Histogram;
 
     use super::*;
+    use crate::measure::record::testing::{failed, ok};
     use crate::measure::record::{ErrorClass, Failure};
-    use crate::output::report::test_support::{failed, ok};
 
     const MS: Duration = Duration::from_millis(1);
 

@@ -226,7 +226,7 @@ impl Default for Aggregator {
 mod tests {
     use super::*;
     use crate::measure::record::Failure;
-    use crate::output::report::test_support::{failed, ok};
+    use crate::measure::record::testing::{failed, ok};
 
     /// The value at quantile `q` the way HDR defines it: rank ⌈q·n⌉ of the sorted values.
     fn naive(sorted: &[f64], q: f64) -> f64 {

@@ -7,6 +7,8 @@
 //! function. Failure classes live in `failure.rs`.
 
 mod failure;
+#[cfg(test)]
+pub(crate) mod testing;
 mod timeline;
 
 use std::time::Duration;

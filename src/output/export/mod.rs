@@ -106,8 +106,8 @@ pub(crate) fn sample_result() -> RunResult {
     use std::time::Duration;
 
     use crate::analyse::metrics::Aggregator;
+    use crate::measure::record::testing::{failed, ok};
     use crate::measure::record::{ErrorClass, Failure};
-    use crate::output::report::test_support::{failed, ok};
 
     let mut good = ok(1, Duration::from_millis(120), Duration::from_millis(900), 40);
     good.tpot = Some(Duration::from_millis(20));

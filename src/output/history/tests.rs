@@ -3,8 +3,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::analyse::metrics::{Stats, Summary};
 use crate::analyse::slo::SloResult;
+use crate::measure::record::testing::{failed, ok};
 use crate::measure::record::{ErrorClass, Failure};
-use crate::output::report::test_support::{failed, ok};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

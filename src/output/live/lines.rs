@@ -71,8 +71,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::measure::record::testing::{failed, ok};
     use crate::measure::record::{ErrorClass, Failure};
-    use crate::output::report::test_support::{failed, ok};
 
     #[test]
     fn lines_match_the_seed() {

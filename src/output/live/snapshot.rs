@@ -283,7 +283,7 @@ fn median_secs(values: &mut [u32]) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::measure::record::Failure;
-    use crate::output::report::test_support::{failed, ok};
+    use crate::measure::record::testing::{failed, ok};
 
     fn tracker(start: Instant) -> Tracker {
         Tracker::new(Header::default(), Some(100), None, start)

@@ -4,8 +4,6 @@ pub mod import;
 pub mod json;
 pub mod sweep;
 pub mod terminal;
-#[cfg(test)]
-pub(crate) mod test_support;
 
 pub use json::{read_result, write_result};
 pub use sweep::SweepOver;

@@ -4,11 +4,11 @@ use super::*;
 use crate::analyse::metrics::Aggregator;
 use crate::analyse::slo::SloResult;
 use crate::analyse::timeseries::Second;
+use crate::measure::record::testing::{failed, ok};
 use crate::measure::record::{ErrorClass, Failure};
 use crate::measure::selfcheck::ClientHealth;
 use crate::output::export::sample_result;
 use crate::output::report::SweepOver;
-use crate::output::report::test_support::{failed, ok};
 use crate::output::report::{LevelResult, RunInfo};
 
 const AT: &str = "2026-11-28T01:02:03+00:00";

@@ -5,8 +5,8 @@ use std::time::Duration;
 use super::sections::EXAMPLE_CHARS;
 use super::*;
 use crate::analyse::metrics::Aggregator;
+use crate::measure::record::testing::{failed, ok};
 use crate::measure::record::{ErrorClass, Failure, RequestRecord, TokenSource};
-use crate::output::report::test_support::{failed, ok};
 use crate::output::report::{SCHEMA_VERSION, ToolInfo};
 
 fn result_of(records: Vec<RequestRecord>, secs: u64) -> RunResult {

@@ -1,4 +1,4 @@
-//! Record fixtures for the unit tests of `metrics` and `report`.
+//! Record fixtures for the unit tests of every layer that reads records.
 
 use std::time::Duration;
 
