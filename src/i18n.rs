@@ -1,8 +1,12 @@
 //! User-facing words in English and Chinese.
 //!
-//! Every word the terminal shows lives here, one [`Words`] table per language, so a
-//! translation is reviewed in one place. The Chinese wording of the original tool's report is kept
-//! character for character (【总体统计】, 首Token时间, 吞吐量, …).
+//! The report's words live here, one [`Words`] table per language, so a translation is reviewed
+//! in one place. Outputs with a vocabulary of their own keep their tables beside them
+//! (`output/live/words.rs`, `output/export/html/words.rs`, `output/compare/render.rs`), and the
+//! few sentences built around values (the history table, compare's verdicts, a sweep level's
+//! line, the demo's introduction) match on [`Lang`] where they are built. The Chinese wording of
+//! the original tool's report is kept character for character (【总体统计】, 首Token时间, 吞吐量,
+//! …).
 
 /// Output language of the terminal report (`--lang`, else the locale: [`detect_lang`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
