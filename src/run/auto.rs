@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::{Measured, lines, measure};
+use super::{MeasuredLevel, lines, measure};
 use crate::measure::engine::RunControl;
 use crate::output::live::Live;
 use crate::plan::config::sweep::{KNEE_SHARE, MIN_GROWTH, usable_throughput};
@@ -26,9 +26,9 @@ pub(super) async fn find_knee(
     workload: &Workload,
     interrupt: &Arc<RunControl>,
     live: &Live,
-) -> anyhow::Result<Vec<Measured>> {
-    let mut runs: Vec<Measured> = Vec::new();
-    let run = async |level: f64, runs: &mut Vec<Measured>| -> anyhow::Result<f64> {
+) -> anyhow::Result<Vec<MeasuredLevel>> {
+    let mut runs: Vec<MeasuredLevel> = Vec::new();
+    let run = async |level: f64, runs: &mut Vec<MeasuredLevel>| -> anyhow::Result<f64> {
         let level_config = config.at_level(sweep, level);
         live.say(format!("\n{}", lines::banner(&level_config)));
         let m = measure(&level_config, workload, interrupt, live).await?;
@@ -68,7 +68,7 @@ pub(super) async fn find_knee(
 }
 
 /// Throughput of a level, or 0 when too many of its requests failed.
-fn usable(m: &Measured) -> f64 {
+fn usable(m: &MeasuredLevel) -> f64 {
     usable_throughput(m.summary.throughput, m.summary.failed_count, m.summary.total_requests)
 }
 

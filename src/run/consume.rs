@@ -80,7 +80,7 @@ struct Consumer<'a> {
     out: Consumed,
     /// When the load started (after connecting): the progress line's clock.
     started: Instant,
-    progress: Progress,
+    progress: ProgressLine,
     /// The `--duration` timer, once the load started.
     deadline: Option<tokio::task::JoinHandle<()>>,
     /// Measured requests that failed, for the progress line.
@@ -113,7 +113,7 @@ impl<'a> Consumer<'a> {
             live,
             out,
             started,
-            progress: Progress::new(config.quiet),
+            progress: ProgressLine::new(config.quiet),
             deadline: None,
             errors: 0,
             draws,
@@ -263,15 +263,15 @@ fn progress_line(
 
 /// The progress line: after every request in verbose mode (the original tool's behaviour); in quiet
 /// mode at most every 200 ms, redrawn in place on a terminal and every 5 s otherwise.
-struct Progress {
+struct ProgressLine {
     verbose: bool,
     tty: bool,
     last: Option<Instant>,
 }
 
-impl Progress {
+impl ProgressLine {
     fn new(quiet: bool) -> Self {
-        Progress { verbose: !quiet, tty: std::io::stderr().is_terminal(), last: None }
+        ProgressLine { verbose: !quiet, tty: std::io::stderr().is_terminal(), last: None }
     }
 
     fn tick(&mut self, line: impl FnOnce() -> String) {

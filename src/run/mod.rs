@@ -160,7 +160,7 @@ async fn measure_all(
     workload: &Workload,
     interrupt: &Arc<RunControl>,
     live: &Live,
-) -> anyhow::Result<Vec<Measured>> {
+) -> anyhow::Result<Vec<MeasuredLevel>> {
     Ok(match &config.sweep {
         None => {
             live.say(lines::banner(config));
@@ -185,7 +185,7 @@ async fn measure_all(
 }
 
 /// One load test (one level of a sweep), measured.
-struct Measured {
+struct MeasuredLevel {
     level: Option<f64>,
     summary: Summary,
     records: Vec<RequestRecord>,
@@ -203,7 +203,7 @@ async fn measure(
     workload: &Workload,
     interrupt: &Arc<RunControl>,
     live: &Live,
-) -> anyhow::Result<Measured> {
+) -> anyhow::Result<MeasuredLevel> {
     let engine = Arc::new(Engine::new(&config.engine_settings(), workload.specs())?);
     let selfcheck = SelfCheck::start();
     let plan = Plan::new(config, &selfcheck)?;
@@ -232,7 +232,7 @@ async fn measure(
     if let Some(level) = level {
         live.say(lines::level_line(config.lang, config, level, &summary));
     }
-    Ok(Measured {
+    Ok(MeasuredLevel {
         level,
         summary,
         records,

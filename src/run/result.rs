@@ -6,7 +6,7 @@ use crate::analyse::slo;
 use crate::output::report::{LevelResult, RunResult, SCHEMA_VERSION, ToolInfo};
 use crate::plan::config::Config;
 
-use super::Measured;
+use super::MeasuredLevel;
 
 /// Judges the `--slo`s on the summary (the last level's, in a sweep) and its goodput.
 pub(super) fn judge_slos(config: &Config, result: &mut RunResult) {
@@ -27,7 +27,7 @@ pub(super) fn judge_slos(config: &Config, result: &mut RunResult) {
 /// The result file: one run, or a sweep's levels (the top-level summary is the last level's,
 /// so a reader of one summary sees the highest load; every request is in `metrics`, tagged
 /// with its level).
-pub(super) fn assemble(config: &Config, measured: Vec<Measured>) -> RunResult {
+pub(super) fn assemble(config: &Config, measured: Vec<MeasuredLevel>) -> RunResult {
     let timestamp = jiff::ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
     // A sweep's config shows the last level's concurrency or rate, as its summary does.
     let last_level = measured.last().and_then(|m| m.level);

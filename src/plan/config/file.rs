@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use serde_json::{Map, Value};
 
-use super::formats;
+use super::syntax;
 use super::{FormatKind, StreamFormat};
 
 /// The original tool's top-level keys, in the original tool's order, then streamperf's own.
@@ -120,7 +120,7 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<FileConfig> {
     })?;
     // Windows editors like to start files with a BOM; no parser below wants it.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let value = formats::parse(path, text)?;
+    let value = syntax::parse(path, text)?;
     check(value).map_err(|e| anyhow::anyhow!("{shown}: {e}"))
 }
 

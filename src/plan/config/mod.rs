@@ -4,7 +4,7 @@
 //! and body is read from the environment here, and every value read that way is remembered as
 //! a secret so that [`crate::redact::Redactor`] can hide it from every output.
 //!
-//! The file is parsed by extension (`formats`) and read into the original tool's keys with
+//! The file is parsed by extension (`syntax`) and read into the original tool's keys with
 //! every key and type checked (`file`); `flags` checks what may come from either side; `env`
 //! reads `${NAME}`; `view` is what a config shows the layers below it (the engine's settings,
 //! the result file's redacted view). Which side wins for each key is decided where the flags
@@ -13,10 +13,10 @@
 pub mod env;
 pub(crate) mod file;
 pub(crate) mod flags;
-mod formats;
 pub mod history;
 pub mod load;
 pub mod sweep;
+mod syntax;
 mod view;
 
 pub(crate) use view::proxy_for;
