@@ -12,14 +12,12 @@
 # A git revision is built in a temporary worktree (target/bench-ab); `.` is the working tree.
 # The mock (TTFT 100 ms, ITL 10 ms, 64 tokens) is the first build's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-C=${C:-2048}
-ROUNDS=${ROUNDS:-2}
-INSTANCES=${INSTANCES:-3}
-PORT=${PORT:-18779}
 [ $# -ge 2 ] || { sed -n 2,14p "$0"; exit 2; }
+cd "$(dirname "$0")/.."
+C=${C:-2048} ROUNDS=${ROUNDS:-2} INSTANCES=${INSTANCES:-3} PORT=${PORT:-18779}
 ulimit -n "$(ulimit -Hn)"
+# shellcheck source=lib/mock.sh
+. scripts/lib/mock.sh
 
 work=$(mktemp -d)
 mock_pid=
@@ -56,15 +54,10 @@ for what in "$@"; do
   bins+=("$bin") names+=("$name")
 done
 
-start_mock() {
+start_ab_mock() {
   "${bins[0]}" mock --port "$PORT" --ttft-ms 100 --itl-ms 10 --tokens 64 >"$work/mock.log" 2>&1 &
   mock_pid=$!
-  for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$PORT/mock/stats" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "the mock did not start; see $work/mock.log" >&2
-  return 1
+  mock_ready "$PORT" "$work/mock.log"
 }
 
 BODY='{"model":"mock","messages":[{"role":"user","content":"Write a short essay about AI."}],"stream":true,"stream_options":{"include_usage":true}}'
@@ -72,7 +65,7 @@ n=$((C * 3))
 echo "concurrency $C, $n requests a run; $INSTANCES mock starts × $ROUNDS rounds × ${#bins[@]} builds" >&2
 : >"$work/runs.tsv"
 for instance in $(seq "$INSTANCES"); do
-  start_mock
+  start_ab_mock
   for _ in $(seq "$ROUNDS"); do
     for i in "${!bins[@]}"; do
       curl -fsS -X POST "http://127.0.0.1:$PORT/mock/reset" >/dev/null
