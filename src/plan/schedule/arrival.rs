@@ -20,7 +20,7 @@ pub(super) fn exponential(rng: &mut impl Rng) -> f64 {
 
 /// A standard normal variate, by Box–Muller (one of the pair; the other is dropped to keep
 /// the sampler stateless, which costs a few uniforms and nothing in correctness).
-fn standard_normal(rng: &mut impl Rng) -> f64 {
+pub(crate) fn standard_normal(rng: &mut impl Rng) -> f64 {
     let radius = (-2.0 * open_unit(rng).ln()).sqrt();
     let angle = std::f64::consts::TAU * rng.random::<f64>();
     radius * angle.cos()

@@ -13,6 +13,8 @@
 mod arrival;
 mod ramp;
 
+pub(crate) use arrival::standard_normal;
+
 use std::fmt;
 use std::iter::FusedIterator;
 use std::time::Duration;

@@ -6,6 +6,7 @@
 //! so a typo fails before any request is sent, not as a hundred odd responses.
 
 pub(crate) mod csv;
+pub mod prompts;
 pub(crate) mod template;
 
 use std::collections::HashMap;
