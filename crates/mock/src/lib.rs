@@ -185,6 +185,10 @@ impl MockServer {
             (None, None) => None,
             _ => anyhow::bail!("--tls-cert and --tls-key go together: pass both or neither"),
         };
+        // The prompt counter's table (once a process, 0.15 s in a release build), loaded before
+        // the port opens: not inside the first request's time to first token, and no client
+        // connects to a server that does not answer yet.
+        tokio::task::spawn_blocking(words::load_o200k).await.context("loading o200k_base")?;
         let listener = match bind(&options.host, options.port).await {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {

@@ -103,7 +103,7 @@ pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Respons
     let Incoming { app, version, query, raw } = req;
     let guard = InFlight::enter(app.stats.clone(), version == Version::HTTP_2);
     let bad = |msg: &str| Box::new(bad_request(spec.style, msg));
-    let Query(query) = query.map_err(|e| bad(&e.body_text()))?;
+    let Query(mut query) = query.map_err(|e| bad(&e.body_text()))?;
     let fault = query.fail.as_deref().map(Fault::parse).transpose().map_err(|m| bad(&m))?;
     if query.tokens_per_chunk == Some(0) {
         return Err(bad("tokens_per_chunk must be at least 1"));
@@ -120,6 +120,7 @@ pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Respons
         return Err(Box::new(status_failure(spec.style, code)));
     }
     let max_tokens = spec.caps.iter().find_map(|p| body.pointer(p).and_then(Value::as_u64));
+    query.tokens = wanted_tokens(&app.options, &query, &body, max_tokens);
     let shape = Shape::new(&app.options, &query, max_tokens, spec.reasoning);
     let id = app.next_id.fetch_add(1, Ordering::Relaxed) + 1;
     let schedule = Schedule::new(start, &app.options, &query, shape, id).with_fault(fault);
@@ -138,19 +139,41 @@ pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Respons
     Ok(Prepared { app, guard, body, schedule, fault, query, reply })
 }
 
-/// A rough prompt size (characters ÷ 4) for the usage reports: only its presence matters.
+/// The answer's length the request asks for, as a real server would produce it: a server told
+/// to ignore its end-of-sequence token (`ignore_eos`: vLLM, SGLang, llama.cpp) generates until
+/// the max-tokens field cuts it; `min_tokens` asks for at least that many (reasoning included).
+fn wanted_tokens(
+    options: &MockOptions,
+    query: &MockQuery,
+    body: &Value,
+    max_tokens: Option<u64>,
+) -> Option<u64> {
+    let planned = query.tokens.unwrap_or(options.tokens);
+    let reasoning = query.reasoning_tokens.unwrap_or(options.reasoning_tokens);
+    if body.get("ignore_eos").and_then(Value::as_bool) == Some(true) && max_tokens.is_some() {
+        return Some(u64::MAX / 2);
+    }
+    match body.get("min_tokens").and_then(Value::as_u64) {
+        Some(min) => Some(planned.max(min.saturating_sub(reasoning))),
+        None => query.tokens,
+    }
+}
+
+/// The prompt's tokens for the usage reports: every string under the prompt's keys (message
+/// texts, and their roles, which a chat template also spends tokens on) counted with
+/// `o200k_base`, each on its own, so a prompt of N tokens counts N plus a fixed overhead.
 fn prompt_tokens(body: &Value) -> u64 {
-    fn chars(v: &Value) -> usize {
+    fn count(v: &Value) -> usize {
         match v {
-            Value::String(s) => s.chars().count(),
-            Value::Array(a) => a.iter().map(chars).sum(),
-            Value::Object(o) => o.values().map(chars).sum(),
+            Value::String(s) => crate::words::o200k_tokens(s),
+            Value::Array(a) => a.iter().map(count).sum(),
+            Value::Object(o) => o.values().map(count).sum(),
             _ => 0,
         }
     }
     let keys = ["messages", "prompt", "query", "inputs", "input", "contents", "system"];
-    let n: usize = keys.iter().filter_map(|k| body.get(k)).map(chars).sum();
-    (n as u64).div_ceil(4).max(1)
+    let n: usize = keys.iter().filter_map(|k| body.get(k)).map(count).sum();
+    (n as u64).max(1)
 }
 
 /// A streaming response of `content_type` driven by `framer`.
@@ -162,4 +185,35 @@ pub(crate) fn streaming(p: Prepared, framer: impl Framer, content_type: &'static
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::words::mock_text;
+
+    #[test]
+    fn prompt_tokens_are_o200k_counts_of_every_prompt_string() {
+        let chat = json!({"model": "m", "messages": [{"role": "user", "content": mock_text(100)}]});
+        // 100 one-token words, and the role: the chat template's fixed share.
+        assert_eq!(prompt_tokens(&chat), 101);
+        let completion = json!({"model": "m", "prompt": mock_text(37), "max_tokens": 5});
+        assert_eq!(prompt_tokens(&completion), 37, "the model and limits are not prompt");
+        assert_eq!(prompt_tokens(&json!({})), 1, "never zero");
+    }
+
+    #[test]
+    fn ignore_eos_runs_to_the_limit_and_min_tokens_sets_a_floor() {
+        let options = MockOptions { tokens: 64, ..MockOptions::default() };
+        let query = MockQuery::default();
+        let wanted = |body: Value, cap| wanted_tokens(&options, &query, &body, cap);
+        assert_eq!(wanted(json!({}), Some(50)), None, "the plan's 64, cut by the cap later");
+        assert_eq!(wanted(json!({"ignore_eos": true}), None), None, "no limit: the plan");
+        let until_cap = wanted(json!({"ignore_eos": true}), Some(150)).unwrap();
+        let raised = MockQuery { tokens: Some(until_cap), ..MockQuery::default() };
+        let shape = Shape::new(&options, &raised, Some(150), false);
+        assert_eq!((shape.tokens, shape.capped), (150, true), "finish reason length, as vLLM says");
+        assert_eq!(wanted(json!({"min_tokens": 100}), None), Some(100));
+        assert_eq!(wanted(json!({"min_tokens": 10}), None), Some(64), "a floor, not a cap");
+    }
 }

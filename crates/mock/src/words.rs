@@ -62,6 +62,17 @@ pub(crate) fn push_words(out: &mut String, part: Part, first: u64, n: u64) {
     }
 }
 
+/// Tokens of `text` by `o200k_base`, the encoding every mock word is one token of: how the
+/// mock counts prompts.
+pub(crate) fn o200k_tokens(text: &str) -> usize {
+    tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
+}
+
+/// Loads the `o200k_base` table (the first call takes it from the crate's data).
+pub(crate) fn load_o200k() {
+    tiktoken_rs::o200k_base_singleton();
+}
+
 /// The full text of an answer of `n` tokens (what the concatenated chunks spell).
 pub fn mock_text(n: u64) -> String {
     let mut s = String::new();
