@@ -5,6 +5,7 @@
 //! on the hot path is a cheap clone. Every placeholder is checked against the CSV header first,
 //! so a typo fails before any request is sent, not as a hundred odd responses.
 
+pub mod bodies;
 pub(crate) mod csv;
 pub mod prompts;
 pub(crate) mod template;

@@ -1,0 +1,67 @@
+//! Workloads of a given length against the built-in mock: a 1,000-token synthetic prompt in
+//! the body each protocol streams with, an output length in each protocol's own field. The
+//! mock counts prompts with `o200k_base` as streamperf cuts them, and honours the length
+//! fields and `ignore_eos`, so the lengths are checked exactly. Bounded: 4 requests a protocol.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use streamperf::cli::RunArgs;
+use streamperf::mock::{MockOptions, MockServer, path_for};
+use streamperf::protocol::Protocol;
+use streamperf::tokens::Tokenizer;
+use streamperf::workload::bodies::{Ask, body_for};
+use streamperf::workload::prompts::Prompts;
+use support::{args, run_args};
+
+/// The prompt's length, and the output lengths asked for.
+const PROMPT_TOKENS: u64 = 1_000;
+const SHORT: u64 = 50;
+const LONG: u64 = 100;
+
+async fn run(mock: &MockServer, protocol: Protocol, prompt: &str, tokens: u64) -> RunArgs {
+    let ask = Ask { model: "mock", prompt, max_tokens: Some(tokens), allow_early_stop: false };
+    let built = body_for(protocol, &ask).expect("a body for every named protocol");
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args(mock.url(path_for(protocol)), 4, 2, dir.path());
+    a.body = Some(built.body.to_string());
+    a.headers = built.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_bodies_stream_on_every_protocol_with_the_lengths_asked_for() {
+    let options =
+        MockOptions { port: 0, ttft_ms: 2, itl_ms: 0, tokens: 64, ..MockOptions::default() };
+    let mock = MockServer::start(options).await.unwrap();
+    let prompts = Prompts::new(&Tokenizer::O200kBase, 0);
+    let prompt = prompts.prompt(1, PROMPT_TOKENS);
+    assert_eq!(Tokenizer::O200kBase.count(&prompt), Some(PROMPT_TOKENS));
+
+    for protocol in Protocol::ALL.into_iter().filter(|p| *p != Protocol::Generic) {
+        for tokens in [SHORT, LONG] {
+            let out = run_args(&run(&mock, protocol, &prompt, tokens).await).await;
+            let s = &out.result.summary;
+            assert_eq!((s.success_count, s.failed_count), (4, 0), "{protocol:?}: {s:?}");
+            let outputs: BTreeSet<_> = out.result.metrics.iter().map(|r| r.output_tokens).collect();
+            // The mock's model stops by itself after 64 tokens unless told to ignore its end
+            // (OpenAI-compatible routes) or it has no length field (Dify).
+            let expected = match (protocol, tokens) {
+                (Protocol::Dify, _) => 64,
+                (_, SHORT) => SHORT,
+                (Protocol::OpenAiChat | Protocol::OpenAiCompletions, _) => LONG,
+                // TGI counts the end-of-sequence token among the generated ones.
+                (Protocol::Tgi, _) => 65,
+                _ => 64,
+            };
+            assert_eq!(outputs, BTreeSet::from([Some(expected)]), "{protocol:?} asked {tokens}");
+            let inputs: BTreeSet<_> = out.result.metrics.iter().map(|r| r.input_tokens).collect();
+            assert_eq!(inputs.len(), 1, "{protocol:?}: the same prompt counts the same");
+            if let Some(Some(n)) = inputs.first() {
+                // The prompt, plus the role a chat template spends tokens on.
+                assert!((PROMPT_TOKENS..PROMPT_TOKENS + 3).contains(n), "{protocol:?}: {n}");
+            }
+        }
+    }
+}
