@@ -124,10 +124,20 @@ pub struct EngineSettings {
     pub max_redirects: u32,
 }
 
+/// Bodies made for each request number, when a workload has more distinct requests than it
+/// could render up front (a synthetic prompt per request). Called before the request's clock
+/// starts; it must be cheap (microseconds) and the same for the same number.
+pub trait BodySource: Send + Sync + std::fmt::Debug {
+    /// The body of request number `index` (0-based).
+    fn body(&self, index: u64) -> bytes::Bytes;
+}
+
 /// Everything a worker needs to send and measure requests; shared by all workers.
 #[derive(Debug)]
 pub struct Engine {
     requests: Vec<PreparedRequest>,
+    /// Each request's own body, when the workload makes one per request.
+    bodies: Option<Arc<dyn BodySource>>,
     /// Where 3xx answers lead (`--max-redirects`).
     redirects: Redirects,
     timeout: Duration,
@@ -159,6 +169,7 @@ impl Engine {
         let redirects = Redirects::new(s.max_redirects, &s.tls, &s.proxy, &requests);
         Ok(Engine {
             requests,
+            bodies: None,
             redirects,
             timeout: s.timeout,
             format: s.format.clone(),
@@ -171,6 +182,13 @@ impl Engine {
             connections: connections::Counters::default(),
             connect_failures_in_a_row: AtomicU64::new(0),
         })
+    }
+
+    /// Sends every request with the body `bodies` makes for its number, in place of the
+    /// specs' own (their URLs and headers still apply).
+    pub fn with_bodies(mut self, bodies: Arc<dyn BodySource>) -> Engine {
+        self.bodies = Some(bodies);
+        self
     }
 
     /// The stream format the first finished request used, e.g. `sse/openai-chat`.
@@ -207,7 +225,15 @@ impl Engine {
         control: &RunControl,
         events: &UnboundedSender<EngineEvent>,
     ) -> bool {
-        let prepared = &self.requests[(index % self.requests.len() as u64) as usize];
+        let shared = &self.requests[(index % self.requests.len() as u64) as usize];
+        let own;
+        let prepared = match &self.bodies {
+            Some(bodies) => {
+                own = shared.with_body(bodies.body(index));
+                &own
+            }
+            None => shared,
+        };
         if let Some(open) = conn {
             // Before the clock: the client's own bookkeeping is not the server's latency.
             let ready = match Arc::ptr_eq(open.target(), prepared.target()) {

@@ -208,6 +208,17 @@ impl PreparedRequest {
         url::Url::parse(&self.absolute.to_string()).ok()
     }
 
+    /// The same request with `body` instead, its `Content-Length` to match: a request whose
+    /// body is made for its number (synthetic prompts), built before its clock starts.
+    pub fn with_body(&self, body: Bytes) -> PreparedRequest {
+        let mut request = self.clone();
+        let length = HeaderValue::from(body.len());
+        request.h1_headers.insert(CONTENT_LENGTH, length.clone());
+        request.h2_headers.insert(CONTENT_LENGTH, length);
+        request.body = body;
+        request
+    }
+
     /// A hyper request for HTTP/2 (`h2`) or HTTP/1.1.
     pub fn build(&self, h2: bool) -> Request<RequestBody> {
         let mut request = Request::new(Full::new(self.body.clone()));

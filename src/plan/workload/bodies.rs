@@ -21,7 +21,7 @@ pub struct Ask<'a> {
 }
 
 /// A request body and the headers its protocol needs besides `Content-Type`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Built {
     /// The JSON body.
     pub body: Value,

@@ -8,6 +8,7 @@
 pub mod bodies;
 pub(crate) mod csv;
 pub mod prompts;
+pub mod synthetic;
 pub(crate) mod template;
 
 use std::collections::HashMap;

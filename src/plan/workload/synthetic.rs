@@ -1,0 +1,148 @@
+//! The standard benchmark's workload: every request a synthetic prompt of a drawn length in
+//! the body its protocol streams with, asking for a drawn output length
+//! (`--input-tokens`, `--output-tokens`). Bodies are made per request number, just before the
+//! request's clock starts (the engine's [`BodySource`]), so a run of any length holds no
+//! prompt but the one being sent, and no two requests share a prompt prefix.
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::bodies::{Ask, body_for};
+use super::prompts::{LengthSpec, Prompts};
+use crate::measure::engine::BodySource;
+use crate::measure::protocol::Protocol;
+use crate::measure::tokens::Tokenizer;
+
+/// What `--input-tokens` and its companions ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticSettings {
+    /// The prompt's length in tokens of the run's tokenizer.
+    pub input: LengthSpec,
+    /// The output length asked for; `None` leaves it to the server.
+    pub output: Option<LengthSpec>,
+    /// Tokens every prompt shares at its start (`--shared-prefix-tokens`).
+    pub shared_prefix: u64,
+    /// The model named in the body (`--model`).
+    pub model: String,
+    /// The protocol the body is built for (`--format`, else the URL's path).
+    pub protocol: Protocol,
+    /// Let servers stop before the output length (`--allow-early-stop`).
+    pub allow_early_stop: bool,
+    /// Seed of the length draws: request `i` draws the same lengths on every run.
+    pub seed: u64,
+}
+
+impl SyntheticSettings {
+    /// The settings as the result file's `config.synthetic`.
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "input_tokens": self.input.to_string(),
+            "output_tokens": self.output.map(|o| o.to_string()),
+            "shared_prefix_tokens": self.shared_prefix,
+            "model": self.model,
+            "protocol": self.protocol.name(),
+            "allow_early_stop": self.allow_early_stop,
+        })
+    }
+}
+
+/// Makes request `i`'s body: its lengths drawn from a generator seeded by `i`, its prompt cut
+/// from the corpus, its body built for the protocol.
+#[derive(Debug)]
+pub struct Synthetic {
+    settings: SyntheticSettings,
+    prompts: Prompts,
+}
+
+impl Synthetic {
+    /// Cuts and counts the corpus with `tokenizer` (about 20 ms) and checks that one prompt
+    /// counts as long as asked, so a tokenizer that does not split at spaces is an error
+    /// before anything is sent rather than prompts of the wrong length.
+    pub fn new(settings: &SyntheticSettings, tokenizer: &Tokenizer) -> anyhow::Result<Synthetic> {
+        let prompts = Prompts::new(tokenizer, settings.shared_prefix);
+        let probe = settings.shared_prefix + 300;
+        let counted = prompts.tokenizer().count(&prompts.prompt(0, probe));
+        if counted != Some(probe) {
+            anyhow::bail!(
+                "`--input-tokens`: the tokenizer {} cannot cut prompts to an exact length \
+                 (a {probe}-token prompt counted {counted:?}); use o200k_base, cl100k_base or chars",
+                prompts.tokenizer().name()
+            );
+        }
+        if body_for(settings.protocol, &ask(settings, "", None)).is_none() {
+            anyhow::bail!(
+                "`--input-tokens`: no body can be built for the {} protocol; give --format",
+                settings.protocol.name()
+            );
+        }
+        Ok(Synthetic { settings: settings.clone(), prompts })
+    }
+}
+
+impl BodySource for Synthetic {
+    fn body(&self, index: u64) -> Bytes {
+        let s = &self.settings;
+        let mut rng = StdRng::seed_from_u64(s.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index);
+        let input = s.input.sample(&mut rng);
+        let output = s.output.map(|o| o.sample(&mut rng));
+        let prompt = self.prompts.prompt(index, input);
+        // `new` checked that this protocol has a body.
+        let built = body_for(s.protocol, &ask(s, &prompt, output)).unwrap_or_default();
+        Bytes::from(serde_json::to_vec(&built.body).unwrap_or_default())
+    }
+}
+
+fn ask<'a>(s: &'a SyntheticSettings, prompt: &'a str, output: Option<u64>) -> Ask<'a> {
+    Ask { model: &s.model, prompt, max_tokens: output, allow_early_stop: s.allow_early_stop }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(input: &str, output: Option<&str>) -> SyntheticSettings {
+        SyntheticSettings {
+            input: LengthSpec::parse(input, "--input-tokens").unwrap(),
+            output: output.map(|o| LengthSpec::parse(o, "--output-tokens").unwrap()),
+            shared_prefix: 0,
+            model: "m".into(),
+            protocol: Protocol::OpenAiChat,
+            allow_early_stop: false,
+            seed: 0,
+        }
+    }
+
+    fn body(synthetic: &Synthetic, index: u64) -> serde_json::Value {
+        serde_json::from_slice(&synthetic.body(index)).unwrap()
+    }
+
+    #[test]
+    fn each_request_gets_its_own_prompt_of_the_drawn_length() {
+        let tokenizer = Tokenizer::O200kBase;
+        let synthetic = Synthetic::new(&settings("200..400", Some("50")), &tokenizer).unwrap();
+        let mut prompts = Vec::new();
+        for index in 0..20 {
+            let b = body(&synthetic, index);
+            let prompt = b["messages"][0]["content"].as_str().unwrap().to_owned();
+            let tokens = tokenizer.count(&prompt).unwrap();
+            assert!((200..=400).contains(&tokens), "{tokens}");
+            assert_eq!(
+                (b["max_tokens"].as_u64(), b["ignore_eos"].as_bool()),
+                (Some(50), Some(true))
+            );
+            assert_eq!(b, body(&synthetic, index), "the same number, the same body");
+            prompts.push(prompt);
+        }
+        prompts.sort();
+        prompts.dedup();
+        assert_eq!(prompts.len(), 20);
+    }
+
+    #[test]
+    fn a_tokenizer_or_protocol_that_cannot_do_it_is_an_error_up_front() {
+        let generic = SyntheticSettings { protocol: Protocol::Generic, ..settings("10", None) };
+        let e = Synthetic::new(&generic, &Tokenizer::O200kBase).unwrap_err().to_string();
+        assert!(e.contains("no body can be built for the generic protocol"), "{e}");
+    }
+}
