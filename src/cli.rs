@@ -144,6 +144,32 @@ pub struct RunArgs {
     #[arg(long = "body", value_name = "JSON|@FILE")]
     pub body: Option<String>,
 
+    /// The standard benchmark's prompts: every request a prompt of this many tokens of the
+    /// run's --tokenizer, real prose, unique per request, in the body its protocol (--format,
+    /// else the URL's path) streams with: N, N±SD (normal) or LO..HI (uniform).
+    #[arg(long = "input-tokens", value_name = "SPEC")]
+    pub input_tokens: Option<String>,
+
+    /// With --input-tokens: the output length asked for, in the protocol's own field (N, N±SD
+    /// or LO..HI); OpenAI-compatible servers are also asked to ignore end-of-sequence
+    /// (ignore_eos) so that each answer is that long.
+    #[arg(long = "output-tokens", value_name = "SPEC")]
+    pub output_tokens: Option<String>,
+
+    /// With --input-tokens: every prompt starts with the same N tokens (a shared system
+    /// prompt, to measure prefix caching) [default: 0, no two prompts share a prefix].
+    #[arg(long = "shared-prefix-tokens", value_name = "N")]
+    pub shared_prefix_tokens: Option<u64>,
+
+    /// With --input-tokens: the model named in each body (the served model's name).
+    #[arg(long = "model", value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// With --output-tokens: do not ask servers to ignore end-of-sequence; answers may end
+    /// early.
+    #[arg(long = "allow-early-stop")]
+    pub allow_early_stop: bool,
+
     /// Result file (JSON) [default: test_results.json; an existing file is never overwritten].
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,

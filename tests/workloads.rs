@@ -65,3 +65,41 @@ async fn built_bodies_stream_on_every_protocol_with_the_lengths_asked_for() {
         }
     }
 }
+
+/// The standard benchmark as a user types it: no body, `--input-tokens`, `--output-tokens`,
+/// `--model`; the protocol from the URL. Every request its own prompt, of the length asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_and_output_tokens_make_the_standard_benchmark_in_one_command() {
+    let options =
+        MockOptions { port: 0, ttft_ms: 2, itl_ms: 0, tokens: 64, ..MockOptions::default() };
+    let mock = MockServer::start(options).await.unwrap();
+    let gemini = path_for(Protocol::Gemini);
+    for (path, input, inputs) in [
+        ("/v1/chat/completions", "1000", 1_000..=1_001),
+        ("/v1/messages", "1000", 1_000..=1_001),
+        (gemini, "200..400", 200..=401),
+    ] {
+        mock.stats.reset();
+        let dir = tempfile::tempdir().unwrap();
+        let a = RunArgs {
+            body: None,
+            input_tokens: Some(input.into()),
+            output_tokens: Some("50".into()),
+            model: Some("mock".into()),
+            ..args(mock.url(path), 20, 4, dir.path())
+        };
+        let out = run_args(&a).await;
+        let s = &out.result.summary;
+        assert_eq!((s.success_count, s.failed_count), (20, 0), "{path}: {s:?}");
+        for r in &out.result.metrics {
+            assert_eq!(r.output_tokens, Some(50), "{path}");
+            let n = r.input_tokens.expect("the mock reports prompt tokens");
+            assert!(inputs.contains(&n), "{path}: {n} prompt tokens");
+        }
+        let bodies = mock.stats.bodies();
+        assert_eq!(bodies.len(), 20, "{path}");
+        let prompts: BTreeSet<String> = bodies.iter().map(|b| b.to_string()).collect();
+        assert_eq!(prompts.len(), 20, "{path}: every request its own prompt");
+        assert_eq!(out.result.config["synthetic"]["input_tokens"], input, "{path}");
+    }
+}

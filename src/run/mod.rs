@@ -204,7 +204,11 @@ async fn measure(
     interrupt: &Arc<RunControl>,
     live: &Live,
 ) -> anyhow::Result<MeasuredLevel> {
-    let engine = Arc::new(Engine::new(&config.engine_settings(), workload.specs())?);
+    let mut engine = Engine::new(&config.engine_settings(), workload.specs())?;
+    if let Some(bodies) = workload.bodies() {
+        engine = engine.with_bodies(bodies);
+    }
+    let engine = Arc::new(engine);
     let selfcheck = SelfCheck::start();
     let plan = Plan::new(config, &selfcheck)?;
     let control = Arc::new(RunControl::new());

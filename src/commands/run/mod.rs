@@ -4,6 +4,7 @@
 mod history;
 mod load;
 mod resolve;
+mod synthetic;
 
 use std::process::ExitCode;
 

@@ -12,9 +12,11 @@ use serde_json::Value;
 
 use super::history::history_settings;
 use super::load::load_plan;
+use super::synthetic::synthetic_settings;
 use crate::analyse::slo::Slo;
 use crate::cli::RunArgs;
 use crate::measure::engine::proxy::ProxySettings;
+use crate::measure::protocol::Protocol;
 use crate::output::export::ExportFormat;
 use crate::plan::config::flags::{self, Origin};
 use crate::plan::config::{
@@ -22,6 +24,7 @@ use crate::plan::config::{
     Env, FormatKind, StreamFormat, TlsOptions, default_body, detect_lang_with, env, file,
     process_env, proxy_for,
 };
+use crate::plan::workload::bodies::ANTHROPIC_VERSION;
 use crate::redact::Redactor;
 
 impl Config {
@@ -39,11 +42,17 @@ impl Config {
         };
         let mut redactor = Redactor::default();
         let history = history_settings(args, &file, env)?;
-        let request = Request::resolve(args, &mut file, &origin, env, &mut redactor)?;
+        let file_body = file.body.is_some();
+        let mut request = Request::resolve(args, &mut file, &origin, env, &mut redactor)?;
         let plan = load_plan(args, &file, &origin)?;
         let data_source = data_source(file.data_source.take(), &origin, args.config.as_deref())?;
         let tokenizer = tokenizer(args, file.tokenizer.take());
         let stream_format = stream_format(args, file.stream_format.take().unwrap_or_default())?;
+        let has_body = args.body.is_some() || file_body;
+        let synthetic = synthetic_settings(args, has_body, &request.url, &stream_format)?;
+        if let Some(s) = &synthetic {
+            request.for_built_bodies(s.protocol);
+        }
         // Flags add to the file's objectives: a CI job can tighten a shared config.
         let slos =
             file.slo.iter().chain(&args.slo).map(|t| Slo::parse(t)).collect::<Result<_, _>>()?;
@@ -84,6 +93,7 @@ impl Config {
             redactor,
             history,
             tui: args.tui || file.tui,
+            synthetic,
         })
     }
 }
@@ -130,6 +140,23 @@ impl Request {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
         Ok(Request { url, method, headers, body })
+    }
+}
+
+impl Request {
+    /// Built bodies are JSON, and Anthropic's need their API version; a header the user set
+    /// stays.
+    fn for_built_bodies(&mut self, protocol: Protocol) {
+        self.body = None;
+        let mut wanted = vec![("Content-Type", "application/json")];
+        if protocol == Protocol::Anthropic {
+            wanted.push(("anthropic-version", ANTHROPIC_VERSION));
+        }
+        for (name, value) in wanted {
+            if !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                self.headers.push((name.to_owned(), value.to_owned()));
+            }
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub use crate::i18n::{detect_lang, detect_lang_with};
 pub use crate::measure::engine::TlsOptions;
 /// The stream format is the protocol layer's; configs name it here too.
 pub use crate::measure::protocol::format::{FormatKind, StreamFormat};
+/// The synthetic workload's settings are the workload's; configs name them here too.
+pub use crate::plan::workload::synthetic::SyntheticSettings;
 pub use env::{Env, process_env};
 pub use history::HistorySettings;
 pub use load::LoadSettings;
@@ -112,6 +114,8 @@ pub struct Config {
     pub history: HistorySettings,
     /// The full-screen live dashboard (`--tui`, `tui: true`).
     pub tui: bool,
+    /// Synthetic prompts of a given length, a body built per request (`--input-tokens`).
+    pub synthetic: Option<SyntheticSettings>,
 }
 
 impl Config {
@@ -151,6 +155,7 @@ impl Config {
             redactor,
             history: HistorySettings::off(),
             tui: false,
+            synthetic: None,
         }
     }
 }

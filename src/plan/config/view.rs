@@ -67,7 +67,7 @@ impl Config {
             })
         });
         let sf = &self.stream_format;
-        json!({
+        let mut view = json!({
             "url": r.redact(&self.url),
             "method": self.method,
             "concurrency": self.concurrency,
@@ -108,7 +108,11 @@ impl Config {
                 let tags = self.history.tags.iter();
                 tags.map(|(k, v)| (k.clone(), Value::String(r.redact(v)))).collect::<Map<_, _>>()
             }),
-        })
+        });
+        if let Some(synthetic) = &self.synthetic {
+            view["synthetic"] = synthetic.view();
+        }
+        view
     }
 }
 

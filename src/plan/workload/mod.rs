@@ -12,19 +12,24 @@ pub mod synthetic;
 pub(crate) mod template;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::bail;
 use bytes::Bytes;
 
+use crate::measure::engine::BodySource;
+use crate::measure::tokens::Tokenizer;
 use crate::plan::config::{Config, DataSource};
 
 /// The engine's input: one fully rendered request.
 pub use crate::measure::engine::RequestSpec;
 
-/// The rendered requests, used in order and cycled.
+/// The rendered requests, used in order and cycled; with `--input-tokens`, also the body
+/// each request number gets.
 #[derive(Debug, Clone)]
 pub struct Workload {
     specs: Vec<RequestSpec>,
+    bodies: Option<Arc<synthetic::Synthetic>>,
 }
 
 impl Workload {
@@ -33,9 +38,16 @@ impl Workload {
     ///
     /// Without a data source, `{{…}}` text is sent as written.
     pub fn load(config: &Config) -> anyhow::Result<Workload> {
+        let bodies = match &config.synthetic {
+            Some(settings) => {
+                let tokenizer = Tokenizer::from_spec(&config.tokenizer)?;
+                Some(Arc::new(synthetic::Synthetic::new(settings, &tokenizer)?))
+            }
+            None => None,
+        };
         let Some(source) = &config.data_source else {
             let spec = render(config, &|_| None)?;
-            return Ok(Workload { specs: vec![spec] });
+            return Ok(Workload { specs: vec![spec], bodies });
         };
         let table = csv::read_table(&source.file, &source.encoding)?;
         let columns = available_columns(source, &table.headers)?;
@@ -48,7 +60,12 @@ impl Workload {
                 .map_err(|e| anyhow::anyhow!("{}:{}: {e}", source.file.display(), row.line))?;
             specs.push(spec);
         }
-        Ok(Workload { specs })
+        Ok(Workload { specs, bodies })
+    }
+
+    /// The body of each request number, when the workload makes one per request.
+    pub fn bodies(&self) -> Option<Arc<dyn BodySource>> {
+        self.bodies.clone().map(|b| b as Arc<dyn BodySource>)
     }
 
     /// The request for 0-based request number `index` (rows cycle).
