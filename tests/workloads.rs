@@ -103,3 +103,44 @@ async fn input_and_output_tokens_make_the_standard_benchmark_in_one_command() {
         assert_eq!(out.result.config["synthetic"]["input_tokens"], input, "{path}");
     }
 }
+
+/// `--input-tokens` on every protocol route of the mock, as a user passes it (the model for
+/// the protocols that name one), and a normal law whose draws have the asked mean and spread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protocol_route_takes_the_flags_and_a_normal_law_keeps_its_mean_and_spread() {
+    let options =
+        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 8, ..MockOptions::default() };
+    let mock = MockServer::start(options).await.unwrap();
+    for protocol in Protocol::ALL.into_iter().filter(|p| *p != Protocol::Generic) {
+        let dir = tempfile::tempdir().unwrap();
+        let a = RunArgs {
+            body: None,
+            input_tokens: Some("64".into()),
+            output_tokens: Some("8".into()),
+            model: Some("mock".into()),
+            ..args(mock.url(path_for(protocol)), 6, 3, dir.path())
+        };
+        let s = run_args(&a).await.result.summary;
+        assert_eq!((s.success_count, s.failed_count), (6, 0), "{protocol:?}: {s:?}");
+    }
+
+    mock.stats.reset();
+    let dir = tempfile::tempdir().unwrap();
+    let a = RunArgs {
+        body: None,
+        input_tokens: Some("1000±100".into()),
+        output_tokens: Some("4".into()),
+        model: Some("mock".into()),
+        ..args(mock.url("/v1/chat/completions"), 200, 8, dir.path())
+    };
+    let out = run_args(&a).await;
+    // The mock counts each prompt plus one token for the role.
+    let lengths: Vec<f64> =
+        out.result.metrics.iter().map(|r| r.input_tokens.unwrap() as f64 - 1.0).collect();
+    let mean = lengths.iter().sum::<f64>() / lengths.len() as f64;
+    let sd =
+        (lengths.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lengths.len() as f64).sqrt();
+    // n = 200: the mean's standard error is 7 tokens, the SD's about 5.
+    assert!((mean - 1000.0).abs() < 25.0, "mean {mean}");
+    assert!((sd - 100.0).abs() < 20.0, "sd {sd}");
+}
