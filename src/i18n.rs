@@ -92,6 +92,14 @@ pub struct Words {
     pub output_tokens: &'static str,
     /// Section: per-request decode rate.
     pub tokens_per_second: &'static str,
+    /// Section: input and output lengths (ISL / OSL), with their rows and the input rate.
+    pub lengths: &'static str,
+    /// Row: input tokens per request.
+    pub input_length: &'static str,
+    /// Row: output tokens per request.
+    pub output_length: &'static str,
+    /// Row: input tokens per second over the run.
+    pub input_throughput: &'static str,
     /// Section: inter-token latency.
     pub itl: &'static str,
     /// Section: time per output token.
@@ -234,6 +242,10 @@ const EN: Words = Words {
     generation_rate: "Generation rate",
     output_tokens: "Output tokens",
     tokens_per_second: "Decode rate (tokens/s per request)",
+    lengths: "Lengths (ISL / OSL)",
+    input_length: "Input",
+    output_length: "Output",
+    input_throughput: "Input rate",
     itl: "Inter-token latency (ITL)",
     tpot: "Time per output token (TPOT)",
     first_vs_answer: "First token vs first answer (reasoning)",
@@ -333,6 +345,10 @@ const ZH: Words = Words {
     generation_rate: "生成速率",
     output_tokens: "输出 token 数",
     tokens_per_second: "解码速度 (每请求 tokens/s)",
+    lengths: "输入/输出长度 (ISL / OSL)",
+    input_length: "输入",
+    output_length: "输出",
+    input_throughput: "输入速率",
     itl: "token 间延迟 (ITL)",
     tpot: "每个输出 token 时间 (TPOT)",
     first_vs_answer: "首 token 与首个回答 token (推理)",

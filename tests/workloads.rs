@@ -101,6 +101,15 @@ async fn input_and_output_tokens_make_the_standard_benchmark_in_one_command() {
         let prompts: BTreeSet<String> = bodies.iter().map(|b| b.to_string()).collect();
         assert_eq!(prompts.len(), 20, "{path}: every request its own prompt");
         assert_eq!(out.result.config["synthetic"]["input_tokens"], input, "{path}");
+        assert!(out.report.contains("Lengths (ISL / OSL)"), "{}", out.report);
+        assert!(out.report.contains("Output:      Mean 50.0 · P50 50 · P99 50"), "{}", out.report);
+        if input == "1000" {
+            assert!(
+                out.report.contains("Input:       Mean 1001.0 · P50 1001 · P99 1001"),
+                "{}",
+                out.report
+            );
+        }
     }
 }
 

@@ -46,6 +46,7 @@ pub struct Aggregator {
     tokens_per_second: Series,
     chunks_per_second: Series,
     output_tokens: Series,
+    input_tokens: Series,
 }
 
 /// Microseconds per second: durations are recorded in µs.
@@ -83,6 +84,7 @@ impl Aggregator {
             // Token counts are integers: recorded as-is they are exact below 2048, where a
             // ×1000 fixed point would show a median of 45 as 45.02.
             output_tokens: Series::new(1.0),
+            input_tokens: Series::new(1.0),
         }
     }
 
@@ -122,6 +124,7 @@ impl Aggregator {
             self.itl_token.duration_n(gap, tokens);
         }
         if let Some(n) = record.input_tokens {
+            self.input_tokens.record(n as f64);
             self.total_input_tokens = self.total_input_tokens.saturating_add(n);
             self.input_tokens_reported += 1;
         }
@@ -192,6 +195,7 @@ impl Aggregator {
             tokens_per_second: self.tokens_per_second.stats(),
             chunks_per_second: self.chunks_per_second.stats(),
             output_tokens: self.output_tokens.stats(),
+            input_tokens: self.input_tokens.stats(),
             total_output_tokens: self.total_output_tokens,
             total_input_tokens: self.total_input_tokens,
             input_tokens_reported: self.input_tokens_reported,

@@ -97,6 +97,10 @@ pub struct Summary {
     pub chunks_per_second: Option<Stats>,
     /// Output tokens per request.
     pub output_tokens: Option<Stats>,
+    /// Input (prompt) tokens per request, where the server reported them: the ISL beside the
+    /// OSL of `output_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<Stats>,
     /// Sum of the output tokens of successful requests.
     #[serde(default)]
     pub total_output_tokens: u64,

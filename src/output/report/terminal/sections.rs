@@ -3,7 +3,7 @@
 
 use super::page::{Report, columns, percent, quantiles, same};
 use super::{ReportInfo, one_line};
-use crate::analyse::metrics::Summary;
+use crate::analyse::metrics::{Stats, Summary};
 use crate::output::report::RunResult;
 
 /// Longest failure example shown, in characters.
@@ -122,6 +122,22 @@ pub(super) fn output_tokens(out: &mut Report, result: &RunResult) {
         if !s.token_sources.is_empty() {
             out.row(w.token_source, sources(s, tokenizer(result)));
         }
+    }
+}
+
+/// Input and output lengths side by side (mean, P50, P99), and the input rate, when the
+/// server reported prompt tokens: what "input 1024 / output 128" ran as.
+pub(super) fn lengths(out: &mut Report, s: &Summary) {
+    let w = out.w;
+    let (Some(input), Some(output)) = (&s.input_tokens, &s.output_tokens) else { return };
+    let spread =
+        |t: &Stats| format!("{} {:.1} · P50 {:.0} · P99 {:.0}", w.mean, t.mean, t.p50, t.p99);
+    out.section(w.lengths);
+    out.row(w.input_length, spread(input));
+    out.row(w.output_length, spread(output));
+    if s.duration > 0.0 {
+        let rate = s.total_input_tokens as f64 / s.duration;
+        out.row(w.input_throughput, format!("{rate:.2} tokens/s"));
     }
 }
 
