@@ -100,6 +100,10 @@ pub struct Words {
     pub output_length: &'static str,
     /// Row: input tokens per second over the run.
     pub input_throughput: &'static str,
+    /// Row: answers shorter than the output length asked for.
+    pub early_stops: &'static str,
+    /// `{n}` of `{of}` requests (`{share}` %) shorter than asked.
+    pub early_stops_note: &'static str,
     /// Section: inter-token latency.
     pub itl: &'static str,
     /// Section: time per output token.
@@ -246,6 +250,8 @@ const EN: Words = Words {
     input_length: "Input",
     output_length: "Output",
     input_throughput: "Input rate",
+    early_stops: "Early stops",
+    early_stops_note: "{n} of {of} ({share} %) shorter than the output length asked",
     itl: "Inter-token latency (ITL)",
     tpot: "Time per output token (TPOT)",
     first_vs_answer: "First token vs first answer (reasoning)",
@@ -349,6 +355,8 @@ const ZH: Words = Words {
     input_length: "输入",
     output_length: "输出",
     input_throughput: "输入速率",
+    early_stops: "提前结束",
+    early_stops_note: "{of} 个中有 {n} 个 ({share}%) 短于请求的输出长度",
     itl: "token 间延迟 (ITL)",
     tpot: "每个输出 token 时间 (TPOT)",
     first_vs_answer: "首 token 与首个回答 token (推理)",

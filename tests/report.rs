@@ -31,6 +31,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         output_tokens: ok.then_some(45),
         reasoning_tokens: None,
         input_tokens: ok.then_some(12),
+        requested_output_tokens: None,
         token_source: TokenSource::Usage,
         status: Some(if ok { 200 } else { 429 }),
         error_class: error.map(|(c, _)| c),

@@ -153,3 +153,39 @@ async fn every_protocol_route_takes_the_flags_and_a_normal_law_keeps_its_mean_an
     assert!((mean - 1000.0).abs() < 25.0, "mean {mean}");
     assert!((sd - 100.0).abs() < 20.0, "sd {sd}");
 }
+
+/// Answers shorter than `--output-tokens` are counted and said: the mock's model ends after 64
+/// tokens unless told to ignore its end, which only the OpenAI-compatible routes are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_stop_short_of_the_length_asked_are_counted_and_said() {
+    let options =
+        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 64, ..MockOptions::default() };
+    let mock = MockServer::start(options).await.unwrap();
+    for (path, allow_early_stop, early) in [
+        ("/v1/chat/completions", false, 0),
+        ("/v1/chat/completions", true, 10),
+        ("/v1/messages", false, 10),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = RunArgs {
+            body: None,
+            input_tokens: Some("32".into()),
+            output_tokens: Some("100".into()),
+            model: Some("mock".into()),
+            allow_early_stop,
+            ..args(mock.url(path), 10, 2, dir.path())
+        };
+        let out = run_args(&a).await;
+        let s = &out.result.summary;
+        assert_eq!(
+            (s.asked_output_tokens, s.early_stops),
+            (10, early),
+            "{path} {allow_early_stop}"
+        );
+        let said = "Early stops: 10 of 10 (100.0 %) shorter than the output length asked";
+        assert_eq!(out.report.contains(said), early > 0, "{}", out.report);
+        let asked: BTreeSet<_> =
+            out.result.metrics.iter().map(|r| r.requested_output_tokens).collect();
+        assert_eq!(asked, BTreeSet::from([Some(100)]));
+    }
+}

@@ -29,6 +29,8 @@ pub struct Aggregator {
     total_output_tokens: u64,
     total_input_tokens: u64,
     input_tokens_reported: u64,
+    asked_output_tokens: u64,
+    early_stops: u64,
     total_reasoning_tokens: u64,
     /// A short list, not a map: `TokenSource` has no ordering, and there are three sources.
     token_sources: Vec<(TokenSource, u64)>,
@@ -66,6 +68,8 @@ impl Aggregator {
             total_output_tokens: 0,
             total_input_tokens: 0,
             input_tokens_reported: 0,
+            asked_output_tokens: 0,
+            early_stops: 0,
             total_reasoning_tokens: 0,
             token_sources: Vec::new(),
             ttft: Series::new(MICROS),
@@ -138,6 +142,10 @@ impl Aggregator {
             self.chunks_per_second.record(r);
         }
         let tokens = record.output_tokens.unwrap_or(record.total_tokens);
+        if let Some(asked) = record.requested_output_tokens {
+            self.asked_output_tokens += 1;
+            self.early_stops += u64::from(tokens < asked);
+        }
         self.output_tokens.record(tokens as f64);
         self.total_output_tokens = self.total_output_tokens.saturating_add(tokens);
         match self.token_sources.iter_mut().find(|(s, _)| *s == record.token_source) {
@@ -196,6 +204,8 @@ impl Aggregator {
             chunks_per_second: self.chunks_per_second.stats(),
             output_tokens: self.output_tokens.stats(),
             input_tokens: self.input_tokens.stats(),
+            asked_output_tokens: self.asked_output_tokens,
+            early_stops: self.early_stops,
             total_output_tokens: self.total_output_tokens,
             total_input_tokens: self.total_input_tokens,
             input_tokens_reported: self.input_tokens_reported,

@@ -101,6 +101,12 @@ pub struct Summary {
     /// OSL of `output_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<Stats>,
+    /// Successful requests whose body asked for an output length (`--output-tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub asked_output_tokens: u64,
+    /// Of those, the ones whose answer was shorter than asked: the server stopped early.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub early_stops: u64,
     /// Sum of the output tokens of successful requests.
     #[serde(default)]
     pub total_output_tokens: u64,
@@ -136,4 +142,8 @@ impl Summary {
     pub fn success_rate(&self) -> Option<f64> {
         (self.total_requests > 0).then(|| self.success_count as f64 / self.total_requests as f64)
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -129,7 +129,17 @@ pub struct EngineSettings {
 /// starts; it must be cheap (microseconds) and the same for the same number.
 pub trait BodySource: Send + Sync + std::fmt::Debug {
     /// The body of request number `index` (0-based).
-    fn body(&self, index: u64) -> bytes::Bytes;
+    fn body(&self, index: u64) -> MadeBody;
+}
+
+/// A body made for one request, and the output length it asks for (kept in the record, so the
+/// report can count the answers that stopped short).
+#[derive(Debug, Clone, Default)]
+pub struct MadeBody {
+    /// The request body.
+    pub bytes: bytes::Bytes,
+    /// The output length asked for, if the body asks for one.
+    pub output_tokens: Option<u64>,
 }
 
 /// Everything a worker needs to send and measure requests; shared by all workers.
@@ -227,12 +237,13 @@ impl Engine {
     ) -> bool {
         let shared = &self.requests[(index % self.requests.len() as u64) as usize];
         let own;
-        let prepared = match &self.bodies {
+        let (prepared, requested) = match &self.bodies {
             Some(bodies) => {
-                own = shared.with_body(bodies.body(index));
-                &own
+                let made = bodies.body(index);
+                own = shared.with_body(made.bytes);
+                (&own, made.output_tokens)
             }
-            None => shared,
+            None => (shared, None),
         };
         if let Some(open) = conn {
             // Before the clock: the client's own bookkeeping is not the server's latency.
@@ -252,8 +263,9 @@ impl Engine {
                 None => *conn = None,
             }
         }
-        let outcome =
+        let mut outcome =
             request::measure(self, prepared, conn, index + 1, sched, control, events).await;
+        outcome.record.requested_output_tokens = requested;
         let counters = &self.connections;
         if outcome.record.connect.is_some() {
             Counters::bump(&counters.opened);

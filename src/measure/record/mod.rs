@@ -89,6 +89,10 @@ pub struct RequestRecord {
     pub reasoning_tokens: Option<u64>,
     /// Input (prompt) tokens, when the API reports them.
     pub input_tokens: Option<u64>,
+    /// The output length the request asked for, when streamperf built its body
+    /// (`--output-tokens`): a shorter `output_tokens` is an early stop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_output_tokens: Option<u64>,
     /// Where `output_tokens` came from.
     pub token_source: TokenSource,
     /// HTTP status code, when a response head arrived.

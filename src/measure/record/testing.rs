@@ -26,6 +26,7 @@ pub fn ok(id: u64, ttft: Duration, total: Duration, tokens: u64) -> RequestRecor
         output_tokens: Some(tokens),
         reasoning_tokens: None,
         input_tokens: None,
+        requested_output_tokens: None,
         token_source: TokenSource::Usage,
         status: Some(200),
         error_class: None,

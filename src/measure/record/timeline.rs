@@ -168,6 +168,7 @@ impl Timeline {
             output_tokens: Some(output_tokens),
             reasoning_tokens: self.usage_reasoning_tokens,
             input_tokens: self.usage_input_tokens,
+            requested_output_tokens: None,
             token_source,
             status: None,
             error_class,

@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 
 use super::bodies::{Ask, body_for};
 use super::prompts::{LengthSpec, Prompts};
-use crate::measure::engine::BodySource;
+use crate::measure::engine::{BodySource, MadeBody};
 use crate::measure::protocol::Protocol;
 use crate::measure::tokens::Tokenizer;
 
@@ -81,7 +81,7 @@ impl Synthetic {
 }
 
 impl BodySource for Synthetic {
-    fn body(&self, index: u64) -> Bytes {
+    fn body(&self, index: u64) -> MadeBody {
         let s = &self.settings;
         let mut rng = StdRng::seed_from_u64(s.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index);
         let input = s.input.sample(&mut rng);
@@ -89,7 +89,8 @@ impl BodySource for Synthetic {
         let prompt = self.prompts.prompt(index, input);
         // `new` checked that this protocol has a body.
         let built = body_for(s.protocol, &ask(s, &prompt, output)).unwrap_or_default();
-        Bytes::from(serde_json::to_vec(&built.body).unwrap_or_default())
+        let bytes = Bytes::from(serde_json::to_vec(&built.body).unwrap_or_default());
+        MadeBody { bytes, output_tokens: output }
     }
 }
 
@@ -114,7 +115,7 @@ mod tests {
     }
 
     fn body(synthetic: &Synthetic, index: u64) -> serde_json::Value {
-        serde_json::from_slice(&synthetic.body(index)).unwrap()
+        serde_json::from_slice(&synthetic.body(index).bytes).unwrap()
     }
 
     #[test]

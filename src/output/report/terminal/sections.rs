@@ -125,19 +125,35 @@ pub(super) fn output_tokens(out: &mut Report, result: &RunResult) {
     }
 }
 
-/// Input and output lengths side by side (mean, P50, P99), and the input rate, when the
-/// server reported prompt tokens: what "input 1024 / output 128" ran as.
+/// Input and output lengths side by side (mean, P50, P99), the input rate, and the answers
+/// that stopped short of the length asked: what "input 1024 / output 128" ran as. Shown when
+/// the server reported prompt tokens or streamperf asked for an output length.
 pub(super) fn lengths(out: &mut Report, s: &Summary) {
     let w = out.w;
-    let (Some(input), Some(output)) = (&s.input_tokens, &s.output_tokens) else { return };
+    if s.input_tokens.is_none() && s.asked_output_tokens == 0 {
+        return;
+    }
     let spread =
         |t: &Stats| format!("{} {:.1} · P50 {:.0} · P99 {:.0}", w.mean, t.mean, t.p50, t.p99);
     out.section(w.lengths);
-    out.row(w.input_length, spread(input));
-    out.row(w.output_length, spread(output));
-    if s.duration > 0.0 {
+    if let Some(input) = &s.input_tokens {
+        out.row(w.input_length, spread(input));
+    }
+    if let Some(output) = &s.output_tokens {
+        out.row(w.output_length, spread(output));
+    }
+    if s.input_tokens.is_some() && s.duration > 0.0 {
         let rate = s.total_input_tokens as f64 / s.duration;
         out.row(w.input_throughput, format!("{rate:.2} tokens/s"));
+    }
+    if s.early_stops > 0 {
+        let share = format!("{:.1}", s.early_stops as f64 * 100.0 / s.asked_output_tokens as f64);
+        let note = w
+            .early_stops_note
+            .replace("{n}", &s.early_stops.to_string())
+            .replace("{of}", &s.asked_output_tokens.to_string())
+            .replace("{share}", &share);
+        out.row(w.early_stops, note);
     }
 }
 
