@@ -189,3 +189,29 @@ async fn answers_that_stop_short_of_the_length_asked_are_counted_and_said() {
         assert_eq!(asked, BTreeSet::from([Some(100)]));
     }
 }
+
+/// A body of one's own with `{{prompt}}` and `{{max_tokens}}`: filled per request, the length
+/// as a number; the result file keeps the template.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_template_gets_each_requests_prompt_and_length() {
+    let options =
+        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 64, ..MockOptions::default() };
+    let mock = MockServer::start(options).await.unwrap();
+    let template = r#"{"model":"mock","messages":[{"role":"user","content":"{{prompt}}"}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":"{{max_tokens}}"}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let a = RunArgs {
+        body: Some(template.into()),
+        input_tokens: Some("500".into()),
+        output_tokens: Some("20".into()),
+        ..args(mock.url("/v1/chat/completions"), 10, 2, dir.path())
+    };
+    let out = run_args(&a).await;
+    assert_eq!(out.result.summary.success_count, 10);
+    for r in &out.result.metrics {
+        assert_eq!((r.input_tokens, r.output_tokens), (Some(501), Some(20)));
+    }
+    let bodies = mock.stats.bodies();
+    assert!(bodies.iter().all(|b| b["max_tokens"] == 20), "{:?}", bodies[0]);
+    assert_eq!(bodies.iter().map(|b| b.to_string()).collect::<BTreeSet<_>>().len(), 10);
+    assert_eq!(out.result.config["body"]["messages"][0]["content"], "{{prompt}}");
+}

@@ -48,9 +48,11 @@ impl Config {
         let data_source = data_source(file.data_source.take(), &origin, args.config.as_deref())?;
         let tokenizer = tokenizer(args, file.tokenizer.take());
         let stream_format = stream_format(args, file.stream_format.take().unwrap_or_default())?;
-        let has_body = args.body.is_some() || file_body;
-        let synthetic = synthetic_settings(args, has_body, &request.url, &stream_format)?;
-        if let Some(s) = &synthetic {
+        let own_body = (args.body.is_some() || file_body).then_some(()).and(request.body.as_ref());
+        let synthetic = synthetic_settings(args, own_body, &request.url, &stream_format)?;
+        if let Some(s) = &synthetic
+            && s.template.is_none()
+        {
             request.for_built_bodies(s.protocol);
         }
         // Flags add to the file's objectives: a CI job can tighten a shared config.

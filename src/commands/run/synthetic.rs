@@ -2,17 +2,18 @@
 //! rest of the flags (a body of one's own, the protocol, the model).
 
 use anyhow::bail;
+use serde_json::Value;
 
 use crate::cli::RunArgs;
 use crate::measure::protocol::Protocol;
 use crate::plan::config::{FormatKind, StreamFormat, SyntheticSettings};
 use crate::plan::workload::prompts::LengthSpec;
 
-/// The settings, or `None` without `--input-tokens`. `has_body`: a body came from `--body` or
-/// the config file.
+/// The settings, or `None` without `--input-tokens`. `own_body`: the body from `--body` or the
+/// config file, which must then say where the prompt goes (`{{prompt}}`).
 pub(super) fn synthetic_settings(
     args: &RunArgs,
-    has_body: bool,
+    own_body: Option<&Value>,
     url: &str,
     format: &StreamFormat,
 ) -> anyhow::Result<Option<SyntheticSettings>> {
@@ -28,15 +29,21 @@ pub(super) fn synthetic_settings(
         }
         return Ok(None);
     };
-    if has_body {
-        bail!(
-            "`--input-tokens` builds each request's body: drop `--body` (or the config file's \
-             `body`)"
-        );
-    }
-    let protocol = protocol(url, format)?;
+    let template = match own_body {
+        Some(body) if body.to_string().contains("{{prompt}}") => Some(body.clone()),
+        Some(_) => bail!(
+            "`--input-tokens` with a body of your own: put `{{{{prompt}}}}` where the prompt goes \
+             (and `{{{{max_tokens}}}}` for the length), or drop the body to have one built"
+        ),
+        None => None,
+    };
+    let protocol = match template {
+        Some(_) => protocol(url, format).unwrap_or(Protocol::Generic),
+        None => protocol(url, format)?,
+    };
     let model = match (&args.model, protocol) {
         (Some(model), _) => model.clone(),
+        (None, _) if template.is_some() => String::new(),
         // The model is in Gemini's URL; Dify and TGI serve one app or model.
         (None, Protocol::Gemini | Protocol::Dify | Protocol::Tgi) => String::new(),
         (None, _) => {
@@ -55,6 +62,7 @@ pub(super) fn synthetic_settings(
         protocol,
         allow_early_stop: args.allow_early_stop,
         seed: 0,
+        template,
     }))
 }
 
@@ -88,7 +96,8 @@ mod tests {
         has_body: bool,
         url: &str,
     ) -> anyhow::Result<Option<SyntheticSettings>> {
-        synthetic_settings(&args, has_body, url, &StreamFormat::default())
+        let body = serde_json::json!({"model": "m", "prompt": "fixed"});
+        synthetic_settings(&args, has_body.then_some(&body), url, &StreamFormat::default())
     }
 
     fn input(n: &str) -> RunArgs {
@@ -106,14 +115,19 @@ mod tests {
         let format =
             StreamFormat { kind: FormatKind::Protocol(Protocol::Ollama), ..Default::default() };
         let s =
-            synthetic_settings(&input("10"), false, "http://h/custom", &format).unwrap().unwrap();
+            synthetic_settings(&input("10"), None, "http://h/custom", &format).unwrap().unwrap();
         assert_eq!(s.protocol, Protocol::Ollama);
     }
 
     #[test]
     fn misuses_are_named() {
         let e = resolve(input("10"), true, "http://h/v1/chat/completions").unwrap_err();
-        assert!(e.to_string().contains("drop `--body`"), "{e}");
+        assert!(e.to_string().contains("put `{{prompt}}` where the prompt goes"), "{e}");
+        let template = serde_json::json!({"prompt": "{{prompt}}", "n": "{{max_tokens}}"});
+        let no_model = RunArgs { model: None, ..input("10") };
+        let s =
+            synthetic_settings(&no_model, Some(&template), "http://h/x", &StreamFormat::default());
+        assert_eq!(s.unwrap().unwrap().template, Some(template), "any URL, no --model");
         let no_model = RunArgs { model: None, ..input("10") };
         let e = resolve(no_model.clone(), false, "http://h/v1/chat/completions").unwrap_err();
         assert!(e.to_string().contains("--model"), "{e}");

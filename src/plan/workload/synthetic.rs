@@ -31,6 +31,9 @@ pub struct SyntheticSettings {
     pub allow_early_stop: bool,
     /// Seed of the length draws: request `i` draws the same lengths on every run.
     pub seed: u64,
+    /// The user's own body with `{{prompt}}` (and `{{max_tokens}}`) where they go, instead of
+    /// the body built for the protocol.
+    pub template: Option<serde_json::Value>,
 }
 
 impl SyntheticSettings {
@@ -43,6 +46,7 @@ impl SyntheticSettings {
             "model": self.model,
             "protocol": self.protocol.name(),
             "allow_early_stop": self.allow_early_stop,
+            "template": self.template.is_some(),
         })
     }
 }
@@ -70,7 +74,9 @@ impl Synthetic {
                 prompts.tokenizer().name()
             );
         }
-        if body_for(settings.protocol, &ask(settings, "", None)).is_none() {
+        if settings.template.is_none()
+            && body_for(settings.protocol, &ask(settings, "", None)).is_none()
+        {
             anyhow::bail!(
                 "`--input-tokens`: no body can be built for the {} protocol; give --format",
                 settings.protocol.name()
@@ -87,10 +93,35 @@ impl BodySource for Synthetic {
         let input = s.input.sample(&mut rng);
         let output = s.output.map(|o| o.sample(&mut rng));
         let prompt = self.prompts.prompt(index, input);
-        // `new` checked that this protocol has a body.
-        let built = body_for(s.protocol, &ask(s, &prompt, output)).unwrap_or_default();
-        let bytes = Bytes::from(serde_json::to_vec(&built.body).unwrap_or_default());
+        let body = match &s.template {
+            Some(template) => fill(template, &prompt, output),
+            // `new` checked that this protocol has a body.
+            None => body_for(s.protocol, &ask(s, &prompt, output)).unwrap_or_default().body,
+        };
+        let bytes = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
         MadeBody { bytes, output_tokens: output }
+    }
+}
+
+/// `template` with `{{prompt}}` and `{{max_tokens}}` filled in its strings; a string that is
+/// only `{{max_tokens}}` becomes the number (JSON APIs want one), or `null` without a length.
+fn fill(template: &serde_json::Value, prompt: &str, max_tokens: Option<u64>) -> serde_json::Value {
+    use serde_json::Value;
+    match template {
+        Value::String(text) if text == "{{max_tokens}}" => {
+            max_tokens.map_or(Value::Null, Value::from)
+        }
+        Value::String(text) => {
+            let max = max_tokens.map(|n| n.to_string()).unwrap_or_default();
+            Value::String(text.replace("{{prompt}}", prompt).replace("{{max_tokens}}", &max))
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| fill(v, prompt, max_tokens)).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields.iter().map(|(k, v)| (k.clone(), fill(v, prompt, max_tokens))).collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -111,6 +142,7 @@ mod tests {
             protocol: Protocol::OpenAiChat,
             allow_early_stop: false,
             seed: 0,
+            template: None,
         }
     }
 
@@ -138,6 +170,23 @@ mod tests {
         prompts.sort();
         prompts.dedup();
         assert_eq!(prompts.len(), 20);
+    }
+
+    #[test]
+    fn a_template_of_ones_own_gets_the_prompt_and_the_length_as_a_number() {
+        let template = serde_json::json!({
+            "model": "x", "stream": true, "max_new": "{{max_tokens}}",
+            "messages": [{"role": "system", "content": "Be brief."},
+                         {"role": "user", "content": "Summarise: {{prompt}}"}],
+        });
+        let s = SyntheticSettings { template: Some(template), ..settings("100", Some("20")) };
+        let b = body(&Synthetic::new(&s, &Tokenizer::O200kBase).unwrap(), 3);
+        assert_eq!(b["max_new"], 20);
+        let user = b["messages"][1]["content"].as_str().unwrap();
+        let prompt = user.strip_prefix("Summarise: ").unwrap();
+        assert_eq!(Tokenizer::O200kBase.count(prompt), Some(100));
+        assert_eq!(b["messages"][0]["content"], "Be brief.");
+        assert!(b.get("ignore_eos").is_none(), "the template is the user's");
     }
 
     #[test]
