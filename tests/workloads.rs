@@ -215,3 +215,38 @@ async fn a_body_template_gets_each_requests_prompt_and_length() {
     assert_eq!(bodies.iter().map(|b| b.to_string()).collect::<BTreeSet<_>>().len(), 10);
     assert_eq!(out.result.config["body"]["messages"][0]["content"], "{{prompt}}");
 }
+
+/// Without `--model`, an OpenAI-compatible server is asked for its models first and the first
+/// is used; a server that cannot say is an error before anything is measured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_model_the_servers_first_listed_model_is_used() {
+    let options =
+        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 8, ..MockOptions::default() };
+    let mock = MockServer::start(options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = RunArgs {
+        body: None,
+        input_tokens: Some("64".into()),
+        ..args(mock.url("/v1/chat/completions"), 4, 2, dir.path())
+    };
+    let out = run_args(&a).await;
+    assert_eq!(out.result.summary.success_count, 4);
+    let synthetic = &out.result.config["synthetic"];
+    assert_eq!((&synthetic["model"], &synthetic["model_listed"]), (&"mock".into(), &true.into()));
+    assert!(mock.stats.bodies().iter().all(|b| b["model"] == "mock"));
+
+    // Nothing listens on a port just released: the models list cannot be read.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let a = RunArgs {
+        body: None,
+        input_tokens: Some("64".into()),
+        ..args(format!("http://127.0.0.1:{port}/v1/chat/completions"), 4, 2, dir.path())
+    };
+    let config = streamperf::config::Config::resolve(&a).unwrap();
+    let e = streamperf::run::execute(&config).await.unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("no --model, and GET http://127.0.0.1:{port}/v1/models failed")),
+        "{e}"
+    );
+    assert!(e.ends_with("name the model with --model"), "{e}");
+}

@@ -8,6 +8,7 @@
 mod auto;
 mod consume;
 mod lines;
+mod models;
 mod outputs;
 mod plan;
 mod result;
@@ -74,6 +75,8 @@ impl RunOutput {
 /// up to `--graceful-stop` for the requests in flight; the second, or the end of that wait,
 /// cancels them. Either way the result is written, marked interrupted.
 pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
+    let listed = models::with_served_model(config).await?;
+    let config = listed.as_ref().unwrap_or(config);
     let workload = Workload::load(config)?;
     outputs::check(config)?;
     let highest =

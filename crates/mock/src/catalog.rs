@@ -16,7 +16,7 @@ pub(crate) struct Route {
 }
 
 /// Every route, streaming ones first.
-pub(crate) const ROUTES: [Route; 17] = [
+pub(crate) const ROUTES: [Route; 18] = [
     route(
         "POST",
         "/v1/chat/completions",
@@ -54,6 +54,7 @@ pub(crate) const ROUTES: [Route; 17] = [
         "Dify workflow (SSE, ?framing=event-lines; one JSON object with response_mode blocking)",
     ),
     route("GET|POST", "/v1/stream", "plain chunked text"),
+    route("GET", "/v1/models", "the models served (OpenAI's list): one, `mock`"),
     route("GET", "/mock/stats", "what the mock recorded (?bodies=1 adds the bodies)"),
     route("POST", "/mock/reset", "forget what was recorded"),
     route("GET", "/", "this list"),

@@ -31,6 +31,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v1/chat-messages", post(h::chat_messages))
         .route("/v1/workflows/run", post(h::workflows_run))
         .route("/v1/stream", get(h::plain_stream).post(h::plain_stream))
+        .route("/v1/models", get(models))
         .route("/mock/stats", get(stats))
         .route("/mock/reset", post(reset))
         .route("/", get(index))
@@ -61,6 +62,12 @@ async fn reset(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `GET /`: the route list, for a human with curl.
+/// OpenAI's models list, as vLLM and SGLang serve it: what a client names when it has no model.
+async fn models() -> Response {
+    let model = json!({"id": "mock", "object": "model", "created": 0, "owned_by": "streamperf"});
+    Json(json!({"object": "list", "data": [model]})).into_response()
+}
+
 async fn index() -> Response {
     let text = format!("streamperf mock\n\n{}", catalog::listing());
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()

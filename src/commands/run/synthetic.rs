@@ -44,8 +44,17 @@ pub(super) fn synthetic_settings(
     let model = match (&args.model, protocol) {
         (Some(model), _) => model.clone(),
         (None, _) if template.is_some() => String::new(),
-        // The model is in Gemini's URL; Dify and TGI serve one app or model.
-        (None, Protocol::Gemini | Protocol::Dify | Protocol::Tgi) => String::new(),
+        // The model is in Gemini's URL; Dify and TGI serve one app or model; OpenAI-compatible
+        // servers list theirs, and the run asks before it starts.
+        (
+            None,
+            Protocol::Gemini
+            | Protocol::Dify
+            | Protocol::Tgi
+            | Protocol::OpenAiChat
+            | Protocol::OpenAiCompletions
+            | Protocol::OpenAiResponses,
+        ) => String::new(),
         (None, _) => {
             bail!("`--input-tokens` builds the request: name the served model with `--model`")
         }
@@ -59,6 +68,7 @@ pub(super) fn synthetic_settings(
             .transpose()?,
         shared_prefix: args.shared_prefix_tokens.unwrap_or(0),
         model,
+        model_listed: false,
         protocol,
         allow_early_stop: args.allow_early_stop,
         seed: 0,
@@ -129,8 +139,10 @@ mod tests {
             synthetic_settings(&no_model, Some(&template), "http://h/x", &StreamFormat::default());
         assert_eq!(s.unwrap().unwrap().template, Some(template), "any URL, no --model");
         let no_model = RunArgs { model: None, ..input("10") };
-        let e = resolve(no_model.clone(), false, "http://h/v1/chat/completions").unwrap_err();
+        let e = resolve(no_model.clone(), false, "http://h/v1/messages").unwrap_err();
         assert!(e.to_string().contains("--model"), "{e}");
+        let listed = resolve(no_model.clone(), false, "http://h/v1/chat/completions").unwrap();
+        assert_eq!(listed.unwrap().model, "", "asked of the server when the run starts");
         assert!(resolve(no_model, false, "http://h/v1beta/models/g:streamGenerateContent").is_ok());
         let lone = RunArgs { output_tokens: Some("5".into()), ..RunArgs::default() };
         let e = resolve(lone, false, "http://h/v1/chat/completions").unwrap_err().to_string();

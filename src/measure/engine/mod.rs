@@ -15,6 +15,7 @@ pub mod conn;
 mod connections;
 pub mod control;
 pub mod failure;
+pub mod fetch;
 mod local;
 pub mod open;
 pub mod proxy;

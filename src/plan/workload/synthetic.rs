@@ -23,8 +23,10 @@ pub struct SyntheticSettings {
     pub output: Option<LengthSpec>,
     /// Tokens every prompt shares at its start (`--shared-prefix-tokens`).
     pub shared_prefix: u64,
-    /// The model named in the body (`--model`).
+    /// The model named in the body (`--model`); empty until the run asks the server for it.
     pub model: String,
+    /// The model came from the server's models list, not from `--model`.
+    pub model_listed: bool,
     /// The protocol the body is built for (`--format`, else the URL's path).
     pub protocol: Protocol,
     /// Let servers stop before the output length (`--allow-early-stop`).
@@ -44,6 +46,7 @@ impl SyntheticSettings {
             "output_tokens": self.output.map(|o| o.to_string()),
             "shared_prefix_tokens": self.shared_prefix,
             "model": self.model,
+            "model_listed": self.model_listed,
             "protocol": self.protocol.name(),
             "allow_early_stop": self.allow_early_stop,
             "template": self.template.is_some(),
@@ -139,6 +142,7 @@ mod tests {
             output: output.map(|o| LengthSpec::parse(o, "--output-tokens").unwrap()),
             shared_prefix: 0,
             model: "m".into(),
+            model_listed: false,
             protocol: Protocol::OpenAiChat,
             allow_early_stop: false,
             seed: 0,
