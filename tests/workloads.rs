@@ -250,3 +250,26 @@ async fn without_a_model_the_servers_first_listed_model_is_used() {
     );
     assert!(e.ends_with("name the model with --model"), "{e}");
 }
+
+/// A server that reports no usage: each record's input tokens are the prompt's length as
+/// built, exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_usage_the_input_tokens_are_the_prompts_length_as_built() {
+    let options =
+        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 8, ..MockOptions::default() };
+    let mock = MockServer::start(options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = RunArgs {
+        body: None,
+        input_tokens: Some("300".into()),
+        model: Some("mock".into()),
+        ..args(mock.url("/v1/chat/completions?usage=false"), 6, 2, dir.path())
+    };
+    let out = run_args(&a).await;
+    assert_eq!(out.result.summary.success_count, 6);
+    assert!(
+        out.result.metrics.iter().all(|r| r.input_tokens == Some(300)),
+        "{:?}",
+        out.result.metrics[0]
+    );
+}

@@ -141,6 +141,8 @@ pub struct MadeBody {
     pub bytes: bytes::Bytes,
     /// The output length asked for, if the body asks for one.
     pub output_tokens: Option<u64>,
+    /// The prompt's length as built, for a record whose server reports none.
+    pub input_tokens: Option<u64>,
 }
 
 /// Everything a worker needs to send and measure requests; shared by all workers.
@@ -238,13 +240,13 @@ impl Engine {
     ) -> bool {
         let shared = &self.requests[(index % self.requests.len() as u64) as usize];
         let own;
-        let (prepared, requested) = match &self.bodies {
+        let (prepared, asked) = match &self.bodies {
             Some(bodies) => {
                 let made = bodies.body(index);
                 own = shared.with_body(made.bytes);
-                (&own, made.output_tokens)
+                (&own, (made.output_tokens, made.input_tokens))
             }
-            None => (shared, None),
+            None => (shared, (None, None)),
         };
         if let Some(open) = conn {
             // Before the clock: the client's own bookkeeping is not the server's latency.
@@ -266,7 +268,10 @@ impl Engine {
         }
         let mut outcome =
             request::measure(self, prepared, conn, index + 1, sched, control, events).await;
-        outcome.record.requested_output_tokens = requested;
+        outcome.record.requested_output_tokens = asked.0;
+        if outcome.record.input_tokens.is_none() && outcome.record.is_success() {
+            outcome.record.input_tokens = asked.1;
+        }
         let counters = &self.connections;
         if outcome.record.connect.is_some() {
             Counters::bump(&counters.opened);

@@ -87,7 +87,8 @@ pub struct RequestRecord {
     pub output_tokens: Option<u64>,
     /// Reasoning tokens, when the API reports them.
     pub reasoning_tokens: Option<u64>,
-    /// Input (prompt) tokens, when the API reports them.
+    /// Input (prompt) tokens, when the API reports them; else, for a body streamperf built,
+    /// the prompt's length as built.
     pub input_tokens: Option<u64>,
     /// The output length the request asked for, when streamperf built its body
     /// (`--output-tokens`): a shorter `output_tokens` is an early stop.

@@ -102,7 +102,9 @@ impl BodySource for Synthetic {
             None => body_for(s.protocol, &ask(s, &prompt, output)).unwrap_or_default().body,
         };
         let bytes = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-        MadeBody { bytes, output_tokens: output }
+        // A template's own text is not counted: only the prompt's length is known exactly.
+        let input_tokens = s.template.is_none().then_some(input);
+        MadeBody { bytes, output_tokens: output, input_tokens }
     }
 }
 
