@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use streamperf::cli::RunArgs;
 use streamperf::mock::{MockOptions, MockServer, path_for};
@@ -20,6 +21,32 @@ const PROMPT_TOKENS: u64 = 1_000;
 const SHORT: u64 = 50;
 const LONG: u64 = 100;
 
+/// The mock as these tests run it: quick, its model answering `tokens` tokens unless told
+/// otherwise.
+async fn mock(tokens: u64) -> MockServer {
+    let options = MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens, ..MockOptions::default() };
+    MockServer::start(options).await.unwrap()
+}
+
+/// A user's flags for the standard benchmark: no body, `--input-tokens`, maybe
+/// `--output-tokens`, `--model mock`; `-n` requests at `-p` to `url`, results in `dir`.
+fn benchmark(
+    url: String,
+    input: &str,
+    output: Option<&str>,
+    n: u64,
+    p: u64,
+    dir: &Path,
+) -> RunArgs {
+    RunArgs {
+        body: None,
+        input_tokens: Some(input.into()),
+        output_tokens: output.map(Into::into),
+        model: Some("mock".into()),
+        ..args(url, n, p, dir)
+    }
+}
+
 async fn run(mock: &MockServer, protocol: Protocol, prompt: &str, tokens: u64) -> RunArgs {
     let ask = Ask { model: "mock", prompt, max_tokens: Some(tokens), allow_early_stop: false };
     let built = body_for(protocol, &ask).expect("a body for every named protocol");
@@ -32,9 +59,7 @@ async fn run(mock: &MockServer, protocol: Protocol, prompt: &str, tokens: u64) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_bodies_stream_on_every_protocol_with_the_lengths_asked_for() {
-    let options =
-        MockOptions { port: 0, ttft_ms: 2, itl_ms: 0, tokens: 64, ..MockOptions::default() };
-    let mock = MockServer::start(options).await.unwrap();
+    let mock = mock(64).await;
     let prompts = Prompts::new(&Tokenizer::O200kBase, 0);
     let prompt = prompts.prompt(1, PROMPT_TOKENS);
     assert_eq!(Tokenizer::O200kBase.count(&prompt), Some(PROMPT_TOKENS));
@@ -70,9 +95,7 @@ async fn built_bodies_stream_on_every_protocol_with_the_lengths_asked_for() {
 /// `--model`; the protocol from the URL. Every request its own prompt, of the length asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_and_output_tokens_make_the_standard_benchmark_in_one_command() {
-    let options =
-        MockOptions { port: 0, ttft_ms: 2, itl_ms: 0, tokens: 64, ..MockOptions::default() };
-    let mock = MockServer::start(options).await.unwrap();
+    let mock = mock(64).await;
     let gemini = path_for(Protocol::Gemini);
     for (path, input, inputs) in [
         ("/v1/chat/completions", "1000", 1_000..=1_001),
@@ -81,13 +104,7 @@ async fn input_and_output_tokens_make_the_standard_benchmark_in_one_command() {
     ] {
         mock.stats.reset();
         let dir = tempfile::tempdir().unwrap();
-        let a = RunArgs {
-            body: None,
-            input_tokens: Some(input.into()),
-            output_tokens: Some("50".into()),
-            model: Some("mock".into()),
-            ..args(mock.url(path), 20, 4, dir.path())
-        };
+        let a = benchmark(mock.url(path), input, Some("50"), 20, 4, dir.path());
         let out = run_args(&a).await;
         let s = &out.result.summary;
         assert_eq!((s.success_count, s.failed_count), (20, 0), "{path}: {s:?}");
@@ -117,31 +134,17 @@ async fn input_and_output_tokens_make_the_standard_benchmark_in_one_command() {
 /// the protocols that name one), and a normal law whose draws have the asked mean and spread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protocol_route_takes_the_flags_and_a_normal_law_keeps_its_mean_and_spread() {
-    let options =
-        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 8, ..MockOptions::default() };
-    let mock = MockServer::start(options).await.unwrap();
+    let mock = mock(8).await;
     for protocol in Protocol::ALL.into_iter().filter(|p| *p != Protocol::Generic) {
         let dir = tempfile::tempdir().unwrap();
-        let a = RunArgs {
-            body: None,
-            input_tokens: Some("64".into()),
-            output_tokens: Some("8".into()),
-            model: Some("mock".into()),
-            ..args(mock.url(path_for(protocol)), 6, 3, dir.path())
-        };
+        let a = benchmark(mock.url(path_for(protocol)), "64", Some("8"), 6, 3, dir.path());
         let s = run_args(&a).await.result.summary;
         assert_eq!((s.success_count, s.failed_count), (6, 0), "{protocol:?}: {s:?}");
     }
 
     mock.stats.reset();
     let dir = tempfile::tempdir().unwrap();
-    let a = RunArgs {
-        body: None,
-        input_tokens: Some("1000±100".into()),
-        output_tokens: Some("4".into()),
-        model: Some("mock".into()),
-        ..args(mock.url("/v1/chat/completions"), 200, 8, dir.path())
-    };
+    let a = benchmark(mock.url("/v1/chat/completions"), "1000±100", Some("4"), 200, 8, dir.path());
     let out = run_args(&a).await;
     // The mock counts each prompt plus one token for the role.
     let lengths: Vec<f64> =
@@ -158,9 +161,7 @@ async fn every_protocol_route_takes_the_flags_and_a_normal_law_keeps_its_mean_an
 /// tokens unless told to ignore its end, which only the OpenAI-compatible routes are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_that_stop_short_of_the_length_asked_are_counted_and_said() {
-    let options =
-        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 64, ..MockOptions::default() };
-    let mock = MockServer::start(options).await.unwrap();
+    let mock = mock(64).await;
     for (path, allow_early_stop, early) in [
         ("/v1/chat/completions", false, 0),
         ("/v1/chat/completions", true, 10),
@@ -168,12 +169,8 @@ async fn answers_that_stop_short_of_the_length_asked_are_counted_and_said() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let a = RunArgs {
-            body: None,
-            input_tokens: Some("32".into()),
-            output_tokens: Some("100".into()),
-            model: Some("mock".into()),
             allow_early_stop,
-            ..args(mock.url(path), 10, 2, dir.path())
+            ..benchmark(mock.url(path), "32", Some("100"), 10, 2, dir.path())
         };
         let out = run_args(&a).await;
         let s = &out.result.summary;
@@ -194,9 +191,7 @@ async fn answers_that_stop_short_of_the_length_asked_are_counted_and_said() {
 /// as a number; the result file keeps the template.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_template_gets_each_requests_prompt_and_length() {
-    let options =
-        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 64, ..MockOptions::default() };
-    let mock = MockServer::start(options).await.unwrap();
+    let mock = mock(64).await;
     let template = r#"{"model":"mock","messages":[{"role":"user","content":"{{prompt}}"}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":"{{max_tokens}}"}"#;
     let dir = tempfile::tempdir().unwrap();
     let a = RunArgs {
@@ -220,14 +215,11 @@ async fn a_body_template_gets_each_requests_prompt_and_length() {
 /// is used; a server that cannot say is an error before anything is measured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_model_the_servers_first_listed_model_is_used() {
-    let options =
-        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 8, ..MockOptions::default() };
-    let mock = MockServer::start(options).await.unwrap();
+    let mock = mock(8).await;
     let dir = tempfile::tempdir().unwrap();
     let a = RunArgs {
-        body: None,
-        input_tokens: Some("64".into()),
-        ..args(mock.url("/v1/chat/completions"), 4, 2, dir.path())
+        model: None,
+        ..benchmark(mock.url("/v1/chat/completions"), "64", None, 4, 2, dir.path())
     };
     let out = run_args(&a).await;
     assert_eq!(out.result.summary.success_count, 4);
@@ -237,11 +229,8 @@ async fn without_a_model_the_servers_first_listed_model_is_used() {
 
     // Nothing listens on a port just released: the models list cannot be read.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let a = RunArgs {
-        body: None,
-        input_tokens: Some("64".into()),
-        ..args(format!("http://127.0.0.1:{port}/v1/chat/completions"), 4, 2, dir.path())
-    };
+    let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
+    let a = RunArgs { model: None, ..benchmark(url, "64", None, 4, 2, dir.path()) };
     let config = streamperf::config::Config::resolve(&a).unwrap();
     let e = streamperf::run::execute(&config).await.unwrap_err().to_string();
     assert!(
@@ -255,16 +244,10 @@ async fn without_a_model_the_servers_first_listed_model_is_used() {
 /// built, exactly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_usage_the_input_tokens_are_the_prompts_length_as_built() {
-    let options =
-        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 8, ..MockOptions::default() };
-    let mock = MockServer::start(options).await.unwrap();
+    let mock = mock(8).await;
     let dir = tempfile::tempdir().unwrap();
-    let a = RunArgs {
-        body: None,
-        input_tokens: Some("300".into()),
-        model: Some("mock".into()),
-        ..args(mock.url("/v1/chat/completions?usage=false"), 6, 2, dir.path())
-    };
+    let url = mock.url("/v1/chat/completions?usage=false");
+    let a = benchmark(url, "300", None, 6, 2, dir.path());
     let out = run_args(&a).await;
     assert_eq!(out.result.summary.success_count, 6);
     assert!(
