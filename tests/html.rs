@@ -20,7 +20,7 @@ use streamperf::report::RunResult;
 use support::{args, run_args};
 
 /// Every chart of a sweep's report, each of which must draw data.
-const CHARTS: [&str; 12] = [
+const CHARTS: [&str; 14] = [
     "ttft-histogram",
     "ttft-cdf",
     "ttfat-histogram",
@@ -29,6 +29,9 @@ const CHARTS: [&str; 12] = [
     "e2e-cdf",
     "itl-histogram",
     "itl-cdf",
+    // The mock reports prompt tokens: the lengths' histogram pair.
+    "isl-histogram",
+    "osl-histogram",
     "requests-over-time",
     "tokens-over-time",
     "ttft-over-time",

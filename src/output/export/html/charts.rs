@@ -188,6 +188,35 @@ struct Merged {
     ttft: Option<f64>,
 }
 
+/// Input and output tokens per request as a histogram pair (ISL beside OSL), when the
+/// servers reported prompt tokens or streamperf built the prompts; nothing otherwise.
+pub fn lengths(result: &RunResult, w: &Words) -> String {
+    let records: Vec<&RequestRecord> = result.measured_records().collect();
+    let tokens = |f: fn(&RequestRecord) -> Option<u64>| {
+        Distribution::from_values(records.iter().filter_map(|r| f(r)).map(|n| n as f64).collect())
+    };
+    let input = tokens(|r| r.input_tokens);
+    if input.buckets.is_empty() {
+        return String::new();
+    }
+    let output = tokens(|r| r.output_tokens);
+    let mut html = Html::section(w.lengths);
+    html.push("<div class=\"pair\">");
+    for (id, name, dist) in [("isl", w.input_tokens, input), ("osl", w.output_tokens, output)] {
+        let whole = |v: f64| number(v);
+        let id = format!("{id}-histogram");
+        let frame = Frame {
+            id: &id,
+            x: Axis::linear(name, &whole),
+            y: Axis::zero(w.requests_axis, &whole),
+            empty: w.no_data,
+        };
+        html.figure(&format!("{name} · {}", w.histogram), &chart::histogram(&frame, &dist.buckets));
+    }
+    html.push("</div>");
+    html.end()
+}
+
 /// Requests per second (started, completed, failed, in flight), output tokens per second and
 /// the TTFT median of each second, over the run (the last level of a sweep).
 pub fn over_time(result: &RunResult, w: &Words) -> String {

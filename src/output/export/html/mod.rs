@@ -46,6 +46,7 @@ pub fn render(result: &RunResult, lang: Lang, generated_at: &str) -> String {
     }
     out += &cards(result, w);
     out += &charts::distributions(result, w);
+    out += &charts::lengths(result, w);
     out += &charts::over_time(result, w);
     out += &charts::sweep(result, w);
     out += &failures(&result.summary, w);

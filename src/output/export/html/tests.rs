@@ -275,3 +275,19 @@ fn durations_and_numbers_read_well() {
     assert_eq!(charts::number(0.25), "0.25");
     assert_eq!(charts::number(2.0), "2");
 }
+
+#[test]
+fn lengths_get_a_histogram_pair_when_input_tokens_are_known() {
+    let without = render(&big_result(200), Lang::En, AT);
+    assert!(chart(&without, "isl-histogram").is_none(), "no input tokens, no pair");
+    let mut result = big_result(200);
+    for (i, r) in result.metrics.iter_mut().enumerate() {
+        r.input_tokens = Some(900 + (i as u64 % 200));
+    }
+    let html = render(&result, Lang::En, AT);
+    assert!(html.contains("Lengths (ISL / OSL)"));
+    for id in ["isl-histogram", "osl-histogram"] {
+        assert!(data_elements(&html, id) > 0, "{id}: {:?}", chart(&html, id));
+    }
+    assert!(render(&result, Lang::Zh, AT).contains("输入/输出长度 (ISL / OSL)"));
+}

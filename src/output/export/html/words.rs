@@ -55,6 +55,12 @@ pub struct Words {
     pub ttfb: &'static str,
     /// Section: the distributions.
     pub distributions: &'static str,
+    /// Section: input and output lengths.
+    pub lengths: &'static str,
+    /// Chart caption and axis: input tokens per request.
+    pub input_tokens: &'static str,
+    /// Chart caption and axis: output tokens per request.
+    pub output_tokens: &'static str,
     /// Chart caption.
     pub histogram: &'static str,
     /// Chart caption.
@@ -195,6 +201,9 @@ const EN: Words = Words {
     tpot: "TPOT",
     ttfb: "TTFB",
     distributions: "Latency distributions",
+    lengths: "Lengths (ISL / OSL)",
+    input_tokens: "Input tokens",
+    output_tokens: "Output tokens",
     histogram: "histogram",
     cdf: "cumulative distribution (CDF)",
     requests_axis: "Requests",
@@ -280,6 +289,9 @@ const ZH: Words = Words {
     tpot: "每个输出 token 时间",
     ttfb: "首字节时间",
     distributions: "延迟分布",
+    lengths: "输入/输出长度 (ISL / OSL)",
+    input_tokens: "输入 token 数",
+    output_tokens: "输出 token 数",
     histogram: "直方图",
     cdf: "累积分布 (CDF)",
     requests_axis: "请求数",
