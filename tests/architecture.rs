@@ -154,6 +154,15 @@ fn the_measuring_core_takes_plain_values_even_in_its_tests() {
         })
         .collect();
     assert!(offenders.is_empty(), "measure/ imports another layer: {offenders:#?}");
+    let mock: Vec<String> = src()
+        .into_iter()
+        .filter(|s| s.module() == "measure" && s.text.contains("streamperf_mock"))
+        .map(|s| s.path)
+        .collect();
+    assert!(
+        mock.is_empty(),
+        "measure/ names the mock crate (its tests belong in tests/): {mock:?}"
+    );
 }
 
 #[test]

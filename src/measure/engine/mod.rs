@@ -24,8 +24,6 @@ mod redirect;
 pub mod request;
 mod socket;
 pub mod target;
-#[cfg(test)]
-mod tests;
 pub mod tls;
 mod tls_options;
 mod whole;
@@ -49,8 +47,9 @@ pub use connections::ConnectionStats;
 use connections::Counters;
 pub use control::{Phase, RunControl, StopReason};
 pub use open::OpenLoop;
+use redirect::Redirects;
+use target::PreparedRequest;
 pub use target::RequestSpec;
-use target::{PreparedRequest, Redirects};
 pub use tls_options::TlsOptions;
 
 /// Longest wait for the connections opened before the clock starts. A host that drops

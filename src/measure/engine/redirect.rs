@@ -2,10 +2,20 @@
 //! browsers do with a POST): 307 and 308 repeat the method and body; 301 and 302 turn a POST
 //! into a GET without a body, and 303 turns anything but HEAD into one. At most
 //! `--max-redirects` hops (0: none followed, the 3xx is an `http_status` failure); a loop or a
-//! target that is not http(s) is an `http_status` failure naming the hops.
+//! target that is not http(s) is an `http_status` failure naming the hops. [`Redirects`]
+//! builds the request a hop asks for, reusing the run's targets for origins it knows.
 
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{Method, StatusCode};
+use rustls::ClientConfig;
 
+use super::TlsOptions;
+use super::proxy::ProxySettings;
+use super::target::{PreparedRequest, Target, TlsConfig, assemble};
 use crate::measure::record::{ErrorClass, Failure};
 
 /// Headers that carry credentials: not sent to another origin than the one they were
@@ -75,6 +85,99 @@ fn is_redirect(status: StatusCode) -> bool {
 /// `a → b → c`.
 fn path(chain: &[url::Url]) -> String {
     chain.iter().map(url::Url::as_str).collect::<Vec<_>>().join(" → ")
+}
+
+/// Where redirects lead: the requests they ask for, built during the run with the run's TLS
+/// options and proxy settings. An origin the run already knows keeps its [`Target`], so a
+/// redirect within one server reuses the worker's connection.
+pub struct Redirects {
+    /// Hops one request may follow (`--max-redirects`; 0: none).
+    pub max: u32,
+    tls: TlsOptions,
+    proxy: ProxySettings,
+    /// Locked only when a redirect is followed, never while a response streams.
+    known: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    targets: Vec<Arc<Target>>,
+    tls: Option<Arc<ClientConfig>>,
+}
+
+impl fmt::Debug for Redirects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redirects(max {})", self.max)
+    }
+}
+
+impl Redirects {
+    /// Redirects of a run that prepared `requests`, at most `max` hops each.
+    pub fn new(
+        max: u32,
+        tls: &TlsOptions,
+        proxy: &ProxySettings,
+        requests: &[PreparedRequest],
+    ) -> Redirects {
+        let mut known = Known::default();
+        for request in requests {
+            if !known.targets.iter().any(|t| Arc::ptr_eq(t, &request.target)) {
+                known.targets.push(Arc::clone(&request.target));
+            }
+            if let (None, Some((config, _))) = (&known.tls, &request.target.tls) {
+                known.tls = Some(Arc::clone(config));
+            }
+        }
+        Redirects { max, tls: tls.clone(), proxy: proxy.clone(), known: Mutex::new(known) }
+    }
+
+    /// The request `hop` asks for after `from`: its method, the body when kept, and the
+    /// configured headers, without credentials when it leaves `from`'s origin.
+    pub fn follow(&self, from: &PreparedRequest, hop: &Hop) -> Result<PreparedRequest, Failure> {
+        let fail = |e: anyhow::Error| {
+            Failure::new(
+                ErrorClass::HttpStatus,
+                format!("cannot follow the redirect to {}: {e:#}", hop.url),
+            )
+        };
+        let target = self.target(&hop.url).map_err(fail)?;
+        let mut headers = from.h2_headers.clone();
+        headers.remove(CONTENT_LENGTH);
+        headers.remove(HOST);
+        if !Arc::ptr_eq(&target, &from.target) {
+            for name in CREDENTIAL_HEADERS {
+                headers.remove(name);
+            }
+        }
+        let body = match hop.keep_body {
+            true => from.body.clone(),
+            false => {
+                headers.remove(CONTENT_TYPE);
+                Bytes::new()
+            }
+        };
+        assemble(&hop.method, target, &hop.url, headers, body).map_err(fail)
+    }
+
+    /// The target of `url`: a known one, or a new one with the run's TLS and proxy settings.
+    fn target(&self, url: &url::Url) -> anyhow::Result<Arc<Target>> {
+        let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let port = url.port_or_known_default().unwrap_or(0);
+        let host = match url.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => url.host_str().unwrap_or_default().to_owned(),
+        };
+        if let Some(target) =
+            known.targets.iter().find(|t| t.same_origin(url.scheme(), &host, port))
+        {
+            return Ok(Arc::clone(target));
+        }
+        let mut tls = TlsConfig { options: &self.tls, built: known.tls.clone() };
+        let target = Arc::new(Target::new(url, &mut tls, self.proxy.for_url(url)?)?);
+        known.tls = tls.built;
+        known.targets.push(Arc::clone(&target));
+        Ok(target)
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, PROXY_AUTHORIZATION};
+use http::header::{CONTENT_LENGTH, HOST, PROXY_AUTHORIZATION};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
@@ -19,8 +19,6 @@ use tokio::sync::OnceCell;
 
 use super::TlsOptions;
 use super::proxy::{Proxy, ProxySettings};
-use super::redirect::{CREDENTIAL_HEADERS, Hop};
-use crate::measure::record::{ErrorClass, Failure};
 
 /// One fully rendered request.
 #[derive(Debug, Clone)]
@@ -45,7 +43,7 @@ pub struct Target {
     authority: Authority,
     scheme: Scheme,
     /// Config and server name for https; `None` for plain http.
-    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    pub(super) tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
     /// Resolved once per run and shared by all workers, so 2,048 workers do not each ask DNS.
     /// Never used through a proxy, which resolves the target itself.
     addrs: OnceCell<Vec<SocketAddr>>,
@@ -73,7 +71,7 @@ impl fmt::Display for Target {
 impl Target {
     /// The target of `url` (http or https), through `proxy` when given. `tls` builds the
     /// shared TLS config when needed.
-    fn new(
+    pub(super) fn new(
         url: &url::Url,
         tls: &mut TlsConfig<'_>,
         proxy: Option<Arc<Proxy>>,
@@ -120,7 +118,7 @@ impl Target {
     }
 
     /// Whether connections to this target use `other`'s origin (same scheme, host and port).
-    fn same_origin(&self, scheme: &str, host: &str, port: u16) -> bool {
+    pub(super) fn same_origin(&self, scheme: &str, host: &str, port: u16) -> bool {
         self.scheme.as_str() == scheme && self.host == host && self.port == port
     }
 
@@ -155,9 +153,9 @@ impl Target {
 
 /// The TLS client config, built on first need (plain-http runs never load the system's
 /// roots) and shared by every https target.
-struct TlsConfig<'a> {
-    options: &'a TlsOptions,
-    built: Option<Arc<ClientConfig>>,
+pub(super) struct TlsConfig<'a> {
+    pub(super) options: &'a TlsOptions,
+    pub(super) built: Option<Arc<ClientConfig>>,
 }
 
 impl TlsConfig<'_> {
@@ -172,7 +170,7 @@ impl TlsConfig<'_> {
 /// A request ready to send, built once per data row: only clones happen per request.
 #[derive(Debug, Clone)]
 pub struct PreparedRequest {
-    target: Arc<Target>,
+    pub(super) target: Arc<Target>,
     method: Method,
     /// `/path?query`, the HTTP/1.1 request target.
     origin_form: Uri,
@@ -183,8 +181,8 @@ pub struct PreparedRequest {
     /// `Proxy-Authorization` through a forward proxy with credentials.
     h1_headers: HeaderMap,
     /// The same without `Host` (HTTP/2 sends `:authority` instead).
-    h2_headers: HeaderMap,
-    body: Bytes,
+    pub(super) h2_headers: HeaderMap,
+    pub(super) body: Bytes,
 }
 
 impl PreparedRequest {
@@ -247,10 +245,9 @@ pub fn prepare_all(
     prepare_each(method, specs, tls, proxy, false)
 }
 
-/// [`prepare_all`] without proxies, speaking HTTP/2 to plain-http targets when asked (the
-/// engine's tests: the mock does).
-#[cfg(test)]
-pub(crate) fn prepare_all_with(
+/// [`prepare_all`] without proxies, speaking HTTP/2 to plain-http targets when asked (h2c with
+/// prior knowledge, as the mock and some internal gateways do); tests/engine.rs uses it.
+pub fn prepare_all_with(
     method: &str,
     specs: &[&RequestSpec],
     tls: &TlsOptions,
@@ -314,7 +311,7 @@ fn prepare(
 
 /// The request `method url` with the configured `headers` and `body`, for HTTP/1.1 and
 /// HTTP/2.
-fn assemble(
+pub(super) fn assemble(
     method: &Method,
     target: Arc<Target>,
     url: &url::Url,
@@ -358,102 +355,10 @@ fn assemble(
     })
 }
 
-/// Where redirects lead: the requests they ask for, built during the run with the run's TLS
-/// options and proxy settings. An origin the run already knows keeps its [`Target`], so a
-/// redirect within one server reuses the worker's connection.
-pub struct Redirects {
-    /// Hops one request may follow (`--max-redirects`; 0: none).
-    pub max: u32,
-    tls: TlsOptions,
-    proxy: ProxySettings,
-    /// Locked only when a redirect is followed, never while a response streams.
-    known: Mutex<Known>,
-}
-
-#[derive(Default)]
-struct Known {
-    targets: Vec<Arc<Target>>,
-    tls: Option<Arc<ClientConfig>>,
-}
-
-impl fmt::Debug for Redirects {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Redirects(max {})", self.max)
-    }
-}
-
-impl Redirects {
-    /// Redirects of a run that prepared `requests`, at most `max` hops each.
-    pub fn new(
-        max: u32,
-        tls: &TlsOptions,
-        proxy: &ProxySettings,
-        requests: &[PreparedRequest],
-    ) -> Redirects {
-        let mut known = Known::default();
-        for request in requests {
-            if !known.targets.iter().any(|t| Arc::ptr_eq(t, &request.target)) {
-                known.targets.push(Arc::clone(&request.target));
-            }
-            if let (None, Some((config, _))) = (&known.tls, &request.target.tls) {
-                known.tls = Some(Arc::clone(config));
-            }
-        }
-        Redirects { max, tls: tls.clone(), proxy: proxy.clone(), known: Mutex::new(known) }
-    }
-
-    /// The request `hop` asks for after `from`: its method, the body when kept, and the
-    /// configured headers, without credentials when it leaves `from`'s origin.
-    pub fn follow(&self, from: &PreparedRequest, hop: &Hop) -> Result<PreparedRequest, Failure> {
-        let fail = |e: anyhow::Error| {
-            Failure::new(
-                ErrorClass::HttpStatus,
-                format!("cannot follow the redirect to {}: {e:#}", hop.url),
-            )
-        };
-        let target = self.target(&hop.url).map_err(fail)?;
-        let mut headers = from.h2_headers.clone();
-        headers.remove(CONTENT_LENGTH);
-        headers.remove(HOST);
-        if !Arc::ptr_eq(&target, &from.target) {
-            for name in CREDENTIAL_HEADERS {
-                headers.remove(name);
-            }
-        }
-        let body = match hop.keep_body {
-            true => from.body.clone(),
-            false => {
-                headers.remove(CONTENT_TYPE);
-                Bytes::new()
-            }
-        };
-        assemble(&hop.method, target, &hop.url, headers, body).map_err(fail)
-    }
-
-    /// The target of `url`: a known one, or a new one with the run's TLS and proxy settings.
-    fn target(&self, url: &url::Url) -> anyhow::Result<Arc<Target>> {
-        let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let port = url.port_or_known_default().unwrap_or(0);
-        let host = match url.host() {
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            _ => url.host_str().unwrap_or_default().to_owned(),
-        };
-        if let Some(target) =
-            known.targets.iter().find(|t| t.same_origin(url.scheme(), &host, port))
-        {
-            return Ok(Arc::clone(target));
-        }
-        let mut tls = TlsConfig { options: &self.tls, built: known.tls.clone() };
-        let target = Arc::new(Target::new(url, &mut tls, self.proxy.for_url(url)?)?);
-        known.tls = tls.built;
-        known.targets.push(Arc::clone(&target));
-        Ok(target)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::engine::redirect::{Hop, Redirects};
 
     fn spec(url: &str) -> RequestSpec {
         RequestSpec {

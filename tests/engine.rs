@@ -1,5 +1,6 @@
 //! The engine against the built-in mock on 127.0.0.1: connections are opened before the clock,
 //! kept alive, reopened after a broken response, and HTTP/2 runs in the worker's task too.
+//! (Here, not beside the engine, so the measuring core imports no mock, even in its tests.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::conn::Connection;
-use super::{ClosedLoop, Engine, EngineEvent, Preconnect, RunControl, target};
-use super::{EngineSettings, RequestSpec};
-use crate::measure::record::{ErrorClass, RequestRecord};
-use streamperf_mock::{MockOptions, MockServer};
+use streamperf::engine::conn::Connection;
+use streamperf::engine::{
+    ClosedLoop, Engine, EngineEvent, EngineSettings, Preconnect, RequestSpec, RunControl, target,
+};
+use streamperf::mock::{MockOptions, MockServer};
+use streamperf::record::{ErrorClass, RequestRecord};
 
 const CHAT_BODY: &str =
     r#"{"model":"mock","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
