@@ -47,11 +47,17 @@ fn benchmark(
     }
 }
 
-async fn run(mock: &MockServer, protocol: Protocol, prompt: &str, tokens: u64) -> RunArgs {
+/// Flags with the body `body_for` builds for `protocol` (4 requests at 2), results in `dir`.
+fn with_built_body(
+    mock: &MockServer,
+    protocol: Protocol,
+    prompt: &str,
+    tokens: u64,
+    dir: &Path,
+) -> RunArgs {
     let ask = Ask { model: "mock", prompt, max_tokens: Some(tokens), allow_early_stop: false };
     let built = body_for(protocol, &ask).expect("a body for every named protocol");
-    let dir = tempfile::tempdir().unwrap();
-    let mut a = args(mock.url(path_for(protocol)), 4, 2, dir.path());
+    let mut a = args(mock.url(path_for(protocol)), 4, 2, dir);
     a.body = Some(built.body.to_string());
     a.headers = built.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
     a
@@ -66,7 +72,9 @@ async fn built_bodies_stream_on_every_protocol_with_the_lengths_asked_for() {
 
     for protocol in Protocol::ALL.into_iter().filter(|p| *p != Protocol::Generic) {
         for tokens in [SHORT, LONG] {
-            let out = run_args(&run(&mock, protocol, &prompt, tokens).await).await;
+            let dir = tempfile::tempdir().unwrap();
+            let a = with_built_body(&mock, protocol, &prompt, tokens, dir.path());
+            let out = run_args(&a).await;
             let s = &out.result.summary;
             assert_eq!((s.success_count, s.failed_count), (4, 0), "{protocol:?}: {s:?}");
             let outputs: BTreeSet<_> = out.result.metrics.iter().map(|r| r.output_tokens).collect();

@@ -71,7 +71,6 @@ pub(super) fn synthetic_settings(
         model_listed: false,
         protocol,
         allow_early_stop: args.allow_early_stop,
-        seed: 0,
         template,
     }))
 }

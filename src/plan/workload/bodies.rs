@@ -53,7 +53,8 @@ pub fn body_for(protocol: Protocol, ask: &Ask) -> Option<Built> {
         }
         Protocol::Anthropic => {
             headers.push(("anthropic-version".to_owned(), ANTHROPIC_VERSION.to_owned()));
-            let max = ask.max_tokens.unwrap_or(ANTHROPIC_DEFAULT_MAX_TOKENS);
+            // Required by the API; `limit` below sets the length asked for.
+            let max = ANTHROPIC_DEFAULT_MAX_TOKENS;
             json!({"model": ask.model, "max_tokens": max, "messages": messages, "stream": true})
         }
         Protocol::Gemini => {

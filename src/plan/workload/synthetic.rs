@@ -31,8 +31,6 @@ pub struct SyntheticSettings {
     pub protocol: Protocol,
     /// Let servers stop before the output length (`--allow-early-stop`).
     pub allow_early_stop: bool,
-    /// Seed of the length draws: request `i` draws the same lengths on every run.
-    pub seed: u64,
     /// The user's own body with `{{prompt}}` (and `{{max_tokens}}`) where they go, instead of
     /// the body built for the protocol.
     pub template: Option<serde_json::Value>,
@@ -92,7 +90,8 @@ impl Synthetic {
 impl BodySource for Synthetic {
     fn body(&self, index: u64) -> MadeBody {
         let s = &self.settings;
-        let mut rng = StdRng::seed_from_u64(s.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index);
+        // Seeded by the request number: request i draws the same lengths on every run.
+        let mut rng = StdRng::seed_from_u64(index);
         let input = s.input.sample(&mut rng);
         let output = s.output.map(|o| o.sample(&mut rng));
         let prompt = self.prompts.prompt(index, input);
@@ -147,7 +146,6 @@ mod tests {
             model_listed: false,
             protocol: Protocol::OpenAiChat,
             allow_early_stop: false,
-            seed: 0,
             template: None,
         }
     }
