@@ -93,7 +93,7 @@ pub struct RunArgs {
     #[arg(long = "burstiness", value_name = "B")]
     pub burstiness: Option<f64>,
 
-    /// Seed of the open-loop schedule, for reproducible arrivals [default: 0].
+    /// Seed of the open-loop schedule and of --shuffle, for reproducible runs [default: 0].
     #[arg(long = "seed", value_name = "N")]
     pub seed: Option<u64>,
 
@@ -150,9 +150,9 @@ pub struct RunArgs {
     #[arg(long = "input-tokens", value_name = "SPEC")]
     pub input_tokens: Option<String>,
 
-    /// With --input-tokens: the output length asked for, in the protocol's own field (N, N±SD
-    /// or LO..HI); OpenAI-compatible servers are also asked to ignore end-of-sequence
-    /// (ignore_eos) so that each answer is that long.
+    /// With --input-tokens or --dataset: the output length asked for, in the protocol's own
+    /// field (N, N±SD or LO..HI); OpenAI-compatible servers are also asked to ignore
+    /// end-of-sequence (ignore_eos) so that each answer is that long.
     #[arg(long = "output-tokens", value_name = "SPEC")]
     pub output_tokens: Option<String>,
 
@@ -161,7 +161,8 @@ pub struct RunArgs {
     #[arg(long = "shared-prefix-tokens", value_name = "N")]
     pub shared_prefix_tokens: Option<u64>,
 
-    /// With --input-tokens: the model named in each body (the served model's name).
+    /// With --input-tokens or --dataset: the model named in each body (the served model's
+    /// name) [default for OpenAI-compatible servers: the first of GET /v1/models].
     #[arg(long = "model", value_name = "NAME")]
     pub model: Option<String>,
 
@@ -169,6 +170,21 @@ pub struct RunArgs {
     /// early.
     #[arg(long = "allow-early-stop")]
     pub allow_early_stop: bool,
+
+    /// Prompts from a file, sent in order and cycled: JSONL or a JSON array of records
+    /// (prompt, messages or body; optional output_tokens, input_tokens), ShareGPT, plain text
+    /// (a prompt a line) or CSV (a `prompt` column, or {{column}} placeholders in --body).
+    #[arg(long = "dataset", value_name = "FILE")]
+    pub dataset: Option<PathBuf>,
+
+    /// How --dataset is written: jsonl, json, sharegpt, text or csv [default: from the file's
+    /// extension and first character].
+    #[arg(long = "dataset-format", value_name = "NAME")]
+    pub dataset_format: Option<String>,
+
+    /// Send the dataset's records in a shuffled order, the same for the same --seed.
+    #[arg(long = "shuffle")]
+    pub shuffle: bool,
 
     /// Result file (JSON) [default: test_results.json; an existing file is never overwritten].
     #[arg(short = 'o', long = "output", value_name = "PATH")]

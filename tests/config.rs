@@ -133,7 +133,8 @@ fn type_errors_name_the_key_and_file() {
         "x.json",
         br#"{"url": "http://h/", "data_source": {"type": "xlsx", "file": "a"}}"#,
     );
-    assert!(err_of(&with_config(&path)).contains("`data_source.type` must be \"csv\""));
+    let err = err_of(&with_config(&path));
+    assert!(err.contains("`data_source.type`: unknown dataset format \"xlsx\"; expected one of jsonl, json, sharegpt, text, csv"), "{err}");
     let (_d, path) = temp_file(
         "x.json",
         br#"{"url": "http://h/", "data_source": {"file": "a", "encoding": "utf8mb4"}}"#,
@@ -417,6 +418,8 @@ fn csv_config(file: &str, encoding: &str, column: Option<&str>, body: Value) -> 
     c.body = Some(body);
     c.data_source = Some(DataSource {
         file: Path::new("tests/data").join(file),
+        format: None,
+        shuffle: None,
         column: column.map(str::to_string),
         encoding: encoding.into(),
     });

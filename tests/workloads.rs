@@ -12,7 +12,7 @@ use streamperf::cli::RunArgs;
 use streamperf::mock::{MockOptions, MockServer, path_for};
 use streamperf::protocol::Protocol;
 use streamperf::tokens::Tokenizer;
-use streamperf::workload::bodies::{Ask, body_for};
+use streamperf::workload::bodies::{Ask, Message, body_for};
 use streamperf::workload::prompts::Prompts;
 use support::{args, run_args};
 
@@ -55,7 +55,13 @@ fn with_built_body(
     tokens: u64,
     dir: &Path,
 ) -> RunArgs {
-    let ask = Ask { model: "mock", prompt, max_tokens: Some(tokens), allow_early_stop: false };
+    let messages = [Message::user(prompt)];
+    let ask = Ask {
+        model: "mock",
+        messages: &messages,
+        max_tokens: Some(tokens),
+        allow_early_stop: false,
+    };
     let built = body_for(protocol, &ask).expect("a body for every named protocol");
     let mut a = args(mock.url(path_for(protocol)), 4, 2, dir);
     a.body = Some(built.body.to_string());
@@ -231,8 +237,8 @@ async fn without_a_model_the_servers_first_listed_model_is_used() {
     };
     let out = run_args(&a).await;
     assert_eq!(out.result.summary.success_count, 4);
-    let synthetic = &out.result.config["synthetic"];
-    assert_eq!((&synthetic["model"], &synthetic["model_listed"]), (&"mock".into(), &true.into()));
+    let built = &out.result.config["built_bodies"];
+    assert_eq!((&built["model"], &built["model_listed"]), (&"mock".into(), &true.into()));
     assert!(mock.stats.bodies().iter().all(|b| b["model"] == "mock"));
 
     // Nothing listens on a port just released: the models list cannot be read.

@@ -76,8 +76,13 @@ impl RunOutput {
 /// cancels them. Either way the result is written, marked interrupted.
 pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let listed = models::with_served_model(config).await?;
-    let config = listed.as_ref().unwrap_or(config);
-    let workload = Workload::load(config)?;
+    let mut settled = listed.unwrap_or_else(|| config.clone());
+    let workload = Workload::load(&settled)?;
+    // The result says how the dataset was read, not only how it was named.
+    if let (Some(source), Some((format, _))) = (settled.data_source.as_mut(), workload.dataset()) {
+        source.format = Some(format);
+    }
+    let config = &settled;
     outputs::check(config)?;
     let highest =
         config.sweep.as_ref().map_or(0.0, |s| s.levels.iter().copied().fold(0.0, f64::max));

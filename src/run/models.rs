@@ -1,6 +1,6 @@
 //! The model of built bodies when `--model` is not given: OpenAI-compatible servers list
 //! theirs at `GET …/v1/models` (vLLM, SGLang, llama.cpp serve one), and the first is used,
-//! said on the console and in the result file's `config.synthetic`.
+//! said on the console and in the result file's `config.built_bodies`.
 
 use anyhow::bail;
 use serde_json::Value;
@@ -12,12 +12,12 @@ use crate::plan::config::Config;
 
 /// `config` with the served model filled in, when its built bodies need one and lack it.
 pub(super) async fn with_served_model(config: &Config) -> anyhow::Result<Option<Config>> {
-    let Some(synthetic) = &config.synthetic else { return Ok(None) };
+    let Some(built) = &config.built else { return Ok(None) };
     let openai = matches!(
-        synthetic.protocol,
+        built.protocol,
         Protocol::OpenAiChat | Protocol::OpenAiCompletions | Protocol::OpenAiResponses
     );
-    if !synthetic.model.is_empty() || synthetic.template.is_some() || !openai {
+    if !built.model.is_empty() || built.template.is_some() || !openai {
         return Ok(None);
     }
     let url = models_url(&config.url);
@@ -40,7 +40,7 @@ pub(super) async fn with_served_model(config: &Config) -> anyhow::Result<Option<
         }
     );
     let mut config = config.clone();
-    if let Some(s) = config.synthetic.as_mut() {
+    if let Some(s) = config.built.as_mut() {
         s.model = model;
         s.model_listed = true;
     }

@@ -86,7 +86,7 @@ fn load_settings(args: &RunArgs) -> anyhow::Result<LoadSettings> {
         let open_only = [
             ("--arrival", args.arrival.is_some()),
             ("--burstiness", args.burstiness.is_some()),
-            ("--seed", args.seed.is_some()),
+            ("--seed", args.seed.is_some() && !args.shuffle),
             ("--max-in-flight", args.max_in_flight.is_some()),
         ];
         if let Some((flag, _)) = open_only.iter().find(|(_, given)| *given) {

@@ -1,10 +1,10 @@
 //! `streamperf run` (and `streamperf` with no subcommand): one load test from flags and the
 //! config file.
 
+mod built;
 mod history;
 mod load;
 mod resolve;
-mod synthetic;
 
 use std::process::ExitCode;
 

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use serde_json::Value;
 
+use super::built::built_bodies;
 use super::history::history_settings;
 use super::load::load_plan;
-use super::synthetic::synthetic_settings;
 use crate::analyse::slo::Slo;
 use crate::cli::RunArgs;
 use crate::measure::engine::proxy::ProxySettings;
@@ -21,8 +21,8 @@ use crate::output::export::ExportFormat;
 use crate::plan::config::flags::{self, Origin};
 use crate::plan::config::{
     Config, DEFAULT_ENCODING, DEFAULT_MAX_REDIRECTS, DEFAULT_METHOD, DEFAULT_TOKENIZER, DataSource,
-    Env, FormatKind, StreamFormat, TlsOptions, default_body, detect_lang_with, env, file,
-    process_env, proxy_for,
+    DatasetFormat, Env, FormatKind, StreamFormat, TlsOptions, default_body, detect_lang_with, env,
+    file, process_env, proxy_for,
 };
 use crate::plan::workload::bodies::ANTHROPIC_VERSION;
 use crate::redact::Redactor;
@@ -45,15 +45,16 @@ impl Config {
         let file_body = file.body.is_some();
         let mut request = Request::resolve(args, &mut file, &origin, env, &mut redactor)?;
         let plan = load_plan(args, &file, &origin)?;
-        let data_source = data_source(file.data_source.take(), &origin, args.config.as_deref())?;
+        let data_source = data_source(args, file.data_source.take(), &origin)?;
         let tokenizer = tokenizer(args, file.tokenizer.take());
         let stream_format = stream_format(args, file.stream_format.take().unwrap_or_default())?;
         let own_body = (args.body.is_some() || file_body).then_some(()).and(request.body.as_ref());
-        let synthetic = synthetic_settings(args, own_body, &request.url, &stream_format)?;
-        if let Some(s) = &synthetic
-            && s.template.is_none()
+        let (synthetic, built) =
+            built_bodies(args, own_body, &request.url, &stream_format, data_source.as_ref())?;
+        if let Some(b) = &built
+            && b.template.is_none()
         {
-            request.for_built_bodies(s.protocol);
+            request.for_built_bodies(b.protocol);
         }
         // Flags add to the file's objectives: a CI job can tighten a shared config.
         let slos =
@@ -96,6 +97,7 @@ impl Config {
             history,
             tui: args.tui || file.tui,
             synthetic,
+            built,
         })
     }
 }
@@ -162,18 +164,46 @@ impl Request {
     }
 }
 
-/// The file's `data_source` block, its encoding checked and its path relative to the config's
-/// folder.
+/// The dataset: `--dataset` (relative to the working folder) over the file's `data_source`
+/// block (relative to the config's folder), its encoding and format checked; `--shuffle` or
+/// `data_source.shuffle` with `--seed`, else `data_source.seed`, else 0.
 fn data_source(
+    args: &RunArgs,
     block: Option<file::FileDataSource>,
     origin: &Origin,
-    config: Option<&Path>,
 ) -> anyhow::Result<Option<DataSource>> {
-    let Some(ds) = block else { return Ok(None) };
-    let encoding = ds.encoding.unwrap_or_else(|| DEFAULT_ENCODING.to_string());
-    crate::plan::workload::csv::encoding_for_label(&encoding)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", origin.describe("data_source.encoding")))?;
-    Ok(Some(DataSource { file: resolve_data_path(&ds.file, config), column: ds.column, encoding }))
+    let format = args.dataset_format.as_deref().map(DatasetFormat::parse).transpose();
+    let format = format.map_err(|e| anyhow::anyhow!("`--dataset-format`: {e}"))?;
+    let source = match (&args.dataset, block) {
+        (Some(file), _) => DataSource {
+            file: file.clone(),
+            format,
+            shuffle: args.shuffle.then(|| args.seed.unwrap_or(0)),
+            column: None,
+            encoding: DEFAULT_ENCODING.to_string(),
+        },
+        (None, Some(ds)) => {
+            let encoding = ds.encoding.unwrap_or_else(|| DEFAULT_ENCODING.to_string());
+            crate::plan::workload::dataset::text::encoding_for_label(&encoding)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", origin.describe("data_source.encoding")))?;
+            let shuffled = args.shuffle || ds.shuffle;
+            DataSource {
+                file: resolve_data_path(&ds.file, args.config.as_deref()),
+                format: format.or(ds.format),
+                shuffle: shuffled.then(|| args.seed.or(ds.seed).unwrap_or(0)),
+                column: ds.column,
+                encoding,
+            }
+        }
+        (None, None) => {
+            let lone = [("--dataset-format", format.is_some()), ("--shuffle", args.shuffle)];
+            if let Some((flag, _)) = lone.iter().find(|(_, given)| *given) {
+                bail!("`{flag}` shapes a dataset: add `--dataset FILE`");
+            }
+            return Ok(None);
+        }
+    };
+    Ok(Some(source))
 }
 
 /// `--tokenizer`, else the file's (a file named there is relative to the config's folder, as

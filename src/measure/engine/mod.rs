@@ -126,7 +126,8 @@ pub struct EngineSettings {
 
 /// Bodies made for each request number, when a workload has more distinct requests than it
 /// could render up front (a synthetic prompt per request). Called before the request's clock
-/// starts; it must be cheap (microseconds) and the same for the same number.
+/// starts; it must be cheap (microseconds; a dataset counts a record's prompt on its first
+/// use) and the same for the same number.
 pub trait BodySource: Send + Sync + std::fmt::Debug {
     /// The body of request number `index` (0-based).
     fn body(&self, index: u64) -> MadeBody;

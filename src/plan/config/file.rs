@@ -11,7 +11,7 @@ use anyhow::bail;
 use serde_json::{Map, Value};
 
 use super::syntax;
-use super::{FormatKind, StreamFormat};
+use super::{DatasetFormat, FormatKind, StreamFormat};
 
 /// The original tool's top-level keys, in the original tool's order, then streamperf's own.
 const TOP_KEYS: &[&str] = &[
@@ -35,7 +35,7 @@ const TOP_KEYS: &[&str] = &[
     "tui",
 ];
 const SWEEP_KEYS: &[&str] = &["concurrency", "rate", "auto", "duration"];
-const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding"];
+const DATA_SOURCE_KEYS: &[&str] = &["type", "file", "column", "encoding", "shuffle", "seed"];
 const STREAM_FORMAT_KEYS: &[&str] = &[
     "type",
     "first_token_event",
@@ -106,8 +106,11 @@ pub(crate) struct FileSweep {
 #[derive(Debug)]
 pub(crate) struct FileDataSource {
     pub file: PathBuf,
+    pub format: Option<DatasetFormat>,
     pub column: Option<String>,
     pub encoding: Option<String>,
+    pub shuffle: bool,
+    pub seed: Option<u64>,
 }
 
 /// Reads and checks `path`. Every error names the file.
@@ -225,19 +228,37 @@ fn slo_list(map: &Map<String, Value>) -> anyhow::Result<Vec<String>> {
 
 fn data_source(map: &Map<String, Value>) -> anyhow::Result<FileDataSource> {
     check_keys(map, DATA_SOURCE_KEYS, "data_source.")?;
-    // The original tool marks `type` required but knows only `csv`, so a missing type means csv.
-    if let Some(kind) = string(map, "type", "data_source.type")?
-        && !kind.eq_ignore_ascii_case("csv")
-    {
-        bail!("`data_source.type` must be \"csv\" (the only data source type), got {kind:?}");
-    }
+    // The original tool marks `type` required but knows only `csv`; without a type, the
+    // format comes from the file (a `.csv` is the original tool's CSV).
+    let format = match string(map, "type", "data_source.type")? {
+        None => None,
+        Some(kind) if kind.eq_ignore_ascii_case("auto") => None,
+        Some(kind) => Some(
+            DatasetFormat::parse(&kind).map_err(|e| anyhow::anyhow!("`data_source.type`: {e}"))?,
+        ),
+    };
     let Some(file) = string(map, "file", "data_source.file")? else {
-        bail!("`data_source.file` is required: the path of the CSV file");
+        bail!("`data_source.file` is required: the path of the data file");
+    };
+    let shuffle = match map.get("shuffle") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(on)) => *on,
+        Some(other) => bail!("`data_source.shuffle` must be true or false, got {}", show(other)),
+    };
+    let seed = match map.get("seed") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(seed) => Some(seed),
+            None => bail!("`data_source.seed` must be a whole number, got {}", show(v)),
+        },
     };
     Ok(FileDataSource {
         file: PathBuf::from(file),
+        format,
         column: string(map, "column", "data_source.column")?,
         encoding: string(map, "encoding", "data_source.encoding")?,
+        shuffle,
+        seed,
     })
 }
 
@@ -430,7 +451,12 @@ mod tests {
                 .contains("`stream_format.type` must be one of")
         );
         assert!(
-            err(json!({"data_source": {"type": "jsonl", "file": "a"}})).contains("must be \"csv\"")
+            err(json!({"data_source": {"type": "xml", "file": "a"}}))
+                .starts_with("`data_source.type`: unknown dataset format \"xml\"")
+        );
+        assert!(
+            err(json!({"data_source": {"file": "a", "shuffle": "yes"}}))
+                .starts_with("`data_source.shuffle` must be true or false")
         );
         assert!(err(json!({"headers": {"X": [1]}})).contains("`headers.X` must be a string"));
     }

@@ -31,7 +31,9 @@ pub use crate::i18n::{detect_lang, detect_lang_with};
 pub use crate::measure::engine::TlsOptions;
 /// The stream format is the protocol layer's; configs name it here too.
 pub use crate::measure::protocol::format::{FormatKind, StreamFormat};
-/// The synthetic workload's settings are the workload's; configs name them here too.
+/// The workload's settings are the workload's; configs name them here too.
+pub use crate::plan::workload::built::BuildSettings;
+pub use crate::plan::workload::dataset::DatasetFormat;
 pub use crate::plan::workload::synthetic::SyntheticSettings;
 pub use env::{Env, process_env};
 pub use history::HistorySettings;
@@ -44,11 +46,15 @@ use crate::measure::engine::proxy::ProxySettings;
 use crate::output::export::ExportFormat;
 use crate::redact::Redactor;
 
-/// The original tool's `data_source` block.
+/// The dataset: `--dataset`, or the `data_source` block (the original tool's, for CSV).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataSource {
     /// Resolved path (relative paths resolve against the config file's folder).
     pub file: PathBuf,
+    /// How the file is written; `None`: from its extension and first character.
+    pub format: Option<DatasetFormat>,
+    /// The seed of a reproducible shuffle (`--shuffle`); `None` sends records in order.
+    pub shuffle: Option<u64>,
     /// Only this column is available to placeholders.
     pub column: Option<String>,
     /// Text encoding label (`utf-8`, `gbk`, `gb18030`, `utf-16`, …).
@@ -116,6 +122,9 @@ pub struct Config {
     pub tui: bool,
     /// Synthetic prompts of a given length, a body built per request (`--input-tokens`).
     pub synthetic: Option<SyntheticSettings>,
+    /// How bodies are built, when streamperf builds them (synthetic prompts, or a dataset of
+    /// prompts and conversations).
+    pub built: Option<BuildSettings>,
 }
 
 impl Config {
@@ -156,6 +165,7 @@ impl Config {
             history: HistorySettings::off(),
             tui: false,
             synthetic: None,
+            built: None,
         }
     }
 }

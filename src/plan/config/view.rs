@@ -60,10 +60,12 @@ impl Config {
             .collect();
         let data_source = self.data_source.as_ref().map(|ds| {
             json!({
-                "type": "csv",
+                // The original tool's only type; a dataset says the format it was read as.
+                "type": ds.format.map_or("auto", |f| f.name()),
                 "file": r.redact(&ds.file.display().to_string()),
                 "column": ds.column,
                 "encoding": ds.encoding,
+                "shuffle_seed": ds.shuffle,
             })
         });
         let sf = &self.stream_format;
@@ -111,6 +113,9 @@ impl Config {
         });
         if let Some(synthetic) = &self.synthetic {
             view["synthetic"] = synthetic.view();
+        }
+        if let Some(built) = &self.built {
+            view["built_bodies"] = built.view();
         }
         view
     }

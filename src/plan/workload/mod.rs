@@ -1,12 +1,15 @@
 //! Request templates and data sources: turns a [`Config`] into the concrete request of each
 //! request number.
 //!
-//! Bodies are rendered before the run starts (one per CSV row, cycled), so building a request
-//! on the hot path is a cheap clone. Every placeholder is checked against the CSV header first,
-//! so a typo fails before any request is sent, not as a hundred odd responses.
+//! A body of one's own is rendered before the run starts (one per CSV row, cycled), so
+//! building a request on the hot path is a cheap clone. Every placeholder is checked against
+//! the CSV header first, so a typo fails before any request is sent, not as a hundred odd
+//! responses. Bodies streamperf builds (synthetic prompts, datasets) are made per request
+//! number by a [`BodySource`], before the request's clock starts.
 
 pub mod bodies;
-pub(crate) mod csv;
+pub mod built;
+pub mod dataset;
 pub mod prompts;
 pub mod synthetic;
 pub(crate) mod template;
@@ -19,7 +22,8 @@ use bytes::Bytes;
 
 use crate::measure::engine::BodySource;
 use crate::measure::tokens::Tokenizer;
-use crate::plan::config::{Config, DataSource};
+use crate::plan::config::{Config, DataSource, DatasetFormat};
+use dataset::{Dataset, DatasetBodies, csv};
 
 /// The engine's input: one fully rendered request.
 pub use crate::measure::engine::RequestSpec;
@@ -29,7 +33,8 @@ pub use crate::measure::engine::RequestSpec;
 #[derive(Debug, Clone)]
 pub struct Workload {
     specs: Vec<RequestSpec>,
-    bodies: Option<Arc<synthetic::Synthetic>>,
+    bodies: Option<Arc<dyn BodySource>>,
+    dataset: Option<(DatasetFormat, usize)>,
 }
 
 impl Workload {
@@ -38,17 +43,40 @@ impl Workload {
     ///
     /// Without a data source, `{{…}}` text is sent as written.
     pub fn load(config: &Config) -> anyhow::Result<Workload> {
-        let bodies = match &config.synthetic {
-            Some(settings) => {
+        match (&config.synthetic, &config.data_source, &config.built) {
+            (Some(settings), _, Some(build)) => {
                 let tokenizer = Tokenizer::from_spec(&config.tokenizer)?;
-                Some(Arc::new(synthetic::Synthetic::new(settings, &tokenizer)?))
+                let bodies = synthetic::Synthetic::new(settings, build, &tokenizer)?;
+                Ok(Workload::built(config, Arc::new(bodies), None)?)
             }
-            None => None,
-        };
-        let Some(source) = &config.data_source else {
-            let spec = render(config, &|_| None)?;
-            return Ok(Workload { specs: vec![spec], bodies });
-        };
+            (None, Some(source), Some(build)) => {
+                let dataset = Dataset::read(source)?;
+                let about = (dataset.format(), dataset.len());
+                let tokenizer = Tokenizer::from_spec(&config.tokenizer)?;
+                let bodies = DatasetBodies::new(dataset, build, tokenizer, &source.file)?;
+                Ok(Workload::built(config, Arc::new(bodies), Some(about))?)
+            }
+            (None, Some(source), None) => Workload::from_csv(config, source),
+            _ => {
+                let spec = render(config, &|_| None)?;
+                Ok(Workload { specs: vec![spec], bodies: None, dataset: None })
+            }
+        }
+    }
+
+    /// Requests whose bodies `bodies` makes: the URL and headers rendered once.
+    fn built(
+        config: &Config,
+        bodies: Arc<dyn BodySource>,
+        dataset: Option<(DatasetFormat, usize)>,
+    ) -> anyhow::Result<Workload> {
+        let spec = render(config, &|_| None)?;
+        Ok(Workload { specs: vec![spec], bodies: Some(bodies), dataset })
+    }
+
+    /// The original tool's CSV with a body of one's own: one request a row, `{{column}}`
+    /// placeholders filled, shuffled when asked.
+    fn from_csv(config: &Config, source: &DataSource) -> anyhow::Result<Workload> {
         let table = csv::read_table(&source.file, &source.encoding)?;
         let columns = available_columns(source, &table.headers)?;
         check_placeholders(config, source, &columns)?;
@@ -60,12 +88,21 @@ impl Workload {
                 .map_err(|e| anyhow::anyhow!("{}:{}: {e}", source.file.display(), row.line))?;
             specs.push(spec);
         }
-        Ok(Workload { specs, bodies })
+        if let Some(seed) = source.shuffle {
+            dataset::shuffle(&mut specs, seed);
+        }
+        let dataset = Some((DatasetFormat::Csv, specs.len()));
+        Ok(Workload { specs, bodies: None, dataset })
+    }
+
+    /// The dataset's format as read and its number of records, when there is one.
+    pub fn dataset(&self) -> Option<(DatasetFormat, usize)> {
+        self.dataset
     }
 
     /// The body of each request number, when the workload makes one per request.
     pub fn bodies(&self) -> Option<Arc<dyn BodySource>> {
-        self.bodies.clone().map(|b| b as Arc<dyn BodySource>)
+        self.bodies.clone()
     }
 
     /// The request for 0-based request number `index` (rows cycle).
