@@ -223,3 +223,32 @@ async fn bodies_configs_and_other_protocols() {
     assert_eq!(sent, ["a", "b", "a"]);
     assert!(mock.stats.bodies().iter().all(|b| b["model"] == "claude" && b["max_tokens"].is_u64()));
 }
+
+/// A conversation (system, user, assistant, user) goes to every protocol's route in the
+/// shape it takes, and streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_streams_on_every_protocol() {
+    use streamperf::mock::path_for;
+    use streamperf::protocol::Protocol;
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "chat.jsonl",
+        r#"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Bye"}], "output_tokens": 4}"#,
+    );
+    for protocol in Protocol::ALL.into_iter().filter(|p| *p != Protocol::Generic) {
+        let a = RunArgs {
+            url: Some(mock.url(path_for(protocol))),
+            ..with_dataset(&mock, &file, 2, dir.path())
+        };
+        let out = run_args(&a).await;
+        let s = &out.result.summary;
+        assert_eq!((s.success_count, s.failed_count), (2, 0), "{protocol:?}");
+        let expected = if protocol == Protocol::Dify { 16 } else { 4 };
+        assert!(
+            out.result.metrics.iter().all(|r| r.output_tokens == Some(expected)),
+            "{protocol:?}"
+        );
+    }
+}
