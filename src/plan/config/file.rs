@@ -391,7 +391,8 @@ fn show(value: &Value) -> String {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+/// A value's kind, for errors ("a list": YAML and TOML users write lists, not arrays).
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::measure::tokens::Tokenizer;
+use crate::plan::config::file::kind;
 use crate::plan::workload::bodies::{Message, Role};
 
 /// What one request of a dataset sends.
@@ -208,18 +209,6 @@ fn message_list(messages: Value) -> Result<Vec<Message>, String> {
     Ok(out)
 }
 
-/// A JSON value's kind, for errors.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -280,7 +269,7 @@ mod tests {
                 .starts_with("`messages[0].role`")
         );
         assert!(e(json!({"messages": [{"role": "user"}]})).starts_with("`messages[0].content`"));
-        assert!(e(json!([1])).contains("got an array"));
+        assert!(e(json!([1])).contains("got a list"));
         assert!(e(json!({"body": "x"})).starts_with("`body` must be an object"));
     }
 
