@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{Barrier, watch};
 use tokio::time::Instant;
 
-use super::backoff::Backoff;
+use super::worker::Worker;
 use super::{Engine, EngineEvent, Preconnect, RunControl};
 
 /// How a closed-loop run is shaped.
@@ -18,7 +18,8 @@ use super::{Engine, EngineEvent, Preconnect, RunControl};
 pub struct ClosedLoop {
     /// Requests in flight at all times.
     pub concurrency: u64,
-    /// Stop after this many requests (`None`: until the run is stopped, e.g. by `--duration`).
+    /// Stop after this many jobs: requests, or sessions when the engine runs sessions
+    /// (`None`: until the run is stopped, e.g. by `--duration`).
     pub total: Option<u64>,
     /// Workers start one after another over this long instead of all at once.
     pub ramp_up: Option<Duration>,
@@ -52,7 +53,7 @@ impl Engine {
                 let (opened, connected) = (Arc::clone(&opened), Arc::clone(&connected));
                 let (control, mut release) = (Arc::clone(&control), release.clone());
                 tokio::spawn(async move {
-                    let mut conn = engine.preconnect_one(worker).await;
+                    let conn = engine.preconnect_one(worker).await;
                     if conn.is_some() {
                         opened.fetch_add(1, Ordering::Relaxed);
                     }
@@ -66,23 +67,15 @@ impl Engine {
                         let offset = ramp.mul_f64(worker as f64 / workers as f64);
                         tokio::time::sleep_until(start + offset).await;
                     }
-                    let mut backoff = Backoff::default();
+                    let mut slot = Worker::on(conn);
                     while control.sending() {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        if plan.total.is_some_and(|total| index >= total)
-                            || !engine.wait_out(&backoff, &control).await
+                        let job = next.fetch_add(1, Ordering::Relaxed);
+                        if plan.total.is_some_and(|total| job >= total)
+                            || !engine.wait_out(&slot.backoff, &control).await
                         {
                             break;
                         }
-                        let sent = engine.send_one(
-                            index,
-                            None,
-                            &mut conn,
-                            &mut backoff,
-                            &control,
-                            &events,
-                        );
-                        if !sent.await {
+                        if !engine.run_job(job, None, &mut slot, &control, &events).await {
                             break;
                         }
                     }

@@ -22,24 +22,24 @@ pub mod proxy;
 mod reading;
 mod redirect;
 pub mod request;
+pub mod sessions;
 mod socket;
 pub mod target;
 pub mod tls;
 mod tls_options;
 mod whole;
+mod worker;
 
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use crate::measure::protocol::StreamFormat;
-use crate::measure::record::{ErrorClass, Failure, RequestRecord, Timeline};
+use crate::measure::record::RequestRecord;
 use crate::measure::tokens::Tokenizer;
-use backoff::Backoff;
 pub use backoff::UNREACHABLE_AFTER;
 pub use closed::ClosedLoop;
 use conn::Connection;
@@ -48,6 +48,7 @@ use connections::Counters;
 pub use control::{Phase, RunControl, StopReason};
 pub use open::OpenLoop;
 use redirect::Redirects;
+pub use sessions::{History, SessionSource};
 use target::PreparedRequest;
 pub use target::RequestSpec;
 pub use tls_options::TlsOptions;
@@ -167,6 +168,10 @@ pub struct Engine {
     connections: connections::Counters,
     /// Requests in a row, across workers, that could not connect.
     connect_failures_in_a_row: AtomicU64,
+    /// Multi-turn sessions: each job is a conversation whose turns wait for the replies.
+    sessions: Option<Arc<dyn SessionSource>>,
+    /// The next request number, when jobs are sessions of several requests.
+    next_request: AtomicU64,
 }
 
 impl Engine {
@@ -194,6 +199,8 @@ impl Engine {
             preconnect: OnceLock::new(),
             connections: connections::Counters::default(),
             connect_failures_in_a_row: AtomicU64::new(0),
+            sessions: None,
+            next_request: AtomicU64::new(0),
         })
     }
 
@@ -202,6 +209,19 @@ impl Engine {
     pub fn with_bodies(mut self, bodies: Arc<dyn BodySource>) -> Engine {
         self.bodies = Some(bodies);
         self
+    }
+
+    /// Runs multi-turn sessions: each job of the loop (a closed-loop slot, an open-loop
+    /// arrival) is session number `job`, whose turns `sessions` makes from the replies so far.
+    pub fn with_sessions(mut self, sessions: Arc<dyn SessionSource>) -> Engine {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// Whether answers are kept while they stream: for `--save-output`, and for sessions,
+    /// whose next turn sends them back.
+    fn keeps_answers(&self) -> bool {
+        self.save_output || self.sessions.is_some()
     }
 
     /// The stream format the first finished request used, e.g. `sse/openai-chat`.
@@ -225,116 +245,6 @@ impl Engine {
         self.connections.snapshot()
     }
 
-    /// Sends request number `index` (0-based), scheduled for `sched` (`None`: now, the closed
-    /// loop), on the worker's connection `conn` and measures it; notes on the worker's
-    /// `backoff` whether it connected; emits `Finished`. The connection is reused when it is
-    /// still open and goes to the same target. Whether the run still listens.
-    async fn send_one(
-        &self,
-        index: u64,
-        sched: Option<Instant>,
-        conn: &mut Option<Connection>,
-        backoff: &mut Backoff,
-        control: &RunControl,
-        events: &UnboundedSender<EngineEvent>,
-    ) -> bool {
-        let shared = &self.requests[(index % self.requests.len() as u64) as usize];
-        let own;
-        let (prepared, asked) = match &self.bodies {
-            Some(bodies) => {
-                let made = bodies.body(index);
-                own = shared.with_body(made.bytes);
-                (&own, (made.output_tokens, made.input_tokens))
-            }
-            None => (shared, (None, None)),
-        };
-        if let Some(open) = conn {
-            // Before the clock: the client's own bookkeeping is not the server's latency.
-            let ready = match Arc::ptr_eq(open.target(), prepared.target()) {
-                true => tokio::time::timeout(self.timeout, open.ready()).await.ok(),
-                false => None,
-            };
-            match ready {
-                Some(true) => {}
-                // The server closed it after the last response (`Connection: close`,
-                // HTTP/1.0, or simply a close): this request pays a connect, nothing failed.
-                Some(false) => {
-                    Counters::bump(&self.connections.reconnects);
-                    *conn = None;
-                }
-                // Another target, or a connection that never got ready.
-                None => *conn = None,
-            }
-        }
-        let mut outcome =
-            request::measure(self, prepared, conn, index + 1, sched, control, events).await;
-        outcome.record.requested_output_tokens = asked.0;
-        if outcome.record.input_tokens.is_none() && outcome.record.is_success() {
-            outcome.record.input_tokens = asked.1;
-        }
-        let counters = &self.connections;
-        if outcome.record.connect.is_some() {
-            Counters::bump(&counters.opened);
-        }
-        if outcome.reused {
-            Counters::bump(&counters.reused);
-        }
-        if outcome.reconnected {
-            Counters::bump(&counters.reconnects);
-        }
-        if outcome.resent {
-            Counters::bump(&counters.resent);
-        }
-        if let Some(url) = &outcome.record.final_url {
-            Counters::bump(&counters.redirected);
-            let _ = counters.redirected_to.get_or_init(|| url.clone());
-        }
-        if let Some(name) = &outcome.format_name {
-            if self.detected_format.get().is_none() {
-                let _ = self.detected_format.set(name.clone());
-            }
-        }
-        let at = Instant::now();
-        backoff.note(&outcome.record, at);
-        self.judge_reachability(backoff::failed_to_connect(&outcome.record), control);
-        self.finish(outcome.record, index, sched.unwrap_or(outcome.sent), events)
-    }
-
-    /// Request number `index` (0-based), scheduled for `sched`, arrived while its worker was
-    /// backing off (the open loop): it fails at once as `connect`, without an attempt.
-    fn fail_fast(
-        &self,
-        index: u64,
-        sched: Instant,
-        backoff: &Backoff,
-        control: &RunControl,
-        events: &UnboundedSender<EngineEvent>,
-    ) -> bool {
-        let now = Instant::now();
-        let _ = events.send(EngineEvent::Started { request_id: index + 1, at: now });
-        let failure = Failure::new(ErrorClass::Connect, backoff.reason(now));
-        let record =
-            Timeline::new(sched, now).into_record(index + 1, Some(failure), &self.tokenizer);
-        Counters::bump(&self.connections.backoff_failed_fast);
-        self.judge_reachability(true, control);
-        self.finish(record, index, sched, events)
-    }
-
-    /// Marks a warm-up `record` (request `index`, scheduled for `sched`) and emits it. Whether
-    /// the run still listens.
-    fn finish(
-        &self,
-        mut record: RequestRecord,
-        index: u64,
-        sched: Instant,
-        events: &UnboundedSender<EngineEvent>,
-    ) -> bool {
-        record.warmup = self.warmup.covers(index, sched, self.started());
-        let at = Instant::now();
-        // A closed channel means nobody listens any more: the worker stops quietly.
-        events.send(EngineEvent::Finished { record: Box::new(record), at }).is_ok()
-    }
-
     /// Stops the run as `unreachable` when nothing has ever connected and
     /// [`UNREACHABLE_AFTER`] requests in a row could not.
     fn judge_reachability(&self, failed_to_connect: bool, control: &RunControl) {
@@ -350,22 +260,6 @@ impl Engine {
         if failures >= UNREACHABLE_AFTER && self.connections_opened() == 0 {
             control.stop_sending(StopReason::Unreachable);
         }
-    }
-
-    /// Waits out `backoff` before the closed loop's next request, unless the run stops
-    /// sending first. Whether to send it.
-    async fn wait_out(&self, backoff: &Backoff, control: &RunControl) -> bool {
-        let Some(until) = backoff.pending(Instant::now()) else {
-            return true;
-        };
-        let send = tokio::select! {
-            _ = tokio::time::sleep_until(until) => control.sending(),
-            _ = control.reached(Phase::Draining) => false,
-        };
-        if send {
-            Counters::bump(&self.connections.backoff_delayed);
-        }
-        send
     }
 
     /// Opens one connection for a worker before the clock starts; `None` when it fails (the

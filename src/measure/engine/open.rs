@@ -22,15 +22,16 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::backoff::Backoff;
 use super::conn::Connection;
+use super::worker::Worker;
 use super::{Engine, EngineEvent, Phase, Preconnect, RunControl};
 
 /// How an open-loop run is shaped.
 pub struct OpenLoop {
     /// Intended send instants as offsets from the start, non-decreasing.
     pub schedule: Box<dyn Iterator<Item = Duration> + Send>,
-    /// Stop after this many requests (`None`: until the run is stopped).
+    /// Stop after this many jobs: requests, or sessions when the engine runs sessions
+    /// (`None`: until the run is stopped).
     pub total: Option<u64>,
     /// Send nothing scheduled this long after the start or later (`--duration`).
     pub duration: Option<Duration>,
@@ -88,20 +89,17 @@ impl Pool {
         let (engine, control) = (Arc::clone(&self.engine), Arc::clone(&self.control));
         let (events, idle) = (self.events.clone(), self.idle_tx.clone());
         self.handles.push(tokio::spawn(async move {
-            let (mut conn, mut backoff) = (conn, Backoff::default());
+            let mut worker = Worker::on(conn);
             while let Some(Job { index, sched }) = rx.recv().await {
-                let listening = match backoff.pending(Instant::now()) {
-                    Some(_) => engine.fail_fast(index, sched, &backoff, &control, &events),
+                let listening = match worker.backoff.pending(Instant::now()) {
+                    Some(_) => {
+                        let number = engine.request_number(index);
+                        engine.fail_fast(number, sched, &worker.backoff, &control, &events)
+                    }
                     None => {
-                        let sent = engine.send_one(
-                            index,
-                            Some(sched),
-                            &mut conn,
-                            &mut backoff,
-                            &control,
-                            &events,
-                        );
-                        sent.await
+                        let job =
+                            engine.run_job(index, Some(sched), &mut worker, &control, &events);
+                        job.await
                     }
                 };
                 if !listening || idle.send(id).is_err() {

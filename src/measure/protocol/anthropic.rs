@@ -134,6 +134,20 @@ struct Usage {
     input_tokens: Count,
     #[serde(default)]
     output_tokens: Count,
+    #[serde(default)]
+    cache_read_input_tokens: Count,
+    #[serde(default)]
+    cache_creation_input_tokens: Count,
+}
+
+impl Usage {
+    /// The whole prompt: Anthropic's `input_tokens` leaves out what was read from or written
+    /// to its cache.
+    fn prompt(&self) -> Option<u64> {
+        let parts = [self.input_tokens.0, self.cache_read_input_tokens.0];
+        let all = parts.into_iter().chain([self.cache_creation_input_tokens.0]);
+        all.flatten().reduce(|a, b| a + b)
+    }
 }
 
 /// Whether a stream's first JSON payload has this format's shape (used by `auto`): a
@@ -157,7 +171,8 @@ pub(crate) fn whole(answer: &Value) -> Interpretation {
         let mut out = Interpretation {
             finish_reason: owned(&message.stop_reason),
             output_tokens: message.usage.as_ref().and_then(|u| u.output_tokens.0),
-            input_tokens: message.usage.as_ref().and_then(|u| u.input_tokens.0),
+            input_tokens: message.usage.as_ref().and_then(Usage::prompt),
+            cached_tokens: message.usage.as_ref().and_then(|u| u.cache_read_input_tokens.0),
             done: message.kind.non_empty() == Some("message") || message.content.is_some(),
             ..Interpretation::default()
         };
@@ -230,7 +245,8 @@ fn block_start(block: &Block) -> Interpretation {
 fn message_start(payload: &Payload) -> Interpretation {
     let usage = payload.message.as_ref().and_then(|m| m.usage.as_ref());
     Interpretation {
-        input_tokens: usage.and_then(|u| u.input_tokens.0),
+        input_tokens: usage.and_then(Usage::prompt),
+        cached_tokens: usage.and_then(|u| u.cache_read_input_tokens.0),
         ..Interpretation::default()
     }
 }
@@ -241,7 +257,8 @@ fn message_delta(payload: &Payload) -> Interpretation {
     Interpretation {
         finish_reason: payload.delta.as_ref().and_then(|d| owned(&d.stop_reason)),
         output_tokens: usage.and_then(|u| u.output_tokens.0),
-        input_tokens: usage.and_then(|u| u.input_tokens.0),
+        input_tokens: usage.and_then(Usage::prompt),
+        cached_tokens: usage.and_then(|u| u.cache_read_input_tokens.0),
         ..Interpretation::default()
     }
 }

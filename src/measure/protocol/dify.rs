@@ -309,6 +309,8 @@ fn message_end(payload: &Payload) -> Interpretation {
     Interpretation {
         output_tokens: usage.and_then(|u| u.completion_tokens.0),
         input_tokens: usage.and_then(|u| u.prompt_tokens.0),
+        // Said once, at the end: the next turn of the conversation sends it back.
+        conversation_id: payload.conversation_id.non_empty().map(str::to_owned),
         done: true,
         ..Interpretation::default()
     }
@@ -429,6 +431,7 @@ mod tests {
         let finished = r#"{"event":"workflow_finished","conversation_id":"c","message_id":"m","data":{"status":"succeeded"}}"#;
         assert_eq!(d.interpret(&event("message", finished)), Interpretation::default());
         let end = r#"{"event":"message_end","conversation_id":"c","message_id":"m","metadata":{"usage":{"completion_tokens":5}}}"#;
+        assert_eq!(one(end).conversation_id.as_deref(), Some("c"));
         let i = d.interpret(&event("message", end));
         assert!(i.done);
         assert_eq!(i.output_tokens, Some(5));

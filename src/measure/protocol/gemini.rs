@@ -106,6 +106,8 @@ struct UsageMetadata {
     candidates_token_count: Count,
     #[serde(default)]
     thoughts_token_count: Count,
+    #[serde(default)]
+    cached_content_token_count: Count,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +202,7 @@ fn read_usage(usage: &UsageMetadata, out: &mut Interpretation) {
     }
     out.reasoning_tokens = thoughts;
     out.input_tokens = usage.prompt_token_count.0;
+    out.cached_tokens = usage.cached_content_token_count.0;
 }
 
 /// `"<status>: <message>"` (the status names the kind, `RESOURCE_EXHAUSTED`); the numeric

@@ -40,6 +40,12 @@ pub struct Interpretation {
     pub input_tokens: Option<u64>,
     /// Reasoning tokens reported by the API.
     pub reasoning_tokens: Option<u64>,
+    /// Input tokens the server read from its prefix cache, when it says (OpenAI's
+    /// `prompt_tokens_details.cached_tokens`, DeepSeek's `prompt_cache_hit_tokens`,
+    /// Anthropic's `cache_read_input_tokens`, Gemini's `cachedContentTokenCount`).
+    pub cached_tokens: Option<u64>,
+    /// The conversation the answer belongs to (Dify's `conversation_id`), for the next turn.
+    pub conversation_id: Option<String>,
     /// Finish reason, when the API states one.
     pub finish_reason: Option<String>,
     /// The completion marker (`[DONE]`, the `completion_event`, …).

@@ -122,6 +122,17 @@ struct Usage {
     completion_tokens: Count,
     #[serde(default)]
     completion_tokens_details: Option<UsageDetails>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    /// DeepSeek's count of prompt tokens its context cache served.
+    #[serde(default)]
+    prompt_cache_hit_tokens: Count,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Count,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +213,8 @@ fn read_chunk<'c, 'a>(
         out.input_tokens = usage.prompt_tokens.0;
         out.reasoning_tokens =
             usage.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens.0);
+        let cached = usage.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens.0);
+        out.cached_tokens = cached.or(usage.prompt_cache_hit_tokens.0);
     }
     out
 }

@@ -139,6 +139,14 @@ struct Usage {
     output_tokens: Count,
     #[serde(default)]
     output_tokens_details: Option<OutputDetails>,
+    #[serde(default)]
+    input_tokens_details: Option<InputDetails>,
+}
+
+#[derive(Deserialize)]
+struct InputDetails {
+    #[serde(default)]
+    cached_tokens: Count,
 }
 
 #[derive(Deserialize)]
@@ -281,6 +289,7 @@ fn finish(kind: &str, response: &Response) -> Interpretation {
         out.input_tokens = usage.input_tokens.0;
         out.reasoning_tokens =
             usage.output_tokens_details.as_ref().and_then(|d| d.reasoning_tokens.0);
+        out.cached_tokens = usage.input_tokens_details.as_ref().and_then(|d| d.cached_tokens.0);
     }
     if kind == "response.failed" {
         out.error = Some(describe_error(response.error.as_ref(), "response.failed"));

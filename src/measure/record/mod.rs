@@ -94,6 +94,15 @@ pub struct RequestRecord {
     /// (`--output-tokens`): a shorter `output_tokens` is an early stop.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_output_tokens: Option<u64>,
+    /// Input tokens the server served from its prefix cache, when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
+    /// The 1-based session (conversation) of a multi-turn run (`--turns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<u64>,
+    /// The 1-based turn within its session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
     /// Where `output_tokens` came from.
     pub token_source: TokenSource,
     /// HTTP status code, when a response head arrived.

@@ -55,6 +55,8 @@ pub struct Timeline {
     pub usage_input_tokens: Option<u64>,
     /// Reasoning tokens reported by the API, if it did.
     pub usage_reasoning_tokens: Option<u64>,
+    /// Input tokens the API says it served from its prefix cache.
+    pub usage_cached_tokens: Option<u64>,
     /// Whether `chunks` counts body reads (raw mode) rather than events.
     pub raw_mode: bool,
     /// Whether only a marker event (the original tool's `first_token_event`) sets `first_token`.
@@ -83,6 +85,7 @@ impl Timeline {
             usage_output_tokens: None,
             usage_input_tokens: None,
             usage_reasoning_tokens: None,
+            usage_cached_tokens: None,
             raw_mode: false,
             first_token_by_marker: false,
         }
@@ -169,6 +172,9 @@ impl Timeline {
             reasoning_tokens: self.usage_reasoning_tokens,
             input_tokens: self.usage_input_tokens,
             requested_output_tokens: None,
+            cached_tokens: self.usage_cached_tokens,
+            session: None,
+            turn: None,
             token_source,
             status: None,
             error_class,

@@ -94,6 +94,12 @@ pub(super) fn apply(
     if meaning.reasoning_tokens.is_some() {
         tl.usage_reasoning_tokens = meaning.reasoning_tokens;
     }
+    if meaning.cached_tokens.is_some() {
+        tl.usage_cached_tokens = meaning.cached_tokens;
+    }
+    if meaning.conversation_id.is_some() {
+        progress.conversation_id = meaning.conversation_id;
+    }
     if meaning.finish_reason.is_some() {
         progress.finish_reason = meaning.finish_reason;
     }

@@ -34,6 +34,8 @@ pub struct Measured {
     pub reconnected: bool,
     /// Of those, it had been written to the closed connection and was sent again.
     pub resent: bool,
+    /// The conversation the answer belongs to, when the server named one (Dify).
+    pub conversation_id: Option<String>,
 }
 
 /// Per-request state filled while the response streams in; survives a timeout.
@@ -58,6 +60,7 @@ struct Progress {
     answer: Option<String>,
     reasoning: Option<String>,
     format_name: Option<String>,
+    conversation_id: Option<String>,
 }
 
 /// Sends `prepared` on `conn` (opening a connection first when there is none) and measures it
@@ -89,9 +92,10 @@ pub async fn measure(
         resent: false,
         final_url: None,
         finish_reason: None,
-        answer: engine.save_output.then(String::new),
+        answer: engine.keeps_answers().then(String::new),
         reasoning: engine.save_output.then(String::new),
         format_name: None,
+        conversation_id: None,
     };
     let reading = read::read(engine, prepared, conn, request_id, events, &mut progress);
     let outcome = tokio::select! {
@@ -138,6 +142,7 @@ pub async fn measure(
         reused: progress.reused,
         reconnected: progress.reconnected,
         resent: progress.resent,
+        conversation_id: progress.conversation_id,
     }
 }
 
