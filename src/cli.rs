@@ -186,6 +186,22 @@ pub struct RunArgs {
     #[arg(long = "shuffle")]
     pub shuffle: bool,
 
+    /// Multi-turn sessions: each session sends this many turns (or `all` a conversation
+    /// dataset has), every later turn carrying the earlier ones and the server's replies;
+    /// -n counts sessions, -p concurrent sessions, --rate new sessions per second.
+    #[arg(long = "turns", value_name = "N|all")]
+    pub turns: Option<String>,
+
+    /// With --turns and --input-tokens: the length of each later user turn (N, N±SD or
+    /// LO..HI) [default: as --input-tokens].
+    #[arg(long = "turn-input-tokens", value_name = "SPEC")]
+    pub turn_input_tokens: Option<String>,
+
+    /// With --turns: the pause before each later turn, not counted in any latency: a
+    /// duration (2s) or a range (1s..5s, uniform) [default: 0].
+    #[arg(long = "think-time", value_name = "DURATION|LO..HI")]
+    pub think_time: Option<String>,
+
     /// Result file (JSON) [default: test_results.json; an existing file is never overwritten].
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -82,6 +82,10 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     if let (Some(source), Some((format, _))) = (settled.data_source.as_mut(), workload.dataset()) {
         source.format = Some(format);
     }
+    // With sessions, -n counted conversations: the progress counts their requests.
+    if let Some(count) = settled.sessions.as_ref().and_then(|s| s.count) {
+        settled.total_requests = workload.requests_in(count);
+    }
     let config = &settled;
     outputs::check(config)?;
     let highest =
@@ -215,6 +219,9 @@ async fn measure(
     let mut engine = Engine::new(&config.engine_settings(), workload.specs())?;
     if let Some(bodies) = workload.bodies() {
         engine = engine.with_bodies(bodies);
+    }
+    if let Some(sessions) = workload.sessions() {
+        engine = engine.with_sessions(sessions);
     }
     let engine = Arc::new(engine);
     let selfcheck = SelfCheck::start();

@@ -25,10 +25,15 @@ pub(super) enum Plan {
 impl Plan {
     pub(super) fn new(config: &Config, selfcheck: &SelfCheck) -> anyhow::Result<Plan> {
         let load = &config.load;
+        // The loops count jobs: requests, or conversations with sessions.
+        let jobs = match &config.sessions {
+            Some(sessions) => sessions.count,
+            None => config.total_requests,
+        };
         let Some(rate) = load.rate else {
             return Ok(Plan::Closed(ClosedLoop {
                 concurrency: config.concurrency,
-                total: config.total_requests,
+                total: jobs,
                 ramp_up: load.ramp_up,
             }));
         };
@@ -36,7 +41,7 @@ impl Plan {
         let lateness = selfcheck.send_lateness_recorder();
         Ok(Plan::Open(OpenLoop {
             schedule: Box::new(schedule),
-            total: config.total_requests,
+            total: jobs,
             duration: load.duration,
             max_in_flight: load.max_in_flight,
             // One second's worth of connections before the clock; more open on demand.

@@ -7,10 +7,12 @@ use serde_json::Value;
 
 use crate::cli::RunArgs;
 use crate::measure::protocol::Protocol;
+use crate::plan::config::load::parse_duration;
 use crate::plan::config::{
     BuildSettings, DataSource, DatasetFormat, FormatKind, StreamFormat, SyntheticSettings,
 };
 use crate::plan::workload::prompts::LengthSpec;
+use crate::plan::workload::sessions::SessionSettings;
 
 /// The synthetic prompts' settings (with `--input-tokens`) and how bodies are built (with
 /// `--input-tokens`, or a dataset that is not a CSV rendered into a body of one's own).
@@ -89,6 +91,66 @@ pub(super) fn built_bodies(
         template,
     };
     Ok((synthetic, Some(build)))
+}
+
+/// `--turns` and its companions: multi-turn sessions of synthetic prompts (`--input-tokens`)
+/// or of a conversation dataset; `None` without `--turns`.
+pub(super) fn session_settings(
+    args: &RunArgs,
+    synthetic: bool,
+    dataset: bool,
+) -> anyhow::Result<Option<SessionSettings>> {
+    let Some(turns) = args.turns.as_deref().map(str::trim) else {
+        let companions = [
+            ("--turn-input-tokens", args.turn_input_tokens.is_some()),
+            ("--think-time", args.think_time.is_some()),
+        ];
+        if let Some((flag, _)) = companions.iter().find(|(_, given)| *given) {
+            bail!("`{flag}` shapes multi-turn sessions: add `--turns N`");
+        }
+        return Ok(None);
+    };
+    let turns = match turns {
+        "all" if synthetic => bail!(
+            "`--turns all` takes every turn of a conversation dataset; with --input-tokens give a number"
+        ),
+        "all" => None,
+        n => match n.parse::<u32>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => bail!("`--turns {n}`: expected a number of turns (1 or more) or `all`"),
+        },
+    };
+    if !synthetic && !dataset {
+        bail!(
+            "`--turns` needs the turns' prompts: `--input-tokens N` or a conversation `--dataset`"
+        );
+    }
+    if args.turn_input_tokens.is_some() && !synthetic {
+        bail!("`--turn-input-tokens` sets synthetic turns' length: add `--input-tokens N`");
+    }
+    let turn_input = args
+        .turn_input_tokens
+        .as_deref()
+        .map(|t| LengthSpec::parse(t, "--turn-input-tokens"))
+        .transpose()?;
+    let think = match args.think_time.as_deref().map(str::trim) {
+        None => (std::time::Duration::ZERO, std::time::Duration::ZERO),
+        Some(text) => match text.split_once("..") {
+            Some((low, high)) => {
+                let (low, high) =
+                    (parse_duration(low, "--think-time")?, parse_duration(high, "--think-time")?);
+                if high < low {
+                    bail!("`--think-time {text}`: the range's end is before its start");
+                }
+                (low, high)
+            }
+            None => {
+                let pause = parse_duration(text, "--think-time")?;
+                (pause, pause)
+            }
+        },
+    };
+    Ok(Some(SessionSettings { turns, turn_input, think, count: None }))
 }
 
 /// Whether a body of one's own says where the prompt goes.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use serde_json::Value;
 
-use super::built::built_bodies;
+use super::built::{built_bodies, session_settings};
 use super::history::history_settings;
 use super::load::load_plan;
 use crate::analyse::slo::Slo;
@@ -21,8 +21,8 @@ use crate::output::export::ExportFormat;
 use crate::plan::config::flags::{self, Origin};
 use crate::plan::config::{
     Config, DEFAULT_ENCODING, DEFAULT_MAX_REDIRECTS, DEFAULT_METHOD, DEFAULT_TOKENIZER, DataSource,
-    DatasetFormat, Env, FormatKind, StreamFormat, TlsOptions, default_body, detect_lang_with, env,
-    file, process_env, proxy_for,
+    DatasetFormat, Env, FormatKind, SessionSettings, StreamFormat, TlsOptions, default_body,
+    detect_lang_with, env, file, process_env, proxy_for,
 };
 use crate::plan::workload::bodies::ANTHROPIC_VERSION;
 use crate::redact::Redactor;
@@ -56,6 +56,13 @@ impl Config {
         {
             request.for_built_bodies(b.protocol);
         }
+        let sessions = session_settings(args, synthetic.is_some(), data_source.is_some())?;
+        // With sessions, -n counts conversations; the requests are counted once the turns
+        // are known (when the run loads its workload).
+        let (total_requests, sessions) = match sessions {
+            Some(s) => (None, Some(SessionSettings { count: plan.total_requests, ..s })),
+            None => (plan.total_requests, None),
+        };
         // Flags add to the file's objectives: a CI job can tighten a shared config.
         let slos =
             file.slo.iter().chain(&args.slo).map(|t| Slo::parse(t)).collect::<Result<_, _>>()?;
@@ -74,7 +81,7 @@ impl Config {
             body: request.body,
             timeout: plan.timeout,
             concurrency: plan.concurrency,
-            total_requests: plan.total_requests,
+            total_requests,
             load: plan.load,
             sweep: plan.sweep,
             sweep_level: None,
@@ -98,6 +105,7 @@ impl Config {
             tui: args.tui || file.tui,
             synthetic,
             built,
+            sessions,
         })
     }
 }

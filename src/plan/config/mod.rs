@@ -34,6 +34,7 @@ pub use crate::measure::protocol::format::{FormatKind, StreamFormat};
 /// The workload's settings are the workload's; configs name them here too.
 pub use crate::plan::workload::built::BuildSettings;
 pub use crate::plan::workload::dataset::DatasetFormat;
+pub use crate::plan::workload::sessions::SessionSettings;
 pub use crate::plan::workload::synthetic::SyntheticSettings;
 pub use env::{Env, process_env};
 pub use history::HistorySettings;
@@ -125,6 +126,8 @@ pub struct Config {
     /// How bodies are built, when streamperf builds them (synthetic prompts, or a dataset of
     /// prompts and conversations).
     pub built: Option<BuildSettings>,
+    /// Multi-turn sessions (`--turns`): each job of the load a conversation.
+    pub sessions: Option<SessionSettings>,
 }
 
 impl Config {
@@ -166,6 +169,7 @@ impl Config {
             tui: false,
             synthetic: None,
             built: None,
+            sessions: None,
         }
     }
 }

@@ -117,6 +117,9 @@ impl Config {
         if let Some(built) = &self.built {
             view["built_bodies"] = built.view();
         }
+        if let Some(sessions) = &self.sessions {
+            view["sessions"] = sessions.view();
+        }
         view
     }
 }

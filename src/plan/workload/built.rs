@@ -48,7 +48,13 @@ impl BuildSettings {
     /// The body asking `messages` to be answered in `max_tokens` tokens: the user's template
     /// filled, else the protocol's own body (empty for `generic`, which `can_build` rules out).
     pub fn build(&self, messages: &[Message], max_tokens: Option<u64>) -> Bytes {
-        let body = match &self.template {
+        let body = self.value(messages, max_tokens);
+        Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    /// [`build`](Self::build)'s body as JSON, for a caller that adds to it.
+    pub fn value(&self, messages: &[Message], max_tokens: Option<u64>) -> Value {
+        match &self.template {
             Some(template) => fill(template, messages, max_tokens),
             None => {
                 let ask = Ask {
@@ -59,8 +65,7 @@ impl BuildSettings {
                 };
                 body_for(self.protocol, &ask).unwrap_or_default().body
             }
-        };
-        Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+        }
     }
 }
 

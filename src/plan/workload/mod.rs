@@ -11,6 +11,7 @@ pub mod bodies;
 pub mod built;
 pub mod dataset;
 pub mod prompts;
+pub mod sessions;
 pub mod synthetic;
 pub(crate) mod template;
 
@@ -20,10 +21,11 @@ use std::sync::Arc;
 use anyhow::bail;
 use bytes::Bytes;
 
-use crate::measure::engine::BodySource;
+use crate::measure::engine::{BodySource, SessionSource};
 use crate::measure::tokens::Tokenizer;
-use crate::plan::config::{Config, DataSource, DatasetFormat};
+use crate::plan::config::{Config, DataSource, DatasetFormat, SessionSettings};
 use dataset::{Dataset, DatasetBodies, csv};
+use prompts::Prompts;
 
 /// The engine's input: one fully rendered request.
 pub use crate::measure::engine::RequestSpec;
@@ -34,6 +36,7 @@ pub use crate::measure::engine::RequestSpec;
 pub struct Workload {
     specs: Vec<RequestSpec>,
     bodies: Option<Arc<dyn BodySource>>,
+    sessions: Option<Arc<sessions::Sessions>>,
     dataset: Option<(DatasetFormat, usize)>,
 }
 
@@ -43,6 +46,9 @@ impl Workload {
     ///
     /// Without a data source, `{{…}}` text is sent as written.
     pub fn load(config: &Config) -> anyhow::Result<Workload> {
+        if let Some(settings) = &config.sessions {
+            return Workload::conversations(config, settings);
+        }
         match (&config.synthetic, &config.data_source, &config.built) {
             (Some(settings), _, Some(build)) => {
                 let tokenizer = Tokenizer::from_spec(&config.tokenizer)?;
@@ -59,9 +65,59 @@ impl Workload {
             (None, Some(source), None) => Workload::from_csv(config, source),
             _ => {
                 let spec = render(config, &|_| None)?;
-                Ok(Workload { specs: vec![spec], bodies: None, dataset: None })
+                Ok(Workload { specs: vec![spec], bodies: None, sessions: None, dataset: None })
             }
         }
+    }
+
+    /// Multi-turn sessions of synthetic prompts or of a conversation dataset.
+    fn conversations(config: &Config, settings: &SessionSettings) -> anyhow::Result<Workload> {
+        let Some(build) = &config.built else {
+            bail!(
+                "`--turns` builds each turn's body: a CSV rendered into a body of your own cannot"
+            );
+        };
+        let tokenizer = Tokenizer::from_spec(&config.tokenizer)?;
+        let (turns, dataset) = match (&config.synthetic, &config.data_source) {
+            (Some(synthetic), _) => {
+                let shared = synthetic.shared_prefix;
+                let turns = sessions::Turns::Synthetic {
+                    first_prompts: synthetic::exact_prompts(&tokenizer, shared)?,
+                    later_prompts: (shared > 0).then(|| Prompts::new(&tokenizer, 0)),
+                    first: synthetic.input,
+                    later: settings.turn_input.unwrap_or(synthetic.input),
+                };
+                (turns, None)
+            }
+            (None, Some(source)) => {
+                let dataset = Dataset::read(source)?;
+                let about = (dataset.format(), dataset.len());
+                // Checks that the records can be built (and loads the tokenizer's tables).
+                let checked = DatasetBodies::new(dataset, build, tokenizer, &source.file)?;
+                (sessions::Turns::Dataset(checked.into_dataset()), Some(about))
+            }
+            (None, None) => bail!("`--turns` needs `--input-tokens` or `--dataset`"),
+        };
+        if turns_need_protocol(&turns) && !build.can_build() {
+            bail!(
+                "`--turns`: no body can be built for the {} protocol; give --format",
+                build.protocol.name()
+            );
+        }
+        let sessions = Arc::new(sessions::Sessions::new(turns, settings, build));
+        let spec = render(config, &|_| None)?;
+        Ok(Workload { specs: vec![spec], bodies: None, sessions: Some(sessions), dataset })
+    }
+
+    /// The sessions, when each job is a conversation.
+    pub fn sessions(&self) -> Option<Arc<dyn SessionSource>> {
+        self.sessions.clone().map(|s| s as Arc<dyn SessionSource>)
+    }
+
+    /// The requests `sessions` conversations send (every turn of each).
+    pub fn requests_in(&self, sessions: u64) -> Option<u64> {
+        let source = self.sessions.as_ref()?;
+        Some((0..sessions).map(|s| u64::from(source.turns(s))).sum())
     }
 
     /// Requests whose bodies `bodies` makes: the URL and headers rendered once.
@@ -71,7 +127,7 @@ impl Workload {
         dataset: Option<(DatasetFormat, usize)>,
     ) -> anyhow::Result<Workload> {
         let spec = render(config, &|_| None)?;
-        Ok(Workload { specs: vec![spec], bodies: Some(bodies), dataset })
+        Ok(Workload { specs: vec![spec], bodies: Some(bodies), sessions: None, dataset })
     }
 
     /// The original tool's CSV with a body of one's own: one request a row, `{{column}}`
@@ -92,7 +148,7 @@ impl Workload {
             dataset::shuffle(&mut specs, seed);
         }
         let dataset = Some((DatasetFormat::Csv, specs.len()));
-        Ok(Workload { specs, bodies: None, dataset })
+        Ok(Workload { specs, bodies: None, sessions: None, dataset })
     }
 
     /// The dataset's format as read and its number of records, when there is one.
@@ -194,6 +250,11 @@ fn check_placeholders(
         source.file.display(),
         available.join(", ")
     )
+}
+
+/// Whether synthetic turns are asked for: they always need a body built.
+fn turns_need_protocol(turns: &sessions::Turns) -> bool {
+    matches!(turns, sessions::Turns::Synthetic { .. })
 }
 
 /// The one of `known` closest to `name`, if it is close enough to be a likely typo.

@@ -42,24 +42,13 @@ pub struct Synthetic {
 }
 
 impl Synthetic {
-    /// Cuts and counts the corpus with `tokenizer` (about 20 ms) and checks that one prompt
-    /// counts as long as asked, so a tokenizer that does not split at spaces is an error
-    /// before anything is sent rather than prompts of the wrong length.
+    /// Cuts and counts the corpus ([`exact_prompts`]); fails when no body can be built.
     pub fn new(
         settings: &SyntheticSettings,
         build: &BuildSettings,
         tokenizer: &Tokenizer,
     ) -> anyhow::Result<Synthetic> {
-        let prompts = Prompts::new(tokenizer, settings.shared_prefix);
-        let probe = settings.shared_prefix + 300;
-        let counted = prompts.tokenizer().count(&prompts.prompt(0, probe));
-        if counted != Some(probe) {
-            anyhow::bail!(
-                "`--input-tokens`: the tokenizer {} cannot cut prompts to an exact length \
-                 (a {probe}-token prompt counted {counted:?}); use o200k_base, cl100k_base or chars",
-                prompts.tokenizer().name()
-            );
-        }
+        let prompts = exact_prompts(tokenizer, settings.shared_prefix)?;
         if !build.can_build() {
             anyhow::bail!(
                 "`--input-tokens`: no body can be built for the {} protocol; give --format",
@@ -68,6 +57,23 @@ impl Synthetic {
         }
         Ok(Synthetic { settings: settings.clone(), build: build.clone(), prompts })
     }
+}
+
+/// The corpus cut and counted with `tokenizer` (about 20 ms), checked to cut one prompt to
+/// exactly the length asked, so that a tokenizer that does not split at spaces is an error
+/// before anything is sent rather than prompts of the wrong length.
+pub fn exact_prompts(tokenizer: &Tokenizer, shared_prefix: u64) -> anyhow::Result<Prompts> {
+    let prompts = Prompts::new(tokenizer, shared_prefix);
+    let probe = shared_prefix + 300;
+    let counted = prompts.tokenizer().count(&prompts.prompt(0, probe));
+    if counted != Some(probe) {
+        anyhow::bail!(
+            "`--input-tokens`: the tokenizer {} cannot cut prompts to an exact length \
+             (a {probe}-token prompt counted {counted:?}); use o200k_base, cl100k_base or chars",
+            prompts.tokenizer().name()
+        );
+    }
+    Ok(prompts)
 }
 
 impl BodySource for Synthetic {

@@ -33,6 +33,8 @@ pub struct Item {
     pub input_tokens: Option<u64>,
     /// A ShareGPT reply, whose length is the default output length.
     pub reply: Option<Box<str>>,
+    /// A ShareGPT conversation's later human turns, for multi-turn sessions (`--turns`).
+    pub later_turns: Vec<String>,
     /// (input, reply) lengths counted on first use: a run that sends 100 of a 90,000-record
     /// file counts 100 prompts, and cycling counts none again.
     counted: OnceLock<(Option<u64>, Option<u64>)>,
@@ -47,6 +49,7 @@ impl Item {
             output_tokens: None,
             input_tokens: None,
             reply: None,
+            later_turns: Vec::new(),
             counted: OnceLock::new(),
         }
     }
@@ -155,6 +158,11 @@ fn sharegpt(conversations: Value, line: usize) -> Result<Item, String> {
         .collect();
     messages.push(Message::user(parsed[first].1));
     let mut item = Item::new(line, Content::Messages(messages));
+    item.later_turns = parsed[first + 1..]
+        .iter()
+        .filter(|(role, _)| *role == Role::User)
+        .map(|(_, text)| (*text).to_owned())
+        .collect();
     item.reply = parsed
         .get(first + 1)
         .filter(|(role, _)| *role == Role::Assistant)
@@ -250,6 +258,7 @@ mod tests {
         let i = item(record).unwrap();
         assert_eq!(messages(&i).len(), 2);
         assert_eq!(messages(&i)[1], Message::user("Hello there"));
+        assert_eq!(i.later_turns, ["Later"]);
         assert_eq!(i.lengths(&Tokenizer::Chars), (Some(8 + 11), Some(9)), "system and prompt");
         let e = item(json!({"conversations": [{"from": "gpt", "value": "x"}]})).unwrap_err();
         assert_eq!(e, "`conversations` has no human turn to send");

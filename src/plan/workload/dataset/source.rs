@@ -45,6 +45,11 @@ impl DatasetBodies {
     pub fn dataset(&self) -> &Dataset {
         &self.dataset
     }
+
+    /// The dataset, checked, for a use of its own (multi-turn sessions).
+    pub fn into_dataset(self) -> Dataset {
+        self.dataset
+    }
 }
 
 impl BodySource for DatasetBodies {

@@ -1,0 +1,88 @@
+//! Multi-turn sessions against the built-in mock: each later turn carries the earlier turns
+//! and the mock's own replies, records say their session and turn, and a Dify conversation
+//! goes on under the `conversation_id` its first answer gave. The mock keeps every body, so
+//! the tests read what was sent. Bounded: a few sessions of 3 turns, one at a time.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use streamperf::cli::RunArgs;
+use streamperf::mock::{MockOptions, MockServer};
+use support::{args, run_args};
+
+/// The mock, quick, its model answering 6 tokens unless asked for another length.
+async fn mock() -> MockServer {
+    let options =
+        MockOptions { port: 0, ttft_ms: 1, itl_ms: 0, tokens: 6, ..MockOptions::default() };
+    MockServer::start(options).await.unwrap()
+}
+
+/// `--turns 3 --input-tokens 40 --output-tokens 5 --model mock -n SESSIONS -p 1` to `path`.
+fn three_turns(mock: &MockServer, path: &str, sessions: u64, dir: &Path) -> RunArgs {
+    RunArgs {
+        body: None,
+        input_tokens: Some("40".into()),
+        output_tokens: Some("5".into()),
+        model: Some("mock".into()),
+        turns: Some("3".into()),
+        save_output: true,
+        ..args(mock.url(path), sessions, 1, dir)
+    }
+}
+
+/// The roles of a chat body's messages.
+fn roles(body: &Value) -> Vec<&str> {
+    body["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect()
+}
+
+/// A 3-turn conversation: turn 3 sends user, assistant, user, assistant, user, the assistant
+/// messages being what the mock answered; the records say session 1..2, turn 1..3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_turn_carries_the_earlier_turns_and_the_servers_replies() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_args(&three_turns(&mock, "/v1/chat/completions", 2, dir.path())).await;
+    let s = &out.result.summary;
+    assert_eq!((s.total_requests, s.success_count), (6, 6), "2 sessions of 3 turns");
+    let records = &out.result.metrics;
+    let turns: Vec<_> = records.iter().map(|r| (r.session, r.turn)).collect();
+    assert_eq!(
+        turns,
+        [
+            (Some(1), Some(1)),
+            (Some(1), Some(2)),
+            (Some(1), Some(3)),
+            (Some(2), Some(1)),
+            (Some(2), Some(2)),
+            (Some(2), Some(3))
+        ]
+    );
+    let bodies = mock.stats.bodies();
+    assert_eq!(bodies.len(), 6);
+    assert_eq!(roles(&bodies[0]), ["user"]);
+    assert_eq!(roles(&bodies[2]), ["user", "assistant", "user", "assistant", "user"]);
+    let third = bodies[2]["messages"].as_array().unwrap();
+    assert_eq!(third[1]["content"].as_str(), records[0].output.as_deref(), "the mock's own reply");
+    assert_eq!(third[3]["content"].as_str(), records[1].output.as_deref());
+    assert_eq!(third[0], bodies[0]["messages"][0], "the first turn again, as sent");
+    assert_eq!(third[2], bodies[1]["messages"][2]);
+    assert_ne!(bodies[3]["messages"][0], bodies[0]["messages"][0], "sessions differ");
+    assert_eq!(out.result.config["sessions"]["turns"], 3);
+}
+
+/// A Dify chat app keeps the conversation itself: the later queries carry the
+/// `conversation_id` the first answer gave, and nothing else of the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dify_conversation_goes_on_under_its_conversation_id() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_args(&three_turns(&mock, "/v1/chat-messages", 1, dir.path())).await;
+    assert_eq!(out.result.summary.success_count, 3);
+    let bodies = mock.stats.bodies();
+    let ids: Vec<&str> = bodies.iter().map(|b| b["conversation_id"].as_str().unwrap()).collect();
+    assert_eq!(ids[0], "", "a new conversation");
+    assert!(!ids[1].is_empty() && ids[1] == ids[2], "{ids:?}");
+    assert!(bodies.iter().all(|b| b["query"].is_string() && b.get("messages").is_none()));
+}
