@@ -1,4 +1,5 @@
-//! Error responses in each API's own shape: bad requests (400) and `?fail=status:<code>`.
+//! Error responses in each API's own shape: bad requests (400), `?fail=status:<code>` and
+//! Dify's unknown conversation (404).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -38,6 +39,12 @@ pub(crate) fn client_error(style: Style, code: u16, message: &str) -> Response {
     };
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
     (status, Json(body)).into_response()
+}
+
+/// Dify's answer to a `conversation_id` it never issued, word for word.
+pub(crate) fn conversation_not_exists() -> Response {
+    let body = json!({"code": "not_found", "message": "Conversation Not Exists.", "status": 404});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 /// The answer to `fail=status:<code>`: the code with `style`'s error body, and

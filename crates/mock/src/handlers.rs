@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::Value;
 
+use super::conversations::Turn;
 use super::driver::Framer;
-use super::errors::{Style, bad_request, client_error};
+use super::errors::{Style, bad_request, client_error, conversation_not_exists};
 use super::formats::anthropic::{self, AnthropicEvents};
 use super::formats::completions::{CompletionChunks, text_completion};
 use super::formats::dify::{self, DifyChat, DifyWorkflow, Framing};
@@ -265,22 +266,31 @@ fn blocking(body: &Value) -> bool {
     body.get("response_mode").and_then(Value::as_str) == Some("blocking")
 }
 
+/// The conversation a Dify chat request goes on in (counted), or starts when its
+/// `conversation_id` is empty or missing; Dify's 404 for an id the mock never issued.
+fn conversation(p: &Prepared, reply: &Reply) -> Result<String, Box<Response>> {
+    let given = p.body.get("conversation_id").and_then(Value::as_str);
+    match p.app.conversations.turn(given, || dify::new_conversation_id(reply)) {
+        Turn::First(id) => Ok(id),
+        Turn::Next(id) => {
+            p.app.stats.record_conversation_continued();
+            Ok(id)
+        }
+        Turn::Unknown => Err(Box::new(conversation_not_exists())),
+    }
+}
+
 pub(crate) async fn chat_messages(req: Incoming) -> Response {
     respond(req, DIFY, SSE, |p| {
-        let conversation_id = p
-            .body
-            .get("conversation_id")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned);
         let reply = p.reply(None);
+        let conversation_id = conversation(p, &reply)?;
         Ok(match blocking(&p.body) {
             true => Answer::whole(
                 reply,
-                move |r| dify::blocking_message(r, conversation_id),
+                move |r| dify::blocking_message(r, &conversation_id),
                 dify::whole_error(),
             ),
-            false => Answer::Stream(DifyChat::new(reply, conversation_id)),
+            false => Answer::Stream(DifyChat::new(reply, &conversation_id)),
         })
     })
     .await

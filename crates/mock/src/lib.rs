@@ -14,13 +14,19 @@
 //! each protocol's route and a request for it, [`whole_path_for`] and
 //! [`whole_request_body_for`] the non-streaming ones.
 //! `GET /mock/stats` and `POST /mock/reset` expose what it received (count, peak requests in
-//! flight, peak responses generating, connections accepted, bodies, server-side time to first
-//! content).
+//! flight, peak responses generating, connections accepted, prompt and cached tokens, Dify
+//! conversations continued, bodies, server-side time to first content).
 //!
 //! `--slots N` gives the server a capacity, as a real LLM server's batch slots: at most N
 //! responses generate at once, later requests wait for a free slot (after the response head,
 //! before any event) and their whole schedule shifts by the wait, so throughput levels off
 //! past N streams and time to first token grows instead (`slots`).
+//!
+//! `--prefix-cache` models a serving engine's prefix (KV) cache as vLLM keeps it (`prefix`):
+//! a prompt's leading 16-token blocks seen before are cached, its time to first token keeps
+//! only the uncached share, and the usage reports the cached tokens in each API's own field.
+//! Dify's chat route keeps the conversations it issued, as Dify does (`conversations`): a
+//! `conversation_id` it never issued is a 404.
 //!
 //! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`,
 //! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
@@ -38,17 +44,20 @@
 //! timed streaming loop, the per-format modules in `formats/` (`openai`, `completions`,
 //! `responses`, `anthropic`, `gemini`, `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the
 //! schedule and faults, `reply` the per-response facts, `errors` each API's error bodies,
-//! `slots` the capacity, `stats` the recording, `conn` the connections closed on purpose, `tls`
-//! the HTTPS listener (`--tls-cert`, `--tls-key`).
+//! `slots` the capacity, `prefix` the prefix cache, `conversations` Dify's conversations,
+//! `stats` the recording, `conn` the connections closed on purpose, `tls` the HTTPS listener
+//! (`--tls-cert`, `--tls-key`).
 
 mod catalog;
 mod conn;
+mod conversations;
 mod driver;
 mod errors;
 mod formats;
 mod handlers;
 mod overrides;
 mod plan;
+mod prefix;
 mod redirect;
 mod reply;
 mod request;
@@ -120,6 +129,11 @@ pub struct MockOptions {
     /// llama.cpp's server does (tests a client's reconnects).
     #[arg(long = "close-after-response")]
     pub close_after_response: bool,
+    /// Model a serving engine's prefix (KV) cache, as vLLM's: prompt tokens in 16-token blocks
+    /// already seen at the start of an earlier prompt are cached, the time to first token
+    /// shrinks to the uncached share, and usage reports the cached tokens in each API's field.
+    #[arg(long = "prefix-cache")]
+    pub prefix_cache: bool,
 }
 
 impl Default for MockOptions {
@@ -138,6 +152,7 @@ impl Default for MockOptions {
             tls_cert: None,
             tls_key: None,
             close_after_response: false,
+            prefix_cache: false,
         }
     }
 }
@@ -205,6 +220,8 @@ impl MockServer {
         let (stop, stopped) = watch::channel(false);
         let app = Arc::new(request::App {
             slots: slots::Slots::new(options.slots, stats.clone()),
+            prefix_cache: options.prefix_cache.then(prefix::PrefixCache::default),
+            conversations: conversations::Conversations::default(),
             options,
             stats: stats.clone(),
             next_id: AtomicU64::new(0),

@@ -5,7 +5,8 @@
 //! counting chunks, reasoning and answer together), so
 //! lateness of one wake-up never shifts the next one: no drift, even with 2,048 streams on two
 //! cores. The start is handler entry, or the moment a request that waited for a slot
-//! (`--slots`) got one.
+//! (`--slots`) got one. With `--prefix-cache` the ttft is the share of the prompt that was not
+//! cached.
 
 use std::fmt;
 use std::time::Duration;
@@ -301,7 +302,7 @@ pub(crate) struct Schedule {
     /// When generation starts: every deadline counts from here. Handler entry, unless the
     /// request had to wait for a slot ([`Schedule::restart`]).
     pub start: Instant,
-    /// Delay before the first chunk.
+    /// Delay before the first chunk (its uncached share with `--prefix-cache`).
     pub ttft: Duration,
     itl: Duration,
     jitter_us: u64,
@@ -343,6 +344,16 @@ impl Schedule {
         if let Some(Fault::Pause { after, ms }) = fault {
             self.pause = Some((after, Duration::from_millis(ms)));
         }
+        self
+    }
+
+    /// Prefills only what the prefix cache did not hold: of a `prompt` of which `cached` tokens
+    /// were cached, the time to first token keeps the uncached share,
+    /// `ttft × (prompt − cached) / prompt`.
+    pub(crate) fn with_cached(mut self, prompt: u64, cached: u64) -> Schedule {
+        let (prompt, cached) = (u128::from(prompt.max(1)), u128::from(cached.min(prompt)));
+        let nanos = self.ttft.as_nanos() * (prompt - cached) / prompt;
+        self.ttft = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
         self
     }
 
@@ -437,6 +448,23 @@ mod tests {
             .with_fault(Some(Fault::Pause { after: 2, ms: 100 }));
         let due: Vec<u64> = (0..4).map(|k| (s.deadline(k) - start).as_millis() as u64).collect();
         assert_eq!(due, [10, 15, 120, 125]);
+    }
+
+    #[test]
+    fn cached_prompt_tokens_shorten_the_ttft_in_proportion() {
+        let options = MockOptions { ttft_ms: 1000, ..MockOptions::default() };
+        let query = MockQuery::default();
+        let shape = Shape::new(&options, &query, None, false);
+        let ttft = |prompt, cached| {
+            let s = Schedule::new(Instant::now(), &options, &query, shape, 1);
+            s.with_cached(prompt, cached).ttft.as_millis()
+        };
+        assert_eq!(ttft(1000, 0), 1000);
+        assert_eq!(ttft(1000, 992), 8);
+        assert_eq!(ttft(512, 512), 0, "all cached: the first token at once");
+        let query = MockQuery { ttft_ms: Some(200), ..MockQuery::default() };
+        let s = Schedule::new(Instant::now(), &options, &query, shape, 1).with_cached(100, 50);
+        assert_eq!(s.ttft.as_millis(), 100, "a query's ttft_ms shrinks alike");
     }
 
     #[test]

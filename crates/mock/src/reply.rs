@@ -17,6 +17,9 @@ pub(crate) struct Reply {
     pub model: String,
     /// Estimated from the request body.
     pub prompt_tokens: u64,
+    /// Of them, those the prefix cache served; `None` without `--prefix-cache`, when the
+    /// usage reports carry no cached count of their own.
+    pub cached_tokens: Option<u64>,
     /// Reasoning and answer token counts and chunking.
     pub shape: Shape,
     /// False with `?usage=false`: leave out every usage and token-count field.
@@ -36,6 +39,11 @@ impl Reply {
     /// Answer tokens.
     pub(crate) fn tokens(&self) -> u64 {
         self.shape.tokens
+    }
+
+    /// Prompt tokens the prefix cache did not serve (all of them without it).
+    pub(crate) fn uncached_tokens(&self) -> u64 {
+        self.prompt_tokens.saturating_sub(self.cached_tokens.unwrap_or(0))
     }
 
     /// Output tokens as the APIs count them: reasoning plus answer.
@@ -61,11 +69,20 @@ impl Reply {
             created: 1,
             model: "m\"x".into(),
             prompt_tokens: 4,
+            cached_tokens: None,
             shape: Shape { reasoning, tokens, per_chunk, capped: false },
             usage: true,
             start: Instant::now(),
             ttft: Duration::ZERO,
         }
+    }
+
+    /// The test reply of a 40-token prompt of which the prefix cache served 32.
+    #[cfg(test)]
+    pub(crate) fn cached(mut self) -> Reply {
+        self.prompt_tokens = 40;
+        self.cached_tokens = Some(32);
+        self
     }
 
     /// The test reply as if the max-tokens field had cut it.

@@ -17,9 +17,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::MockOptions;
+use super::conversations::Conversations;
 use super::driver::{self, Framer};
 use super::errors::{Style, bad_request, status_failure};
 use super::plan::{Fault, MockQuery, Schedule, Shape};
+use super::prefix::PrefixCache;
 use super::reply::Reply;
 use super::slots::Slots;
 use super::stats::{InFlight, MockStats};
@@ -32,6 +34,10 @@ pub(crate) struct App {
     pub next_id: AtomicU64,
     /// `--slots`: how many responses may generate at once.
     pub slots: Slots,
+    /// `--prefix-cache`: the blocks of the prompts seen so far.
+    pub prefix_cache: Option<PrefixCache>,
+    /// The Dify conversations issued so far.
+    pub conversations: Conversations,
     /// Turns true when the server stops; ends stalled streams.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -96,8 +102,9 @@ impl Prepared {
 }
 
 /// Counts the request (and its HTTP version), applies the query, parses and records the body
-/// and answers bad input and status faults right away. The schedule starts now (and moves
-/// if the response has to wait for a slot).
+/// and answers bad input and status faults right away; then counts the prompt and, with
+/// `--prefix-cache`, prefills it. The schedule starts now (and moves if the response has to
+/// wait for a slot).
 pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Response>> {
     let start = Instant::now();
     let Incoming { app, version, query, raw } = req;
@@ -123,14 +130,22 @@ pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Respons
     query.tokens = wanted_tokens(&app.options, &query, &body, max_tokens);
     let shape = Shape::new(&app.options, &query, max_tokens, spec.reasoning);
     let id = app.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-    let schedule = Schedule::new(start, &app.options, &query, shape, id).with_fault(fault);
+    let ids = prompt_ids(&body);
+    let prompt_tokens = prompt_tokens(&ids);
+    let cached_tokens = app.prefix_cache.as_ref().map(|cache| cache.prefill(&ids));
+    let cached = cached_tokens.unwrap_or(0);
+    app.stats.record_prompt(prompt_tokens, cached);
+    let schedule = Schedule::new(start, &app.options, &query, shape, id)
+        .with_fault(fault)
+        .with_cached(prompt_tokens, cached);
     let reply = Reply {
         id,
         created: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         model: body.get("model").and_then(Value::as_str).unwrap_or("mock").to_owned(),
-        prompt_tokens: prompt_tokens(&body),
+        prompt_tokens,
+        cached_tokens,
         shape,
         usage: query.usage.unwrap_or(true),
         start,
@@ -159,21 +174,30 @@ fn wanted_tokens(
     }
 }
 
-/// The prompt's tokens for the usage reports: every string under the prompt's keys (message
-/// texts, and their roles, which a chat template also spends tokens on) counted with
-/// `o200k_base`, each on its own, so a prompt of N tokens counts N plus a fixed overhead.
-fn prompt_tokens(body: &Value) -> u64 {
-    fn count(v: &Value) -> usize {
+/// The prompt's token ids, for the usage reports and the prefix cache: every string under the
+/// prompt's keys (message texts, and their roles, which a chat template also spends tokens
+/// on) encoded with `o200k_base`, each on its own, in the body's order, so a prompt of N
+/// tokens counts N plus a fixed overhead and two bodies that start alike start with the same
+/// ids. A separate system prompt (Anthropic's `system`) comes first, where a chat template
+/// puts it, so that prompts sharing it share a prefix.
+fn prompt_ids(body: &Value) -> Vec<u32> {
+    fn push(v: &Value, ids: &mut Vec<u32>) {
         match v {
-            Value::String(s) => crate::words::o200k_tokens(s),
-            Value::Array(a) => a.iter().map(count).sum(),
-            Value::Object(o) => o.values().map(count).sum(),
-            _ => 0,
+            Value::String(s) => crate::words::push_o200k_ids(ids, s),
+            Value::Array(a) => a.iter().for_each(|v| push(v, ids)),
+            Value::Object(o) => o.values().for_each(|v| push(v, ids)),
+            _ => {}
         }
     }
-    let keys = ["messages", "prompt", "query", "inputs", "input", "contents", "system"];
-    let n: usize = keys.iter().filter_map(|k| body.get(k)).map(count).sum();
-    (n as u64).max(1)
+    let keys = ["system", "messages", "prompt", "query", "inputs", "input", "contents"];
+    let mut ids = Vec::new();
+    keys.iter().filter_map(|k| body.get(k)).for_each(|v| push(v, &mut ids));
+    ids
+}
+
+/// The prompt tokens a usage reports: never zero, as every request costs a server a token.
+fn prompt_tokens(ids: &[u32]) -> u64 {
+    (ids.len() as u64).max(1)
 }
 
 /// A streaming response of `content_type` driven by `framer`.
@@ -193,13 +217,22 @@ mod tests {
     use crate::words::mock_text;
 
     #[test]
-    fn prompt_tokens_are_o200k_counts_of_every_prompt_string() {
+    fn prompt_ids_are_the_o200k_tokens_of_every_prompt_string_in_order() {
         let chat = json!({"model": "m", "messages": [{"role": "user", "content": mock_text(100)}]});
         // 100 one-token words, and the role: the chat template's fixed share.
-        assert_eq!(prompt_tokens(&chat), 101);
-        let completion = json!({"model": "m", "prompt": mock_text(37), "max_tokens": 5});
-        assert_eq!(prompt_tokens(&completion), 37, "the model and limits are not prompt");
-        assert_eq!(prompt_tokens(&json!({})), 1, "never zero");
+        let ids = prompt_ids(&chat);
+        assert_eq!(ids.len(), 101);
+        let completion = json!({"model": "m", "prompt": mock_text(100), "max_tokens": 5});
+        assert_eq!(
+            prompt_ids(&completion),
+            ids[1..],
+            "the role first; model and limits are not prompt"
+        );
+        let anthropic = json!({"messages": [{"role": "user", "content": " Hi"}], "system": "Be"});
+        let system = prompt_ids(&json!({"prompt": "Be"}));
+        assert_eq!(prompt_ids(&anthropic)[..system.len()], system, "the system prompt first");
+        assert!(prompt_ids(&json!({})).is_empty());
+        assert_eq!(prompt_tokens(&[]), 1, "never zero");
     }
 
     #[test]

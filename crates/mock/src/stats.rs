@@ -1,5 +1,6 @@
 //! What the mock recorded: request counts (also by HTTP version), requests in flight,
-//! responses generating (holding a slot), bodies and server-side time to first content.
+//! responses generating (holding a slot), prompt and cached tokens (`--prefix-cache`), Dify
+//! conversations continued, bodies and server-side time to first content.
 //!
 //! The hot path touches only atomics; the bodies list and the histogram sit behind a `Mutex`
 //! that each request locks at most once per list (when its body is parsed, when its first
@@ -28,6 +29,9 @@ pub struct MockStats {
     generating: AtomicU64,
     max_generating: AtomicU64,
     bodies_seen: AtomicU64,
+    prompt_tokens: AtomicU64,
+    cached_tokens: AtomicU64,
+    dify_conversations_continued: AtomicU64,
     bodies: Mutex<Vec<serde_json::Value>>,
     /// Microseconds from handler entry to the first chunk (reasoning or answer) handed to hyper.
     first_content_us: Mutex<Histogram<u64>>,
@@ -46,6 +50,9 @@ impl Default for MockStats {
             generating: AtomicU64::new(0),
             max_generating: AtomicU64::new(0),
             bodies_seen: AtomicU64::new(0),
+            prompt_tokens: AtomicU64::new(0),
+            cached_tokens: AtomicU64::new(0),
+            dify_conversations_continued: AtomicU64::new(0),
             bodies: Mutex::new(Vec::new()),
             // Fixed bounds: an auto-resizing histogram would *clamp* in `saturating_record`
             // rather than grow. One hour is far beyond any stream the mock serves.
@@ -91,6 +98,16 @@ pub struct MockSnapshot {
     pub max_generating: u64,
     /// Request bodies parsed as JSON (all of them, also those beyond the kept 10,000).
     pub bodies_seen: u64,
+    /// Prompt tokens of the requests served (as their usage reports them), summed.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Of `prompt_tokens`, those the prefix cache served (`--prefix-cache`; 0 without it):
+    /// `cached_tokens / prompt_tokens` is the server-side hit rate.
+    #[serde(default)]
+    pub cached_tokens: u64,
+    /// Dify chat requests that carried a `conversation_id` the mock had issued.
+    #[serde(default)]
+    pub dify_conversations_continued: u64,
     /// Server-side time to the first chunk (reasoning included), microseconds.
     pub first_content_us: LatencySummary,
     /// The kept bodies, only when asked for (`GET /mock/stats?bodies=1`).
@@ -144,6 +161,9 @@ impl MockStats {
             generating: self.generating.load(Ordering::SeqCst),
             max_generating: self.max_generating.load(Ordering::SeqCst),
             bodies_seen: self.bodies_seen.load(Ordering::SeqCst),
+            prompt_tokens: self.prompt_tokens.load(Ordering::SeqCst),
+            cached_tokens: self.cached_tokens.load(Ordering::SeqCst),
+            dify_conversations_continued: self.dify_conversations_continued.load(Ordering::SeqCst),
             first_content_us,
             bodies: None,
         }
@@ -164,6 +184,9 @@ impl MockStats {
         self.requests.store(0, Ordering::SeqCst);
         self.http2_requests.store(0, Ordering::SeqCst);
         self.bodies_seen.store(0, Ordering::SeqCst);
+        self.prompt_tokens.store(0, Ordering::SeqCst);
+        self.cached_tokens.store(0, Ordering::SeqCst);
+        self.dify_conversations_continued.store(0, Ordering::SeqCst);
         self.max_in_flight.store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         self.max_generating.store(self.generating.load(Ordering::SeqCst), Ordering::SeqCst);
         lock(&self.bodies).clear();
@@ -197,6 +220,17 @@ impl MockStats {
         }
     }
 
+    /// Adds one served request's prompt tokens and, of them, the cached ones.
+    pub(crate) fn record_prompt(&self, prompt: u64, cached: u64) {
+        self.prompt_tokens.fetch_add(prompt, Ordering::SeqCst);
+        self.cached_tokens.fetch_add(cached, Ordering::SeqCst);
+    }
+
+    /// Counts one Dify chat request that continued a conversation.
+    pub(crate) fn record_conversation_continued(&self) {
+        self.dify_conversations_continued.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Records one server-side time to first content.
     pub(crate) fn record_first_content(&self, elapsed: Duration) {
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
@@ -205,7 +239,7 @@ impl MockStats {
 }
 
 /// A poisoned lock only means another request panicked mid-record; the data is still usable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -301,14 +335,41 @@ mod tests {
         drop(Generating::enter(stats.clone()));
         stats.record_body(&serde_json::json!({"a": 1}));
         stats.record_first_content(Duration::from_millis(3));
+        stats.record_prompt(40, 32);
+        stats.record_conversation_continued();
         stats.reset();
         let s = stats.snapshot();
         assert_eq!((s.requests, s.http2_requests, s.in_flight, s.max_in_flight), (0, 0, 1, 1));
         assert_eq!((s.generating, s.max_generating), (1, 1));
         assert_eq!((s.bodies_seen, s.first_content_us.count), (0, 0));
+        assert_eq!((s.prompt_tokens, s.cached_tokens, s.dify_conversations_continued), (0, 0, 0));
         assert!(stats.bodies().is_empty());
         drop((live, generating));
         assert_eq!(stats.snapshot().generating, 0);
+    }
+
+    #[test]
+    fn prompt_and_cached_tokens_add_up() {
+        let stats = MockStats::default();
+        stats.record_prompt(101, 0);
+        stats.record_prompt(101, 96);
+        stats.record_conversation_continued();
+        let s = stats.snapshot();
+        assert_eq!(
+            (s.prompt_tokens, s.cached_tokens, s.dify_conversations_continued),
+            (202, 96, 1)
+        );
+    }
+
+    #[test]
+    fn a_snapshot_from_before_the_token_counts_still_parses() {
+        let mut old = serde_json::to_value(MockStats::default().snapshot()).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        for new in ["prompt_tokens", "cached_tokens", "dify_conversations_continued"] {
+            fields.remove(new).expect("serialized");
+        }
+        let parsed: MockSnapshot = serde_json::from_value(old).unwrap();
+        assert_eq!(parsed, MockSnapshot::default());
     }
 
     #[test]

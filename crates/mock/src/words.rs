@@ -62,10 +62,10 @@ pub(crate) fn push_words(out: &mut String, part: Part, first: u64, n: u64) {
     }
 }
 
-/// Tokens of `text` by `o200k_base`, the encoding every mock word is one token of: how the
-/// mock counts prompts.
-pub(crate) fn o200k_tokens(text: &str) -> usize {
-    tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
+/// Appends the `o200k_base` token ids of `text` to `out`: the encoding every mock word is one
+/// token of, with which the mock counts prompts (and finds their cached prefix).
+pub(crate) fn push_o200k_ids(out: &mut Vec<u32>, text: &str) {
+    out.extend(tiktoken_rs::o200k_base_singleton().encode_ordinary(text));
 }
 
 /// Loads the `o200k_base` table (the first call takes it from the crate's data).

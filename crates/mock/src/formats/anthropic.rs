@@ -9,6 +9,11 @@
 //!
 //! Without `"stream": true` the answer is one `message` object: its `content` blocks
 //! (thinking with its signature, then text), `stop_reason` and `usage`.
+//!
+//! The usage always has the API's cache fields. `cache_read_input_tokens` is 0, or with
+//! `--prefix-cache` the cached prompt tokens, which `input_tokens` then leaves out, as
+//! Anthropic counts them: `input_tokens + cache_read_input_tokens` is the whole prompt.
+//! `cache_creation_input_tokens` stays 0 (an engine's prefix cache is written for free).
 
 use std::fmt::Write as _;
 
@@ -46,9 +51,9 @@ pub(crate) fn message(reply: &Reply) -> Value {
     });
     if reply.usage {
         message["usage"] = json!({
-            "input_tokens": reply.prompt_tokens,
+            "input_tokens": reply.uncached_tokens(),
             "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_read_input_tokens": reply.cached_tokens.unwrap_or(0),
             "output_tokens": reply.output_tokens(),
         });
     }
@@ -117,8 +122,9 @@ impl Framer for AnthropicEvents {
         let usage = if r.usage {
             format!(
                 ",\"usage\":{{\"input_tokens\":{},\"cache_creation_input_tokens\":0,\
-                 \"cache_read_input_tokens\":0,\"output_tokens\":1}}",
-                r.prompt_tokens
+                 \"cache_read_input_tokens\":{},\"output_tokens\":1}}",
+                r.uncached_tokens(),
+                r.cached_tokens.unwrap_or(0)
             )
         } else {
             String::new()
@@ -229,6 +235,20 @@ mod tests {
         assert!(ev[0].1["message"].get("usage").is_none());
         assert_eq!(ev[6].1["delta"]["stop_reason"], "max_tokens");
         assert!(ev[6].1.get("usage").is_none());
+    }
+
+    #[tokio::test]
+    async fn input_tokens_leave_out_the_cache_reads() {
+        let ev = run(Reply::test(0, 2, 1).cached(), None).await;
+        let split = |usage: &Value| {
+            (usage["input_tokens"].clone(), usage["cache_read_input_tokens"].clone())
+        };
+        let want = (json!(8), json!(32));
+        assert_eq!(split(&ev[0].1["message"]["usage"]), want, "40 prompt tokens, 32 cached");
+        assert_eq!(split(&message(&Reply::test(0, 2, 1).cached())["usage"]), want);
+        let ev = run(Reply::test(0, 2, 1), None).await;
+        assert_eq!(ev[0].1["message"]["usage"]["input_tokens"], 4);
+        assert_eq!(ev[0].1["message"]["usage"]["cache_read_input_tokens"], 0);
     }
 
     #[tokio::test]

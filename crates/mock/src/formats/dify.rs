@@ -9,6 +9,9 @@
 //!
 //! With `"response_mode": "blocking"` both routes answer whole, as Dify's blocking mode does:
 //! the chat message (`answer`, `metadata.usage`) or the workflow run (`data.outputs`).
+//!
+//! Every chat answer names its conversation: the request's, or a new one (which ids the
+//! mock issued, and the 404 for others, is `conversations`' and the handler's business).
 
 use bytes::BytesMut;
 use serde_json::{Value, json};
@@ -17,8 +20,13 @@ use crate::driver::{Chunk, Framer};
 use crate::reply::{Reply, json_str, uuid};
 use crate::words::mock_text;
 
-/// The chat's blocking answer: the whole message, in the conversation given (else a new one).
-pub(crate) fn blocking_message(reply: &Reply, conversation_id: Option<String>) -> Value {
+/// The id of the conversation `reply` starts.
+pub(crate) fn new_conversation_id(reply: &Reply) -> String {
+    uuid(3, reply.id)
+}
+
+/// The chat's blocking answer: the whole message, in conversation `conversation_id`.
+pub(crate) fn blocking_message(reply: &Reply, conversation_id: &str) -> Value {
     let message_id = uuid(2, reply.id);
     let mut metadata = json!({});
     if reply.usage {
@@ -31,7 +39,7 @@ pub(crate) fn blocking_message(reply: &Reply, conversation_id: Option<String>) -
         "task_id": uuid(1, reply.id),
         "id": message_id,
         "message_id": message_id,
-        "conversation_id": conversation_id.unwrap_or_else(|| uuid(3, reply.id)),
+        "conversation_id": conversation_id,
         "mode": "chat",
         "answer": mock_text(reply.tokens()),
         "metadata": metadata,
@@ -76,15 +84,14 @@ pub(crate) struct DifyChat {
 }
 
 impl DifyChat {
-    /// `conversation_id`: the request's when non-empty, else a new one.
-    pub(crate) fn new(req: Reply, conversation_id: Option<String>) -> DifyChat {
+    /// Frames the answer `req` in conversation `conversation_id`.
+    pub(crate) fn new(req: Reply, conversation_id: &str) -> DifyChat {
         let message_id = uuid(2, req.id);
-        let conversation = conversation_id.unwrap_or_else(|| uuid(3, req.id));
         let ids = format!(
             "\"task_id\":\"{}\",\"id\":\"{message_id}\",\"message_id\":\"{message_id}\",\
              \"conversation_id\":{}",
             uuid(1, req.id),
-            json_str(&conversation)
+            json_str(conversation_id)
         );
         let head = format!("data: {{\"event\":\"message\",{ids},\"answer\":\"");
         let tail = format!("\",\"created_at\":{}}}\n\n", req.created);
@@ -290,7 +297,7 @@ mod tests {
     }
 
     fn chat() -> DifyChat {
-        DifyChat::new(request(), Some("c\"1".into()))
+        DifyChat::new(request(), "c\"1")
     }
 
     #[tokio::test]
@@ -307,9 +314,11 @@ mod tests {
     #[tokio::test]
     async fn usage_off_and_chunks() {
         let r = request().without_usage();
-        let ev = events(&collect(DifyChat::new(r.clone(), None), 2, None).await);
+        let new = new_conversation_id(&r);
+        let ev = events(&collect(DifyChat::new(r.clone(), &new), 2, None).await);
         assert_eq!(ev[3].1["metadata"], serde_json::json!({}));
-        assert!(ev[3].1["conversation_id"].as_str().is_some_and(|c| !c.is_empty()));
+        assert_eq!(ev[3].1["conversation_id"], new.as_str());
+        assert_ne!(new, new_conversation_id(&Reply { id: 4, ..r.clone() }), "one a request");
         let ev = events(&collect(DifyWorkflow::new(r, Framing::Dify), 2, None).await);
         assert!(ev[5].1["data"].get("total_tokens").is_none());
         assert_eq!(ev[5].1["data"]["status"], "succeeded");

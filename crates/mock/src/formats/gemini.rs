@@ -6,7 +6,9 @@
 //! `{"text": …, "thought": true}`. Every chunk carries `usageMetadata` with the prompt count, as
 //! the API does; a last chunk with an empty text part adds `finishReason` (`STOP`, or
 //! `MAX_TOKENS` when `maxOutputTokens` cut it) and the counts: `candidatesTokenCount` is the
-//! answer only, `thoughtsTokenCount` the reasoning.
+//! answer only, `thoughtsTokenCount` the reasoning. With `--prefix-cache` every
+//! `usageMetadata` also has `cachedContentTokenCount`, the cached prompt tokens (counted in
+//! `promptTokenCount`, as Gemini counts them).
 //!
 //! `POST /v1beta/models/{model}:generateContent` answers whole: one `GenerateContentResponse`
 //! with the thought part and the text part, `finishReason` and the final `usageMetadata`.
@@ -41,7 +43,11 @@ pub(crate) fn generate_content(reply: &Reply) -> Value {
     });
     if reply.usage {
         let (p, a, t) = (reply.prompt_tokens, reply.tokens(), reply.reasoning());
-        let mut usage = json!({"promptTokenCount": p, "candidatesTokenCount": a});
+        let mut usage = json!({"promptTokenCount": p});
+        if let Some(cached) = reply.cached_tokens {
+            usage["cachedContentTokenCount"] = json!(cached);
+        }
+        usage["candidatesTokenCount"] = json!(a);
         if t > 0 {
             usage["thoughtsTokenCount"] = json!(t);
         }
@@ -80,7 +86,10 @@ impl GeminiChunks {
         );
         let usage = if reply.usage {
             let p = reply.prompt_tokens;
-            format!(",\"usageMetadata\":{{\"promptTokenCount\":{p},\"totalTokenCount\":{p}}}")
+            let cached = cached_count(&reply);
+            format!(
+                ",\"usageMetadata\":{{\"promptTokenCount\":{p}{cached},\"totalTokenCount\":{p}}}"
+            )
         } else {
             String::new()
         };
@@ -97,10 +106,19 @@ impl GeminiChunks {
         let (p, a, t) = (r.prompt_tokens, r.tokens(), r.reasoning());
         let thoughts = if t > 0 { format!(",\"thoughtsTokenCount\":{t}") } else { String::new() };
         format!(
-            ",\"usageMetadata\":{{\"promptTokenCount\":{p},\"candidatesTokenCount\":{a}\
+            ",\"usageMetadata\":{{\"promptTokenCount\":{p}{},\"candidatesTokenCount\":{a}\
              {thoughts},\"totalTokenCount\":{}}}",
+            cached_count(r),
             p + a + t
         )
+    }
+}
+
+/// `,"cachedContentTokenCount":N` with `--prefix-cache`, else nothing.
+fn cached_count(reply: &Reply) -> String {
+    match reply.cached_tokens {
+        Some(cached) => format!(",\"cachedContentTokenCount\":{cached}"),
+        None => String::new(),
     }
 }
 
@@ -188,6 +206,22 @@ mod tests {
         assert!(
             run(Reply::test(0, 2, 1), None).await[2]["usageMetadata"]
                 .get("thoughtsTokenCount")
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn cached_content_only_with_the_prefix_cache() {
+        let ev = run(Reply::test(0, 2, 1).cached(), None).await;
+        assert!(ev.iter().all(|e| e["usageMetadata"]["cachedContentTokenCount"] == 32));
+        assert!(ev.iter().all(|e| e["usageMetadata"]["promptTokenCount"] == 40), "cache included");
+        let whole = generate_content(&Reply::test(0, 2, 1).cached());
+        assert_eq!(whole["usageMetadata"]["cachedContentTokenCount"], 32);
+        let ev = run(Reply::test(0, 2, 1), None).await;
+        assert!(ev.iter().all(|e| e["usageMetadata"].get("cachedContentTokenCount").is_none()));
+        assert!(
+            generate_content(&Reply::test(0, 2, 1))["usageMetadata"]
+                .get("cachedContentTokenCount")
                 .is_none()
         );
     }

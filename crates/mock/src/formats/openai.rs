@@ -4,7 +4,9 @@
 //! Reasoning goes in `delta.reasoning_content` with `"content": null`, as DeepSeek and Qwen
 //! send it. `stream_options.include_usage` adds the usage chunk (`choices: []`) before
 //! `[DONE]`; vLLM's `stream_options.continuous_usage_stats` puts the running `usage` on every
-//! chunk. The invariant part of every chunk (id, created, model) is formatted once per request.
+//! chunk. With `--prefix-cache` the final usage (not the running one, as in vLLM) tells the
+//! cached prompt tokens in `prompt_tokens_details.cached_tokens`. The invariant part of every
+//! chunk (id, created, model) is formatted once per request.
 
 use std::fmt::Write as _;
 
@@ -75,15 +77,20 @@ pub(crate) fn finish_reason(reply: &Reply) -> &'static str {
     if reply.capped() { "length" } else { "stop" }
 }
 
-/// The final usage object, reasoning included in `completion_tokens`.
+/// The final usage object, reasoning included in `completion_tokens`, and with
+/// `--prefix-cache` the cached prompt tokens in `prompt_tokens_details.cached_tokens`.
 pub(crate) fn usage(reply: &Reply) -> Value {
     let completion = reply.output_tokens();
-    json!({
+    let mut usage = json!({
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": completion,
         "total_tokens": reply.prompt_tokens + completion,
-        "completion_tokens_details": {"reasoning_tokens": reply.reasoning()},
-    })
+    });
+    if let Some(cached) = reply.cached_tokens {
+        usage["prompt_tokens_details"] = json!({"cached_tokens": cached});
+    }
+    usage["completion_tokens_details"] = json!({"reasoning_tokens": reply.reasoning()});
+    usage
 }
 
 /// Appends `,"usage":{…}` with `completion` tokens so far (continuous usage).
@@ -264,6 +271,15 @@ mod tests {
         assert!(!out.contains("usage"), "{out}");
         assert!(out.ends_with("data: [DONE]\n\n"));
         assert!(chat_completion(&reply).get("usage").is_none());
+    }
+
+    #[test]
+    fn cached_tokens_only_with_the_prefix_cache() {
+        let usage = usage(&Reply::test(0, 2, 1).cached());
+        assert_eq!(usage["prompt_tokens"], 40);
+        assert_eq!(usage["prompt_tokens_details"], json!({"cached_tokens": 32}));
+        let c = chat_completion(&Reply::test(0, 2, 1));
+        assert!(c["usage"].get("prompt_tokens_details").is_none(), "{c}");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! summary streams as `response.reasoning_summary_text.delta`; the answer as a `message` item
 //! streaming `response.output_text.delta`; every item closed with its `*.done` events; then
 //! `response.completed` (`response.incomplete` when `max_output_tokens` cut it) carrying the
-//! usage. An injected error is `response.failed` with `response.error`.
+//! usage, whose `input_tokens_details.cached_tokens` is always there, as in the API: 0, or
+//! with `--prefix-cache` the cached prompt tokens. An injected error is `response.failed` with
+//! `response.error`.
 //!
 //! Without `"stream": true` the answer is that final `response` object alone, sent whole
 //! (the `failed` one for an injected error).
@@ -185,7 +187,7 @@ impl ResponsesEvents {
         let usage = r.usage.then(|| {
             json!({
                 "input_tokens": r.prompt_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": r.cached_tokens.unwrap_or(0)},
                 "output_tokens": r.output_tokens(),
                 "output_tokens_details": {"reasoning_tokens": r.reasoning()},
                 "total_tokens": r.prompt_tokens + r.output_tokens(),
@@ -305,6 +307,18 @@ mod tests {
         assert_eq!(done["usage"]["input_tokens"], 4);
         assert_eq!(done["usage"]["output_tokens_details"]["reasoning_tokens"], 3);
         assert_eq!(done["output"][1]["content"][0]["text"], mock_text(4));
+    }
+
+    #[test]
+    fn cached_tokens_in_the_input_details() {
+        let usage = |reply| ResponsesEvents::new(reply).finished()["usage"].clone();
+        let cached = usage(Reply::test(0, 2, 1).cached());
+        assert_eq!(
+            (cached["input_tokens"].clone(), cached["input_tokens_details"].clone()),
+            (json!(40), json!({"cached_tokens": 32}))
+        );
+        let plain = usage(Reply::test(0, 2, 1));
+        assert_eq!(plain["input_tokens_details"], json!({"cached_tokens": 0}), "the API's zero");
     }
 
     #[tokio::test]
