@@ -69,6 +69,16 @@ pub struct Words {
     pub early_stops: &'static str,
     /// `{n}` of `{of}` requests (`{share}` %) shorter than asked.
     pub early_stops_note: &'static str,
+    /// Section: multi-turn sessions and the server's prefix cache.
+    pub sessions: &'static str,
+    /// Row: TTFT of sessions' first turns.
+    pub first_turns: &'static str,
+    /// Row: TTFT of sessions' later turns.
+    pub later_turns: &'static str,
+    /// Row: input tokens the server served from its prefix cache.
+    pub cache_hits: &'static str,
+    /// `{share}` % of input tokens (`{cached}` of `{input}`).
+    pub cache_hits_note: &'static str,
     /// Section: inter-token latency.
     pub itl: &'static str,
     /// Section: time per output token.
@@ -217,6 +227,11 @@ pub(super) const EN: Words = Words {
     input_throughput: "Input rate",
     early_stops: "Early stops",
     early_stops_note: "{n} of {of} ({share} %) shorter than the output length asked",
+    sessions: "Sessions and prefix cache",
+    first_turns: "TTFT, first turns",
+    later_turns: "TTFT, later turns",
+    cache_hits: "Prefix cache hits",
+    cache_hits_note: "{share} % of input tokens ({cached} of {input})",
     itl: "Inter-token latency (ITL)",
     tpot: "Time per output token (TPOT)",
     first_vs_answer: "First token vs first answer (reasoning)",
@@ -322,6 +337,11 @@ pub(super) const ZH: Words = Words {
     input_throughput: "输入速率",
     early_stops: "提前结束",
     early_stops_note: "{of} 个中有 {n} 个 ({share}%) 短于请求的输出长度",
+    sessions: "会话与前缀缓存",
+    first_turns: "首轮 TTFT",
+    later_turns: "后续轮次 TTFT",
+    cache_hits: "前缀缓存命中",
+    cache_hits_note: "输入 token 的 {share}%({input} 个中 {cached} 个)",
     itl: "token 间延迟 (ITL)",
     tpot: "每个输出 token 时间 (TPOT)",
     first_vs_answer: "首 token 与首个回答 token (推理)",

@@ -248,7 +248,13 @@ impl MockServer {
                 ("https", tokio::spawn(async move { serve.await }))
             }
             None => {
-                let listener = listener.tap_io(move |_| count());
+                // TCP_NODELAY, as serving engines set it: with Nagle's algorithm a small event
+                // written while the headers wait for the client's delayed ACK would wait up
+                // to 40 ms with them.
+                let listener = listener.tap_io(move |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                    count()
+                });
                 let listener = conn::ClosingListener::new(listener, stats.clone());
                 let serve = axum::serve(listener, service).with_graceful_shutdown(stopping);
                 ("http", tokio::spawn(async move { serve.await }))

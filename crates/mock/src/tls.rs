@@ -80,6 +80,8 @@ impl TlsListener {
                     }
                 };
                 on_accept();
+                // As serving engines do: a small event must not wait for the last one's ACK.
+                let _ = tcp.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     let handshake = acceptor.accept(tcp);

@@ -32,6 +32,8 @@ pub struct Aggregator {
     asked_output_tokens: u64,
     early_stops: u64,
     total_reasoning_tokens: u64,
+    /// Cached input tokens, and the input tokens of the requests that said how many.
+    cached_tokens: (u64, u64),
     /// A short list, not a map: `TokenSource` has no ordering, and there are three sources.
     token_sources: Vec<(TokenSource, u64)>,
     ttft: Series,
@@ -49,6 +51,9 @@ pub struct Aggregator {
     chunks_per_second: Series,
     output_tokens: Series,
     input_tokens: Series,
+    /// TTFT of sessions' first turns and of their later turns (`--turns`).
+    ttft_first_turn: Series,
+    ttft_later_turns: Series,
 }
 
 /// Microseconds per second: durations are recorded in µs.
@@ -71,6 +76,7 @@ impl Aggregator {
             asked_output_tokens: 0,
             early_stops: 0,
             total_reasoning_tokens: 0,
+            cached_tokens: (0, 0),
             token_sources: Vec::new(),
             ttft: Series::new(MICROS),
             ttfb: Series::new(MICROS),
@@ -89,6 +95,8 @@ impl Aggregator {
             // ×1000 fixed point would show a median of 45 as 45.02.
             output_tokens: Series::new(1.0),
             input_tokens: Series::new(1.0),
+            ttft_first_turn: Series::new(MICROS),
+            ttft_later_turns: Series::new(MICROS),
         }
     }
 
@@ -131,6 +139,15 @@ impl Aggregator {
             self.input_tokens.record(n as f64);
             self.total_input_tokens = self.total_input_tokens.saturating_add(n);
             self.input_tokens_reported += 1;
+        }
+        if let (Some(cached), Some(input)) = (record.cached_tokens, record.input_tokens) {
+            self.cached_tokens.0 = self.cached_tokens.0.saturating_add(cached);
+            self.cached_tokens.1 = self.cached_tokens.1.saturating_add(input);
+        }
+        match (record.turn, record.ttft) {
+            (Some(1), Some(ttft)) => self.ttft_first_turn.duration(ttft),
+            (Some(_), Some(ttft)) => self.ttft_later_turns.duration(ttft),
+            _ => {}
         }
         if let Some(n) = record.reasoning_tokens {
             self.total_reasoning_tokens = self.total_reasoning_tokens.saturating_add(n);
@@ -210,6 +227,12 @@ impl Aggregator {
             total_input_tokens: self.total_input_tokens,
             input_tokens_reported: self.input_tokens_reported,
             total_reasoning_tokens: self.total_reasoning_tokens,
+            total_cached_tokens: self.cached_tokens.0,
+            cache_reported_input_tokens: self.cached_tokens.1,
+            cache_hit_rate: (self.cached_tokens.1 > 0)
+                .then(|| self.cached_tokens.0 as f64 / self.cached_tokens.1 as f64),
+            ttft_first_turn: self.ttft_first_turn.stats(),
+            ttft_later_turns: self.ttft_later_turns.stats(),
             token_sources,
             itl_histogram: self.itl.buckets(HISTOGRAM_BUCKETS),
         }

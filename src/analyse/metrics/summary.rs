@@ -119,6 +119,22 @@ pub struct Summary {
     /// Sum of the reasoning tokens reported by successful requests.
     #[serde(default)]
     pub total_reasoning_tokens: u64,
+    /// Sum of the input tokens servers said they read from their prefix cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub total_cached_tokens: u64,
+    /// The input tokens of the requests that said how many were cached.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_reported_input_tokens: u64,
+    /// Cached input tokens ÷ input tokens, over the requests that reported both: the prefix
+    /// cache's hit rate as the server counts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_hit_rate: Option<f64>,
+    /// TTFT of sessions' first turns (`--turns`): nothing of the conversation cached yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_first_turn: Option<Stats>,
+    /// TTFT of sessions' later turns, which carry the conversation so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_later_turns: Option<Stats>,
     /// How many successful requests took their token count from each source (`usage`,
     /// `tokenizer`, `chars`, `events`, `chunks`).
     #[serde(default)]

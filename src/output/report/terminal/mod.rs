@@ -48,6 +48,7 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     sections::first_byte_and_answer(&mut out, s);
     sections::output_tokens(&mut out, result);
     sections::lengths(&mut out, s);
+    sections::sessions(&mut out, s);
     sections::tokens_per_second(&mut out, s);
     sections::gaps(&mut out, s);
     load::sweep_table(&mut out, result);

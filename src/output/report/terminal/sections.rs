@@ -157,6 +157,36 @@ pub(super) fn lengths(out: &mut Report, s: &Summary) {
     }
 }
 
+/// Multi-turn sessions and prefix caching: the TTFT of first turns beside that of later turns
+/// (which carry the conversation so far, and find it cached on a server that caches), and the
+/// share of input tokens the server said it served from its cache.
+pub(super) fn sessions(out: &mut Report, s: &Summary) {
+    let w = out.w;
+    if s.ttft_later_turns.is_none() && s.cache_hit_rate.is_none() {
+        return;
+    }
+    out.section(w.sessions);
+    let spread = |t: &Stats| {
+        let ms = |v: f64| format!("{:.2}ms", v * 1000.0);
+        format!("P50 {} · P90 {} · P99 {}", ms(t.p50), ms(t.p90), ms(t.p99))
+    };
+    if let Some(first) = &s.ttft_first_turn {
+        out.row(w.first_turns, spread(first));
+    }
+    if let Some(later) = &s.ttft_later_turns {
+        out.row(w.later_turns, spread(later));
+    }
+    if let Some(rate) = s.cache_hit_rate {
+        let input = s.cache_reported_input_tokens;
+        let note = w
+            .cache_hits_note
+            .replace("{share}", &format!("{:.1}", rate * 100.0))
+            .replace("{cached}", &s.total_cached_tokens.to_string())
+            .replace("{input}", &input.to_string());
+        out.row(w.cache_hits, note);
+    }
+}
+
 /// Per-request decode rates and the aggregate token throughput.
 pub(super) fn tokens_per_second(out: &mut Report, s: &Summary) {
     let w = out.w;
