@@ -186,3 +186,24 @@ fn turns_need_prompts_and_a_number() {
     let e = resolve(RunArgs { turns: Some("zero".into()), input_tokens: Some("5".into()), ..base });
     assert!(e.starts_with("`--turns zero`"), "{e}");
 }
+
+/// Open loop: `--rate` starts new sessions on schedule, whatever the earlier ones are doing;
+/// `-n` counts sessions, and the progress counts their requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_loop_starts_sessions_at_the_rate() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = RunArgs {
+        rate: vec![20.0],
+        arrival: Some("constant".into()),
+        ..three_turns(&mock, "/v1/chat/completions", 4, dir.path())
+    };
+    let out = run_args(&a).await;
+    assert_eq!(out.result.summary.success_count, 12, "4 sessions of 3 turns");
+    let firsts = out.result.metrics.iter().filter(|r| r.turn == Some(1)).count();
+    assert_eq!(firsts, 4);
+    let sessions: std::collections::BTreeSet<_> =
+        out.result.metrics.iter().map(|r| r.session.unwrap()).collect();
+    assert_eq!(sessions.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(out.result.config["load"]["rate"], 20.0);
+}
