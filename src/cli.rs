@@ -202,6 +202,29 @@ pub struct RunArgs {
     #[arg(long = "think-time", value_name = "DURATION|LO..HI")]
     pub think_time: Option<String>,
 
+    /// Replay a trace on its own schedule (open loop): Mooncake JSONL (timestamp ms,
+    /// input_length, output_length, hash_ids), BurstGPT CSV, or timestamped request JSONL
+    /// (timestamp ms + body, messages or prompt, optional headers).
+    #[arg(long = "trace", value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// How --trace is written: mooncake, burstgpt or requests [default: from the file].
+    #[arg(long = "trace-format", value_name = "NAME")]
+    pub trace_format: Option<String>,
+
+    /// With --trace: play it X times as fast (2 halves every gap) [default: 1].
+    #[arg(long = "trace-speedup", value_name = "X")]
+    pub trace_speedup: Option<f64>,
+
+    /// With --trace: only the rows from START to END (offsets from the trace's start, e.g.
+    /// 10m..20m or 30s..), played from their first row.
+    #[arg(long = "trace-window", value_name = "START..END")]
+    pub trace_window: Option<String>,
+
+    /// With a Mooncake --trace: tokens per hash id's block [default: 512].
+    #[arg(long = "trace-block-tokens", value_name = "N")]
+    pub trace_block_tokens: Option<u64>,
+
     /// Result file (JSON) [default: test_results.json; an existing file is never overwritten].
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,

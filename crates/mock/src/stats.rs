@@ -33,6 +33,8 @@ pub struct MockStats {
     cached_tokens: AtomicU64,
     dify_conversations_continued: AtomicU64,
     bodies: Mutex<Vec<serde_json::Value>>,
+    /// When each kept body arrived, beside it: a trace replay's offsets are checked on them.
+    arrivals: Mutex<Vec<std::time::Instant>>,
     /// Microseconds from handler entry to the first chunk (reasoning or answer) handed to hyper.
     first_content_us: Mutex<Histogram<u64>>,
 }
@@ -54,6 +56,7 @@ impl Default for MockStats {
             cached_tokens: AtomicU64::new(0),
             dify_conversations_continued: AtomicU64::new(0),
             bodies: Mutex::new(Vec::new()),
+            arrivals: Mutex::new(Vec::new()),
             // Fixed bounds: an auto-resizing histogram would *clamp* in `saturating_record`
             // rather than grow. One hour is far beyond any stream the mock serves.
             first_content_us: Mutex::new(
@@ -174,6 +177,11 @@ impl MockStats {
         lock(&self.bodies).clone()
     }
 
+    /// When each kept body arrived, in the same order as [`bodies`](Self::bodies).
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        lock(&self.arrivals).clone()
+    }
+
     /// Forgets everything recorded so far. Requests still streaming stay counted in
     /// `in_flight` and `generating`, so the peaks restart from the current values rather than
     /// from 0.
@@ -190,6 +198,7 @@ impl MockStats {
         self.max_in_flight.store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         self.max_generating.store(self.generating.load(Ordering::SeqCst), Ordering::SeqCst);
         lock(&self.bodies).clear();
+        lock(&self.arrivals).clear();
         lock(&self.first_content_us).reset();
     }
 
@@ -213,9 +222,11 @@ impl MockStats {
         let seen = self.bodies_seen.fetch_add(1, Ordering::SeqCst);
         // Cheap pre-check so that a long run stops cloning and locking once the list is full.
         if seen < MAX_BODIES as u64 {
+            let at = std::time::Instant::now();
             let mut bodies = lock(&self.bodies);
             if bodies.len() < MAX_BODIES {
                 bodies.push(body.clone());
+                lock(&self.arrivals).push(at);
             }
         }
     }

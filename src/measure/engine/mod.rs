@@ -144,6 +144,9 @@ pub struct MadeBody {
     pub output_tokens: Option<u64>,
     /// The prompt's length as built, for a record whose server reports none.
     pub input_tokens: Option<u64>,
+    /// Headers of this request's own (a trace row's), over the configured ones; checked
+    /// when the workload was read.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Everything a worker needs to send and measure requests; shared by all workers.

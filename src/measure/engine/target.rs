@@ -217,6 +217,21 @@ impl PreparedRequest {
         request
     }
 
+    /// The same request with `headers` set over its own (a trace row's); a name or value
+    /// that is not valid HTTP is left out (the workload checks them when it reads them).
+    pub fn with_headers(mut self, headers: &[(String, String)]) -> PreparedRequest {
+        for (name, value) in headers {
+            let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
+            else {
+                continue;
+            };
+            self.h1_headers.insert(name.clone(), value.clone());
+            self.h2_headers.insert(name, value);
+        }
+        self
+    }
+
     /// A hyper request for HTTP/2 (`h2`) or HTTP/1.1.
     pub fn build(&self, h2: bool) -> Request<RequestBody> {
         let mut request = Request::new(Full::new(self.body.clone()));

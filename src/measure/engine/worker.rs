@@ -63,7 +63,10 @@ impl Engine {
         let own;
         let (prepared, asked) = match made {
             Some(made) => {
-                own = shared.with_body(made.bytes);
+                own = match made.headers.is_empty() {
+                    true => shared.with_body(made.bytes),
+                    false => shared.with_body(made.bytes).with_headers(&made.headers),
+                };
                 (&own, (made.output_tokens, made.input_tokens))
             }
             None => (shared, (None, None)),

@@ -136,7 +136,7 @@ impl SessionSource for Sessions {
             body["conversation_id"] = serde_json::Value::from(id.as_str());
         }
         let bytes = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-        MadeBody { bytes, output_tokens: output, input_tokens: None }
+        MadeBody { bytes, output_tokens: output, input_tokens: None, headers: Vec::new() }
     }
 
     fn think_time(&self, session: u64, turn: u32) -> Duration {

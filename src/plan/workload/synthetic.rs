@@ -86,7 +86,7 @@ impl BodySource for Synthetic {
         let bytes = self.build.build(&prompt, output);
         // A template's own text is not counted: only the prompt's length is known exactly.
         let input_tokens = self.build.template.is_none().then_some(input);
-        MadeBody { bytes, output_tokens: output, input_tokens }
+        MadeBody { bytes, output_tokens: output, input_tokens, headers: Vec::new() }
     }
 }
 

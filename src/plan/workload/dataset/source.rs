@@ -60,6 +60,7 @@ impl BodySource for DatasetBodies {
                 bytes: bytes.clone(),
                 output_tokens: item.output_tokens,
                 input_tokens: item.input_tokens,
+                headers: Vec::new(),
             },
             Content::Messages(messages) => {
                 let (input, from_file) = item.lengths(&self.tokenizer);
@@ -71,7 +72,7 @@ impl BodySource for DatasetBodies {
                 let bytes = self.build.build(messages, output);
                 // With a template, the prompt is only part of what is sent.
                 let input_tokens = input.filter(|_| self.build.template.is_none());
-                MadeBody { bytes, output_tokens: output, input_tokens }
+                MadeBody { bytes, output_tokens: output, input_tokens, headers: Vec::new() }
             }
         }
     }
