@@ -383,7 +383,7 @@ fn seconds(map: &Map<String, Value>, key: &str) -> anyhow::Result<Option<f64>> {
 }
 
 /// A value as the user wrote it, shortened for an error message.
-fn show(value: &Value) -> String {
+pub(crate) fn show(value: &Value) -> String {
     let text = value.to_string();
     match text.char_indices().nth(60) {
         Some((at, _)) => format!("{}…", &text[..at]),

@@ -14,6 +14,7 @@ pub mod prompts;
 pub mod sessions;
 pub mod synthetic;
 pub(crate) mod template;
+pub mod trace;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -30,7 +30,7 @@ pub(crate) fn read_table(path: &Path, label: &str) -> anyhow::Result<Table> {
 }
 
 /// Parses CSV text with a header row. Errors start with `:line: ` or `: ` (after the file name).
-fn parse(text: &str) -> anyhow::Result<Table> {
+pub(crate) fn parse(text: &str) -> anyhow::Result<Table> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()

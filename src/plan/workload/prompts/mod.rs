@@ -97,6 +97,36 @@ impl Prompts {
         out
     }
 
+    /// Appends a piece of exactly `tokens` tokens to `out`: `head` (an identifier that starts
+    /// with a space), then units of the corpus from a place that depends on `place`. When
+    /// `tokens` is shorter than `head`, the longest beginning of `head` that fits is kept, so
+    /// even a one-token piece is exact. The same arguments always append the same text, and
+    /// the piece's tokens add to those of text before it that is empty or ends in a visible
+    /// character: a piece is a building block that can go anywhere in a prompt.
+    pub fn push_piece(&self, out: &mut String, head: &str, place: u64, tokens: u64) {
+        let (head, head_tokens) = self.fitting(head, tokens);
+        out.push_str(head);
+        // Never unit 0: it has no space before it to part it from what comes before.
+        let start = 1 + (mix(place) % (self.ends.len() as u64 - 1)) as usize;
+        for run in self.runs_from(start, tokens - head_tokens) {
+            out.push_str(&CORPUS[run]);
+        }
+    }
+
+    /// The longest beginning of `head` (cut between characters) of at most `tokens` tokens,
+    /// and its tokens.
+    fn fitting<'a>(&self, head: &'a str, tokens: u64) -> (&'a str, u64) {
+        let ends = head.char_indices().map(|(at, _)| at).skip(1).chain([head.len()]);
+        let ends: Vec<usize> = ends.collect();
+        for &end in ends.iter().rev() {
+            match self.tokenizer.count(&head[..end]) {
+                Some(n) if n <= tokens => return (&head[..end], n),
+                _ => {}
+            }
+        }
+        ("", 0)
+    }
+
     /// Byte ranges of the corpus holding exactly `tokens` tokens: units from `first` on,
     /// wrapping at the end, adjacent units joined into one range, a unit that would overshoot
     /// skipped. Every unit but the corpus's first starts with a space, so units join cleanly

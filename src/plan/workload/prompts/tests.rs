@@ -80,3 +80,19 @@ fn writing_reuses_the_buffer_and_equals_a_new_prompt() {
     assert_eq!(out, prompts.prompt(9, 300));
     assert!(!out.contains("left over"));
 }
+
+#[test]
+fn a_piece_is_exact_even_shorter_than_its_head_and_adds_to_the_text_before() {
+    let prompts = Prompts::new(&Tokenizer::O200kBase, 0);
+    let mut out = String::from("Call me Ishmael.");
+    let before = Tokenizer::O200kBase.count(&out).unwrap();
+    for tokens in [1, 2, 4, 9, 300] {
+        let at = out.len();
+        prompts.push_piece(&mut out, " [000000042]", 42, tokens);
+        assert_eq!(Tokenizer::O200kBase.count(&out[at..]), Some(tokens), "{:?}", &out[at..]);
+    }
+    assert_eq!(Tokenizer::O200kBase.count(&out), Some(before + 1 + 2 + 4 + 9 + 300));
+    let mut again = String::new();
+    prompts.push_piece(&mut again, " [000000042]", 42, 300);
+    assert!(out.ends_with(&again), "the same arguments, the same text");
+}
