@@ -82,6 +82,12 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     if let (Some(source), Some((format, _))) = (settled.data_source.as_mut(), workload.dataset()) {
         source.format = Some(format);
     }
+    if let Some((offsets, summary)) = workload.trace() {
+        outln!("{}", summary.line(settled.lang));
+        // The progress counts the rows that will be sent.
+        let rows = offsets.len() as u64;
+        settled.total_requests = Some(settled.total_requests.map_or(rows, |n| n.min(rows)));
+    }
     // With sessions, -n counted conversations: the progress counts their requests.
     if let Some(count) = settled.sessions.as_ref().and_then(|s| s.count) {
         settled.total_requests = workload.requests_in(count);
@@ -225,7 +231,7 @@ async fn measure(
     }
     let engine = Arc::new(engine);
     let selfcheck = SelfCheck::start();
-    let plan = Plan::new(config, &selfcheck)?;
+    let plan = Plan::new(config, workload, &selfcheck)?;
     let control = Arc::new(RunControl::new());
     let forward = forward_interrupts(Arc::clone(interrupt), Arc::clone(&control));
     let (tx, rx) = mpsc::unbounded_channel();
@@ -255,7 +261,7 @@ async fn measure(
         level,
         summary,
         records,
-        run: run_info(config, &control, sends, consumed.warmups),
+        run: run_info(config, workload, &control, sends, consumed.warmups),
         client,
         connections,
         timeseries: consumed.series.seconds(),

@@ -15,6 +15,7 @@ use crate::measure::selfcheck::SelfCheck;
 use crate::output::report::RunInfo;
 use crate::plan::config::Config;
 use crate::plan::schedule::Schedule;
+use crate::plan::workload::Workload;
 
 /// The load the config asks for: the closed loop, or the open loop on its schedule.
 pub(super) enum Plan {
@@ -23,8 +24,15 @@ pub(super) enum Plan {
 }
 
 impl Plan {
-    pub(super) fn new(config: &Config, selfcheck: &SelfCheck) -> anyhow::Result<Plan> {
+    pub(super) fn new(
+        config: &Config,
+        workload: &Workload,
+        selfcheck: &SelfCheck,
+    ) -> anyhow::Result<Plan> {
         let load = &config.load;
+        if let Some((offsets, summary)) = workload.trace() {
+            return Ok(Plan::Open(replay(config, offsets, summary.rate, selfcheck)));
+        }
         // The loops count jobs: requests, or conversations with sessions.
         let jobs = match &config.sessions {
             Some(sessions) => sessions.count,
@@ -67,27 +75,47 @@ impl Plan {
     }
 }
 
+/// A trace replay: the open loop on the trace's own offsets, as many rows as `-n` allows.
+fn replay(config: &Config, offsets: Vec<Duration>, rate: f64, selfcheck: &SelfCheck) -> OpenLoop {
+    let lateness = selfcheck.send_lateness_recorder();
+    OpenLoop {
+        schedule: Box::new(offsets.into_iter()),
+        total: config.total_requests,
+        duration: config.load.duration,
+        max_in_flight: config.load.max_in_flight,
+        preconnect: (rate.ceil() as u64).clamp(1, MAX_OPEN_LOOP_PRECONNECT),
+        on_lateness: Some(Box::new(move |late| lateness.note(late))),
+    }
+}
+
 /// Open-loop connections opened before the clock starts, at most.
 const MAX_OPEN_LOOP_PRECONNECT: u64 = 1024;
 
 /// How the load was generated and why it stopped.
 pub(super) fn run_info(
     config: &Config,
+    workload: &Workload,
     control: &RunControl,
     sends: Option<SendStats>,
     warmups: u64,
 ) -> RunInfo {
+    let trace_rate = workload.trace().map(|(_, summary)| summary.rate);
     let reason = control.reason().unwrap_or(StopReason::Completed);
     let early = reason != StopReason::Completed;
     RunInfo {
-        load_model: if config.load.rate.is_some() { "open" } else { "closed" }.into(),
+        load_model: match (trace_rate, config.load.rate) {
+            (Some(_), _) => "trace",
+            (None, Some(_)) => "open",
+            (None, None) => "closed",
+        }
+        .into(),
         stop_reason: Some(reason),
         interrupted: reason == StopReason::Interrupted,
         in_flight_at_stop: early.then(|| match control.phase() {
             Phase::Cancelling => "cancelled".into(),
             _ => "awaited".into(),
         }),
-        target_rate: config.load.rate,
+        target_rate: config.load.rate.or(trace_rate),
         achieved_rate: sends.and_then(|s| s.achieved_rate()),
         queued_sends: sends.map_or(0, |s| s.queued),
         warmup_requests: warmups,

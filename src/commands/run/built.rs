@@ -12,7 +12,9 @@ use crate::plan::config::{
     BuildSettings, DataSource, DatasetFormat, FormatKind, StreamFormat, SyntheticSettings,
 };
 use crate::plan::workload::prompts::LengthSpec;
+use crate::plan::workload::replay::TraceSettings;
 use crate::plan::workload::sessions::SessionSettings;
+use crate::plan::workload::trace::{DEFAULT_BLOCK_TOKENS, TraceFormat};
 
 /// The synthetic prompts' settings (with `--input-tokens`) and how bodies are built (with
 /// `--input-tokens`, or a dataset that is not a CSV rendered into a body of one's own).
@@ -25,7 +27,9 @@ pub(super) fn built_bodies(
     format: &StreamFormat,
     data_source: Option<&DataSource>,
 ) -> anyhow::Result<(Option<SyntheticSettings>, Option<BuildSettings>)> {
-    let dataset_builds = data_source.is_some_and(|ds| own_body.is_none() || !is_csv(ds));
+    // A trace's rows are built like a dataset's records.
+    let dataset_builds =
+        data_source.is_some_and(|ds| own_body.is_none() || !is_csv(ds)) || args.trace.is_some();
     if args.input_tokens.is_some() && data_source.is_some() {
         bail!("`--input-tokens` and a dataset both give the prompts: choose one");
     }
@@ -51,7 +55,11 @@ pub(super) fn built_bodies(
         Some(_) => bail!(
             "a body of your own with {}: put `{{{{prompt}}}}` where the prompt goes (and \
              `{{{{max_tokens}}}}` for the length), or drop the body to have one built",
-            if args.input_tokens.is_some() { "`--input-tokens`" } else { "a dataset" }
+            match (&args.input_tokens, &args.trace) {
+                (Some(_), _) => "`--input-tokens`",
+                (None, Some(_)) => "`--trace`",
+                (None, None) => "a dataset",
+            }
         ),
         None => None,
     };
@@ -151,6 +159,65 @@ pub(super) fn session_settings(
         },
     };
     Ok(Some(SessionSettings { turns, turn_input, think, count: None }))
+}
+
+/// `--trace` and its companions; `None` without `--trace`. A trace brings its own prompts and
+/// its own schedule, so the flags that give either are errors beside it.
+pub(super) fn trace_settings(args: &RunArgs) -> anyhow::Result<Option<TraceSettings>> {
+    let Some(file) = &args.trace else {
+        let companions = [
+            ("--trace-format", args.trace_format.is_some()),
+            ("--trace-speedup", args.trace_speedup.is_some()),
+            ("--trace-window", args.trace_window.is_some()),
+            ("--trace-block-tokens", args.trace_block_tokens.is_some()),
+        ];
+        if let Some((flag, _)) = companions.iter().find(|(_, given)| *given) {
+            bail!("`{flag}` shapes a trace replay: add `--trace FILE`");
+        }
+        return Ok(None);
+    };
+    let rivals = [
+        ("--input-tokens", args.input_tokens.is_some()),
+        ("--dataset", args.dataset.is_some()),
+        ("--turns", args.turns.is_some()),
+        ("--rate", !args.rate.is_empty()),
+        ("--arrival", args.arrival.is_some()),
+        ("--ramp-up", args.ramp_up.is_some()),
+    ];
+    if let Some((flag, _)) = rivals.iter().find(|(_, given)| *given) {
+        bail!("`{flag}` and `--trace` both say what to send or when: a trace brings both");
+    }
+    let speedup = args.trace_speedup.unwrap_or(1.0);
+    if !(speedup.is_finite() && speedup > 0.0) {
+        bail!("`--trace-speedup` must be a positive number, got {speedup}");
+    }
+    let window = match args.trace_window.as_deref().map(str::trim) {
+        None => (std::time::Duration::ZERO, None),
+        Some(text) => {
+            let Some((start, end)) = text.split_once("..") else {
+                bail!("`--trace-window {text}`: expected START..END (e.g. 10m..20m, or 30s..)");
+            };
+            let start = match start.trim() {
+                "" => std::time::Duration::ZERO,
+                s => parse_duration(s, "--trace-window")?,
+            };
+            let end = match end.trim() {
+                "" => None,
+                e => Some(parse_duration(e, "--trace-window")?),
+            };
+            if end.is_some_and(|end| end <= start) {
+                bail!("`--trace-window {text}`: the end must come after the start");
+            }
+            (start, end)
+        }
+    };
+    let format = args.trace_format.as_deref().map(TraceFormat::parse).transpose();
+    let format = format.map_err(|e| anyhow::anyhow!("`--trace-format`: {e}"))?;
+    let block_tokens = args.trace_block_tokens.unwrap_or(DEFAULT_BLOCK_TOKENS);
+    if block_tokens == 0 {
+        bail!("`--trace-block-tokens` must be at least 1");
+    }
+    Ok(Some(TraceSettings { file: file.clone(), format, speedup, window, block_tokens }))
 }
 
 /// Whether a body of one's own says where the prompt goes.

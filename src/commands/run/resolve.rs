@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use serde_json::Value;
 
-use super::built::{built_bodies, session_settings};
+use super::built::{built_bodies, session_settings, trace_settings};
 use super::history::history_settings;
 use super::load::load_plan;
 use crate::analyse::slo::Slo;
@@ -57,10 +57,13 @@ impl Config {
             request.for_built_bodies(b.protocol);
         }
         let sessions = session_settings(args, synthetic.is_some(), data_source.is_some())?;
+        let trace = trace_settings(args)?;
         // With sessions, -n counts conversations; the requests are counted once the turns
         // are known (when the run loads its workload).
         let (total_requests, sessions) = match sessions {
             Some(s) => (None, Some(SessionSettings { count: plan.total_requests, ..s })),
+            // A trace is sent whole unless -n says otherwise (its length is known once read).
+            None if trace.is_some() && args.requests.is_none() => (None, None),
             None => (plan.total_requests, None),
         };
         // Flags add to the file's objectives: a CI job can tighten a shared config.
@@ -106,6 +109,7 @@ impl Config {
             synthetic,
             built,
             sessions,
+            trace,
         })
     }
 }

@@ -34,6 +34,7 @@ pub use crate::measure::protocol::format::{FormatKind, StreamFormat};
 /// The workload's settings are the workload's; configs name them here too.
 pub use crate::plan::workload::built::BuildSettings;
 pub use crate::plan::workload::dataset::DatasetFormat;
+pub use crate::plan::workload::replay::TraceSettings;
 pub use crate::plan::workload::sessions::SessionSettings;
 pub use crate::plan::workload::synthetic::SyntheticSettings;
 pub use env::{Env, process_env};
@@ -128,6 +129,8 @@ pub struct Config {
     pub built: Option<BuildSettings>,
     /// Multi-turn sessions (`--turns`): each job of the load a conversation.
     pub sessions: Option<SessionSettings>,
+    /// A trace replayed on its own schedule (`--trace`).
+    pub trace: Option<TraceSettings>,
 }
 
 impl Config {
@@ -170,6 +173,7 @@ impl Config {
             synthetic: None,
             built: None,
             sessions: None,
+            trace: None,
         }
     }
 }

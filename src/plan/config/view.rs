@@ -120,6 +120,9 @@ impl Config {
         if let Some(sessions) = &self.sessions {
             view["sessions"] = sessions.view();
         }
+        if let Some(trace) = &self.trace {
+            view["trace"] = trace.view();
+        }
         view
     }
 }

@@ -11,6 +11,7 @@ pub mod bodies;
 pub mod built;
 pub mod dataset;
 pub mod prompts;
+pub mod replay;
 pub mod sessions;
 pub mod synthetic;
 pub(crate) mod template;
@@ -33,11 +34,12 @@ pub use crate::measure::engine::RequestSpec;
 
 /// The rendered requests, used in order and cycled; with `--input-tokens`, also the body
 /// each request number gets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Workload {
     specs: Vec<RequestSpec>,
     bodies: Option<Arc<dyn BodySource>>,
     sessions: Option<Arc<sessions::Sessions>>,
+    trace: Option<Arc<replay::TraceBodies>>,
     dataset: Option<(DatasetFormat, usize)>,
 }
 
@@ -49,6 +51,14 @@ impl Workload {
     pub fn load(config: &Config) -> anyhow::Result<Workload> {
         if let Some(settings) = &config.sessions {
             return Workload::conversations(config, settings);
+        }
+        if let (Some(settings), Some(build)) = (&config.trace, &config.built) {
+            let tokenizer = Tokenizer::from_spec(&config.tokenizer)?;
+            let bodies = replay::TraceBodies::new(settings.read()?, settings, build, &tokenizer)?;
+            let bodies = Arc::new(bodies);
+            let mut workload = Workload::built(config, bodies.clone(), None)?;
+            workload.trace = Some(bodies);
+            return Ok(workload);
         }
         match (&config.synthetic, &config.data_source, &config.built) {
             (Some(settings), _, Some(build)) => {
@@ -66,7 +76,7 @@ impl Workload {
             (None, Some(source), None) => Workload::from_csv(config, source),
             _ => {
                 let spec = render(config, &|_| None)?;
-                Ok(Workload { specs: vec![spec], bodies: None, sessions: None, dataset: None })
+                Ok(Workload { specs: vec![spec], ..Workload::default() })
             }
         }
     }
@@ -107,7 +117,12 @@ impl Workload {
         }
         let sessions = Arc::new(sessions::Sessions::new(turns, settings, build));
         let spec = render(config, &|_| None)?;
-        Ok(Workload { specs: vec![spec], bodies: None, sessions: Some(sessions), dataset })
+        Ok(Workload { specs: vec![spec], sessions: Some(sessions), dataset, ..Workload::default() })
+    }
+
+    /// A trace replay's schedule (each row's offset from the start) and summary.
+    pub fn trace(&self) -> Option<(Vec<std::time::Duration>, &trace::TraceSummary)> {
+        self.trace.as_ref().map(|t| (t.schedule(), t.summary()))
     }
 
     /// The sessions, when each job is a conversation.
@@ -128,7 +143,7 @@ impl Workload {
         dataset: Option<(DatasetFormat, usize)>,
     ) -> anyhow::Result<Workload> {
         let spec = render(config, &|_| None)?;
-        Ok(Workload { specs: vec![spec], bodies: Some(bodies), sessions: None, dataset })
+        Ok(Workload { specs: vec![spec], bodies: Some(bodies), dataset, ..Workload::default() })
     }
 
     /// The original tool's CSV with a body of one's own: one request a row, `{{column}}`
@@ -149,7 +164,7 @@ impl Workload {
             dataset::shuffle(&mut specs, seed);
         }
         let dataset = Some((DatasetFormat::Csv, specs.len()));
-        Ok(Workload { specs, bodies: None, sessions: None, dataset })
+        Ok(Workload { specs, dataset, ..Workload::default() })
     }
 
     /// The dataset's format as read and its number of records, when there is one.
