@@ -4,7 +4,7 @@
 //! it (ARCHITECTURE.md draws them, with the way of one request through the code):
 //!
 //! ```text
-//! cli.rs        the clap types of every subcommand
+//! cli/          the clap types of every subcommand
 //! commands/     one file a subcommand: the only code that reads the clap types
 //! run/          one load test end to end: plan → measure → analyse → output
 //! plan/         config/ (a validated Config), workload/ (the requests), schedule/ (arrivals)
