@@ -404,6 +404,27 @@ mod tests {
     }
 
     #[test]
+    fn a_made_body_and_its_own_headers_go_over_the_configured_ones() {
+        let a = spec("http://example.test/v1");
+        let all = prepare_all("POST", &[&a], &TlsOptions::default(), &Default::default()).unwrap();
+        let own = [("X-Key".into(), "row".into()), ("x-trace".into(), "1".into())];
+        let bad = [("bad name".into(), "x".into()), ("x-ok".into(), "a\nb".into())];
+        let made = all[0].with_body(Bytes::from_static(b"[1,2]")).with_headers(&own);
+        let made = made.with_headers(&bad);
+        for h2 in [false, true] {
+            let request = made.build(h2);
+            let headers = request.headers();
+            assert_eq!(
+                (headers["x-key"].as_bytes(), headers["x-trace"].as_bytes()),
+                (&b"row"[..], &b"1"[..]),
+                "h2: {h2}"
+            );
+            assert_eq!(headers[CONTENT_LENGTH], "5");
+            assert!(!headers.contains_key("x-ok"), "an invalid value is left out");
+        }
+    }
+
+    #[test]
     fn requests_to_one_origin_share_a_target() {
         let (a, b) = (spec("http://127.0.0.1:1/a"), spec("http://127.0.0.1:1/b"));
         let all =
