@@ -42,7 +42,7 @@ pub mod run;
 // the integration tests and library users name. Code inside the crate uses the layer paths.
 pub use analyse::{metrics, slo, timeseries};
 pub use measure::{engine, protocol, record, selfcheck, stream, tokens};
-pub use output::{compare, export, history, live, report};
+pub use output::{compare, export, history, live, records, report};
 pub use plan::{config, workload};
 
 use std::process::ExitCode;

@@ -403,7 +403,8 @@ impl Drop for TinyDisk {
 
 /// The result does not fit on the disk: the report is printed, the `--prometheus` file
 /// elsewhere is written, the result file is named as not written (no space), no temporary
-/// file is left behind and the file already on that disk is untouched; exit 4.
+/// file is left behind, the records that fit are readable and the file already on that disk
+/// is untouched; exit 4.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_still_reports_names_the_result_and_exits_4() {
     let Some(disk) = TinyDisk::mount() else { return };
@@ -421,7 +422,13 @@ async fn a_full_disk_still_reports_names_the_result_and_exits_4() {
     assert!(stderr.contains(&format!("cannot write {}", result.display())), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(std::fs::read_to_string(&prom).unwrap().contains("streamperf_requests"));
-    let left: Vec<_> = std::fs::read_dir(tiny).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left, [std::ffi::OsString::from("earlier.json")], "nothing half-written left");
+    let mut left: Vec<_> =
+        std::fs::read_dir(tiny).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    // The records file keeps what fit (whole lines; a reader skips a cut last one), and the
+    // warning says where it stopped; no temporary file is left.
+    assert_eq!(left, ["earlier.json", "r.records.jsonl"], "nothing half-written left: {stderr}");
+    assert!(stderr.contains("cannot write") && stderr.contains("r.records.jsonl"), "{stderr}");
+    streamperf::records::read_records(&tiny.join("r.records.jsonl")).unwrap();
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "{\"an\": \"earlier result\"}\n");
 }

@@ -229,6 +229,11 @@ pub struct RunArgs {
     #[arg(long = "trace-block-tokens", value_name = "N")]
     pub trace_block_tokens: Option<u64>,
 
+    /// Records kept in the result file's `metrics` (and in memory); every record is also
+    /// appended to RESULT.records.jsonl as it completes [default: 100000].
+    #[arg(long = "max-records-in-result", value_name = "N")]
+    pub max_records_in_result: Option<u64>,
+
     /// Result file (JSON) [default: test_results.json; an existing file is never overwritten].
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,

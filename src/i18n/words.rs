@@ -172,6 +172,10 @@ pub struct Words {
     pub times: &'static str,
     /// Final line: where the result file went.
     pub saved_to: &'static str,
+    /// Final line: the records file, holding `{total}` records (all also in the result).
+    pub records_saved: &'static str,
+    /// Final line: the result holds the first `{n}` of the `{total}` records in `{file}`.
+    pub records_truncated: &'static str,
     /// Per-request line: first token.
     pub first_token: &'static str,
     /// Per-request line: request finished.
@@ -292,6 +296,8 @@ pub(super) const EN: Words = Words {
     example: "e.g.",
     times: "",
     saved_to: "Results saved to",
+    records_saved: "Records ({total}, one JSON line each): {file}",
+    records_truncated: "The result's metrics hold the first {n} of {total} records (--max-records-in-result); all are in {file}",
     first_token: "first token",
     done: "done",
     request_failed: "failed",
@@ -394,6 +400,8 @@ pub(super) const ZH: Words = Words {
     example: "示例:",
     times: "次",
     saved_to: "结果已保存到",
+    records_saved: "逐请求记录({total} 条,每行一个 JSON):{file}",
+    records_truncated: "结果中的 metrics 只含 {total} 条记录中的前 {n} 条(--max-records-in-result);全部记录见 {file}",
     first_token: "首token",
     done: "完成",
     request_failed: "失败",

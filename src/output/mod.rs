@@ -6,4 +6,5 @@ pub mod compare;
 pub mod export;
 pub mod history;
 pub mod live;
+pub mod records;
 pub mod report;

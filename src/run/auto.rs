@@ -7,14 +7,9 @@
 //! Concurrency levels are whole numbers; bisection stops when the bracket is within 1 (or
 //! 1/8 of the level).
 
-use std::sync::Arc;
-
-use super::{MeasuredLevel, lines, measure};
-use crate::measure::engine::RunControl;
-use crate::output::live::Live;
+use super::{MeasuredLevel, Shared, lines, measure};
 use crate::plan::config::sweep::{KNEE_SHARE, MIN_GROWTH, usable_throughput};
 use crate::plan::config::{Config, Sweep, SweepOver};
-use crate::plan::workload::Workload;
 
 /// Doubling stops here whatever happens (concurrency; rates scale from their start).
 const MAX_DOUBLINGS: u32 = 12;
@@ -23,15 +18,14 @@ const MAX_DOUBLINGS: u32 = 12;
 pub(super) async fn find_knee(
     config: &Config,
     sweep: &Sweep,
-    workload: &Workload,
-    interrupt: &Arc<RunControl>,
-    live: &Live,
+    shared: &Shared<'_>,
 ) -> anyhow::Result<Vec<MeasuredLevel>> {
+    let (interrupt, live) = (shared.interrupt, shared.live);
     let mut runs: Vec<MeasuredLevel> = Vec::new();
     let run = async |level: f64, runs: &mut Vec<MeasuredLevel>| -> anyhow::Result<f64> {
         let level_config = config.at_level(sweep, level);
         live.say(format!("\n{}", lines::banner(&level_config)));
-        let m = measure(&level_config, workload, interrupt, live).await?;
+        let m = measure(&level_config, shared).await?;
         let throughput = usable(&m);
         runs.push(m);
         Ok(throughput)

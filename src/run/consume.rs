@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::lines::connections_line;
+use super::records::RecordSink;
 use crate::analyse::metrics::Aggregator;
 use crate::analyse::timeseries::TimeSeries;
 use crate::measure::engine::{EngineEvent, Preconnect, RunControl, StopReason};
@@ -27,8 +28,11 @@ const ERROR_RATE_MIN_REQUESTS: u64 = 10;
 pub(super) struct Consumed {
     /// Every measured request except warm-ups.
     pub aggregator: Aggregator,
-    /// Every record, warm-ups included (flagged), in arrival order.
+    /// The records, warm-ups included (flagged), in arrival order: the first
+    /// `--max-records-in-result` of them (the records file has every one).
     pub records: Vec<RequestRecord>,
+    /// Every record seen, kept or not.
+    pub seen: u64,
     /// The per-second series.
     pub series: TimeSeries,
     /// Warm-up requests seen.
@@ -43,8 +47,9 @@ pub(super) async fn consume(
     control: &Arc<RunControl>,
     mut rx: mpsc::UnboundedReceiver<EngineEvent>,
     live: &Live,
+    sink: &RecordSink,
 ) -> Consumed {
-    let mut consumer = Consumer::new(config, control, live);
+    let mut consumer = Consumer::new(config, control, live, sink);
     let mut tick = tokio::time::interval(live::TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -75,6 +80,7 @@ pub(super) async fn consume(
 /// One run's consumption in progress: what it produced so far, the clocks and the views.
 struct Consumer<'a> {
     config: &'a Config,
+    sink: &'a RecordSink,
     control: &'a Arc<RunControl>,
     live: &'a Live,
     out: Consumed,
@@ -91,11 +97,17 @@ struct Consumer<'a> {
 }
 
 impl<'a> Consumer<'a> {
-    fn new(config: &'a Config, control: &'a Arc<RunControl>, live: &'a Live) -> Self {
-        let capacity = config.total_requests.unwrap_or(1024).min(1 << 20) as usize;
+    fn new(
+        config: &'a Config,
+        control: &'a Arc<RunControl>,
+        live: &'a Live,
+        sink: &'a RecordSink,
+    ) -> Self {
+        let expected = config.total_requests.unwrap_or(1024).min(config.max_records_in_result);
         let out = Consumed {
             aggregator: Aggregator::new(),
-            records: Vec::with_capacity(capacity),
+            records: Vec::with_capacity(expected.min(1 << 20) as usize),
+            seen: 0,
             series: TimeSeries::new(Instant::now()),
             warmups: 0,
         };
@@ -109,6 +121,7 @@ impl<'a> Consumer<'a> {
         }
         Consumer {
             config,
+            sink,
             control,
             live,
             out,
@@ -175,9 +188,14 @@ impl<'a> Consumer<'a> {
         }
         record.itl = Vec::new(); // consumed by the aggregator; not kept per request
         record.itl_token = Vec::new();
-        self.out.records.push(record);
+        self.sink.append(&record, self.live);
+        self.out.seen += 1;
+        // Memory stays flat however long the run: beyond the limit, records are on disk only.
+        if (self.out.records.len() as u64) < config.max_records_in_result {
+            self.out.records.push(record);
+        }
         if !self.draws {
-            let (done, errors) = (self.out.records.len(), self.errors);
+            let (done, errors) = (self.out.seen as usize, self.errors);
             let (aggregator, started) = (&self.out.aggregator, self.started);
             self.progress.tick(|| progress_line(config, aggregator, done, started, errors));
         }
@@ -194,7 +212,7 @@ impl<'a> Consumer<'a> {
                 self.live.end(snapshot);
             }
             false => {
-                let (done, errors) = (self.out.records.len(), self.errors);
+                let (done, errors) = (self.out.seen as usize, self.errors);
                 let (aggregator, started) = (&self.out.aggregator, self.started);
                 let config = self.config;
                 self.progress.finish(|| progress_line(config, aggregator, done, started, errors));

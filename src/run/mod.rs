@@ -11,6 +11,7 @@ mod lines;
 mod models;
 mod outputs;
 mod plan;
+mod records;
 mod result;
 mod signals;
 
@@ -28,12 +29,13 @@ use crate::measure::record::RequestRecord;
 use crate::measure::selfcheck::{ClientHealth, SelfCheck};
 use crate::output::live::Live;
 use crate::output::report::terminal::{self, ReportInfo};
-use crate::output::report::{RunInfo, RunResult};
+use crate::output::report::{RecordsInfo, RunInfo, RunResult};
 use crate::plan::config::{Config, SweepOver};
 use crate::plan::workload::Workload;
 use crate::{errln, exit, outln};
 
 use plan::{Plan, run_info};
+use records::RecordSink;
 use result::{assemble, judge_slos};
 use signals::{bound_graceful_stop, forward_interrupts, press, watch_signals};
 
@@ -94,6 +96,7 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     }
     let config = &settled;
     outputs::check(config)?;
+    let records = RecordSink::open(config)?;
     let highest =
         config.sweep.as_ref().map_or(0.0, |s| s.levels.iter().copied().fold(0.0, f64::max));
     let expected_streams = match (config.load.rate, &config.sweep) {
@@ -121,12 +124,18 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let live = Arc::new(Live::start(config.tui, config.lang, on_key));
     let signals = watch_signals(Arc::clone(&interrupt), Arc::clone(&live), config);
     let graceful = bound_graceful_stop(Arc::clone(&interrupt), Arc::clone(&live), config);
-    let measured = measure_all(config, &workload, &interrupt, &live).await;
+    let shared =
+        Shared { workload: &workload, interrupt: &interrupt, live: &live, records: &records };
+    let measured = measure_all(config, &shared).await;
     signals.abort();
     graceful.abort();
     live.finish(); // the bar finished or the terminal given back, even on an error
     let measured = measured?;
     let mut result = assemble(config, measured);
+    if let Some((file, total)) = records.finish() {
+        let in_result = result.metrics.len() as u64;
+        result.records = Some(RecordsInfo { file: file.display().to_string(), total, in_result });
+    }
     judge_slos(config, &mut result);
     Ok(deliver(config, result))
 }
@@ -173,20 +182,14 @@ fn deliver(config: &Config, result: RunResult) -> RunOutput {
 }
 
 /// The run, or each level of a sweep in turn (until interrupted).
-async fn measure_all(
-    config: &Config,
-    workload: &Workload,
-    interrupt: &Arc<RunControl>,
-    live: &Live,
-) -> anyhow::Result<Vec<MeasuredLevel>> {
+async fn measure_all(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Vec<MeasuredLevel>> {
+    let (interrupt, live) = (shared.interrupt, shared.live);
     Ok(match &config.sweep {
         None => {
             live.say(lines::banner(config));
-            vec![measure(config, workload, interrupt, live).await?]
+            vec![measure(config, shared).await?]
         }
-        Some(sweep) if sweep.auto => {
-            auto::find_knee(config, sweep, workload, interrupt, live).await?
-        }
+        Some(sweep) if sweep.auto => auto::find_knee(config, sweep, shared).await?,
         Some(sweep) => {
             let mut levels = Vec::with_capacity(sweep.levels.len());
             for &level in &sweep.levels {
@@ -195,11 +198,19 @@ async fn measure_all(
                 }
                 let level_config = config.at_level(sweep, level);
                 live.say(format!("\n{}", lines::banner(&level_config)));
-                levels.push(measure(&level_config, workload, interrupt, live).await?);
+                levels.push(measure(&level_config, shared).await?);
             }
             levels
         }
     })
+}
+
+/// What every level of a run shares: the workload, Ctrl-C, the live view, the records file.
+struct Shared<'a> {
+    workload: &'a Workload,
+    interrupt: &'a Arc<RunControl>,
+    live: &'a Live,
+    records: &'a RecordSink,
 }
 
 /// One load test (one level of a sweep), measured.
@@ -216,12 +227,8 @@ struct MeasuredLevel {
 
 /// Runs `config`'s load once. Ctrl-C on `interrupt` reaches this level's own control, which
 /// the duration and error limits also stop.
-async fn measure(
-    config: &Config,
-    workload: &Workload,
-    interrupt: &Arc<RunControl>,
-    live: &Live,
-) -> anyhow::Result<MeasuredLevel> {
+async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<MeasuredLevel> {
+    let (workload, interrupt, live) = (shared.workload, shared.interrupt, shared.live);
     let mut engine = Engine::new(&config.engine_settings(), workload.specs())?;
     if let Some(bodies) = workload.bodies() {
         engine = engine.with_bodies(bodies);
@@ -236,7 +243,7 @@ async fn measure(
     let forward = forward_interrupts(Arc::clone(interrupt), Arc::clone(&control));
     let (tx, rx) = mpsc::unbounded_channel();
     let load = tokio::spawn(plan.run(Arc::clone(&engine), Arc::clone(&control), tx));
-    let consumed = consume::consume(config, &control, rx, live).await;
+    let consumed = consume::consume(config, &control, rx, live, shared.records).await;
     let (duration, sends) = load.await?;
     forward.abort();
     let client = Some(selfcheck.finish().await);

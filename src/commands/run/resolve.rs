@@ -110,6 +110,9 @@ impl Config {
             built,
             sessions,
             trace,
+            max_records_in_result: args
+                .max_records_in_result
+                .unwrap_or(crate::plan::config::DEFAULT_MAX_RECORDS_IN_RESULT),
         })
     }
 }

@@ -132,7 +132,27 @@ pub fn read_result(path: &Path) -> anyhow::Result<RunResult> {
         return super::import::from_original(value)
             .with_context(|| format!("{}: the original tool's result file", path.display()));
     }
-    ours.with_context(not_a_result)
+    let mut result = ours.with_context(not_a_result)?;
+    with_all_records(&mut result, path)?;
+    Ok(result)
+}
+
+/// A result whose `metrics` hold only part of its records gets them all from its records
+/// file (as written, else beside the result), so a report of a long run describes every
+/// request. A sweep's file is not read: its lines carry no level. A missing file leaves the
+/// part.
+fn with_all_records(result: &mut RunResult, path: &Path) -> anyhow::Result<()> {
+    let Some(info) = result.records.as_ref().filter(|r| r.truncated()) else { return Ok(()) };
+    if !result.levels.is_empty() {
+        return Ok(());
+    }
+    let written = PathBuf::from(&info.file);
+    let beside = written.file_name().map(|name| path.with_file_name(name));
+    let Some(file) = [Some(written), beside].into_iter().flatten().find(|p| p.is_file()) else {
+        return Ok(());
+    };
+    result.metrics = crate::output::records::read_records(&file)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -68,6 +68,27 @@ pub struct RunResult {
     /// A sweep's levels, in the order run; empty for a single run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<LevelResult>,
+    /// The records file beside the result, which holds every request's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<RecordsInfo>,
+}
+
+/// Where every record of a run is, and how many of them `metrics` holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordsInfo {
+    /// The records file (JSON lines), as the run wrote its path.
+    pub file: String,
+    /// Records in the file: every request the run finished.
+    pub total: u64,
+    /// Records in `metrics` (`--max-records-in-result`).
+    pub in_result: u64,
+}
+
+impl RecordsInfo {
+    /// Whether `metrics` holds only part of the records.
+    pub fn truncated(&self) -> bool {
+        self.in_result < self.total
+    }
 }
 
 impl RunResult {

@@ -131,6 +131,9 @@ pub struct Config {
     pub sessions: Option<SessionSettings>,
     /// A trace replayed on its own schedule (`--trace`).
     pub trace: Option<TraceSettings>,
+    /// Records kept in memory and in the result's `metrics` (`--max-records-in-result`); the
+    /// records file beside the result has every one.
+    pub max_records_in_result: u64,
 }
 
 impl Config {
@@ -174,9 +177,13 @@ impl Config {
             built: None,
             sessions: None,
             trace: None,
+            max_records_in_result: DEFAULT_MAX_RECORDS_IN_RESULT,
         }
     }
 }
+
+/// Records kept in memory and in the result file by default: a long run's memory stays flat.
+pub const DEFAULT_MAX_RECORDS_IN_RESULT: u64 = 100_000;
 
 /// Default method.
 pub(crate) const DEFAULT_METHOD: &str = "POST";

@@ -59,6 +59,14 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     if let Some(path) = &info.result_path {
         out.line(&format!("{}: {}", w.saved_to, path.display()));
     }
+    if let Some(records) = &result.records {
+        let template = if records.truncated() { w.records_truncated } else { w.records_saved };
+        let line = template
+            .replace("{file}", &records.file)
+            .replace("{n}", &records.in_result.to_string())
+            .replace("{total}", &records.total.to_string());
+        out.line(&line);
+    }
     out.out
 }
 
