@@ -9,6 +9,7 @@ pub mod csv;
 pub mod html;
 pub mod markdown;
 pub mod prometheus;
+pub(crate) mod promtext;
 
 use std::path::{Path, PathBuf};
 

@@ -7,9 +7,14 @@
 //! terminal delays the picture, never a request. Lines meant for the terminal (per-request
 //! lines, the banner) go through [`Live`] too, so they land above the bar, or after the
 //! dashboard closes.
+//!
+//! For monitoring, [`exposition`] renders the run so far as Prometheus text and [`serve`]
+//! answers scrapes of it (`--metrics-listen`); neither runs on the measuring path either.
 
 pub mod bar;
+pub mod exposition;
 pub mod lines;
+pub mod serve;
 pub mod snapshot;
 pub mod tui;
 pub mod words;
@@ -21,6 +26,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub use exposition::{LiveFigures, live_exposition};
+pub use serve::{bind_metrics, serve_metrics};
 pub use snapshot::{Header, Snapshot, Tracker};
 
 use crate::i18n::Lang;
