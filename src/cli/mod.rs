@@ -280,6 +280,16 @@ pub struct RunArgs {
     #[arg(long = "prometheus", value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
 
+    /// With --prometheus: rewrite the file this often during the run (e.g. 15s), for
+    /// node_exporter's textfile collector on long runs.
+    #[arg(long = "push-interval", value_name = "DURATION")]
+    pub push_interval: Option<String>,
+
+    /// Serve live Prometheus metrics at http://ADDR/metrics during the run (e.g. :9090,
+    /// 127.0.0.1:9464): requests, failures by class, in flight, tokens, TTFT/e2e/ITL.
+    #[arg(long = "metrics-listen", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+
     /// Keep each response's extracted text in the result file (`output`, `reasoning`).
     #[arg(long = "save-output")]
     pub save_output: bool,

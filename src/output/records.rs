@@ -3,33 +3,26 @@
 //! share of its records in memory (`--max-records-in-result`); the file has them all, and a
 //! crash or SIGKILL leaves every record written so far, each line whole.
 //!
-//! Lines are collected in a buffer of our own and written whole, at most a second apart (or
-//! every 64 KiB): the consumer, never the measuring path, pays for the writes, and what a kill
-//! can lose is at most the last second. A reader skips a last line without its newline.
+//! Each line is written whole, with one `write` as its record arrives: the consumer, never the
+//! measuring path, pays for it (a few microseconds), and the kernel holds what was written
+//! even if the process is killed the next instant. A reader skips a last line without its
+//! newline (a disk that filled mid-line).
 
+use anyhow::Context as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use anyhow::Context as _;
 
 use crate::measure::record::RequestRecord;
-
-/// Longest a finished record waits in memory before it is written.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-/// Bytes of lines that are written at once, whatever the time.
-const FLUSH_BYTES: usize = 64 * 1024;
 
 /// An open records file.
 #[derive(Debug)]
 pub struct RecordsFile {
     path: PathBuf,
     file: File,
-    pending: Vec<u8>,
+    /// The line being written, reused.
+    line: Vec<u8>,
     lines: u64,
-    flushed_at: Instant,
 }
 
 impl RecordsFile {
@@ -48,8 +41,12 @@ impl RecordsFile {
             let path = result.with_file_name(name);
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(file) => {
-                    let (pending, flushed_at) = (Vec::with_capacity(FLUSH_BYTES), Instant::now());
-                    return Ok(RecordsFile { path, file, pending, lines: 0, flushed_at });
+                    return Ok(RecordsFile {
+                        path,
+                        file,
+                        line: Vec::with_capacity(2048),
+                        lines: 0,
+                    });
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
                 Err(e) => {
@@ -63,27 +60,20 @@ impl RecordsFile {
         )
     }
 
-    /// Adds `record` as a line; writes the lines collected when a second has passed since the
-    /// last write or they fill [`FLUSH_BYTES`].
+    /// Writes `record` as one line.
     pub fn append(&mut self, record: &RequestRecord) -> io::Result<()> {
-        serde_json::to_writer(&mut self.pending, record)?;
-        self.pending.push(b'\n');
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record)?;
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)?;
         self.lines += 1;
-        if self.pending.len() >= FLUSH_BYTES || self.flushed_at.elapsed() >= FLUSH_EVERY {
-            self.flush()?;
-        }
         Ok(())
     }
 
-    /// Writes every line collected so far.
+    /// Hands what was written to the disk (for the end of a run; a killed process loses
+    /// nothing written anyway, only a machine that stops does).
     pub fn flush(&mut self) -> io::Result<()> {
-        self.flushed_at = Instant::now();
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let written = self.file.write_all(&self.pending);
-        self.pending.clear();
-        written
+        self.file.sync_data()
     }
 
     /// Where the records go.
@@ -94,13 +84,6 @@ impl RecordsFile {
     /// Records appended so far.
     pub fn lines(&self) -> u64 {
         self.lines
-    }
-}
-
-impl Drop for RecordsFile {
-    fn drop(&mut self) {
-        // Whatever happens to the run, what was measured reaches the file.
-        let _ = self.flush();
     }
 }
 
@@ -124,6 +107,8 @@ pub fn read_records(path: &Path) -> anyhow::Result<Vec<RequestRecord>> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::measure::record::testing;
 

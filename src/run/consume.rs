@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::lines::connections_line;
+use super::monitor::{self, Figures, Monitor};
 use super::records::RecordSink;
 use crate::analyse::metrics::Aggregator;
 use crate::analyse::timeseries::TimeSeries;
@@ -48,16 +49,23 @@ pub(super) async fn consume(
     mut rx: mpsc::UnboundedReceiver<EngineEvent>,
     live: &Live,
     sink: &RecordSink,
+    monitor: Option<&Monitor>,
 ) -> Consumed {
     let mut consumer = Consumer::new(config, control, live, sink);
     let mut tick = tokio::time::interval(live::TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut monitor_tick = tokio::time::interval(monitor::EVERY);
+    monitor_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let event = tokio::select! {
             // First, or a busy channel would starve it; it is ready only once a tick.
             biased;
             _ = tick.tick(), if consumer.draws => {
                 consumer.publish();
+                continue;
+            }
+            _ = monitor_tick.tick(), if monitor.is_some() => {
+                consumer.monitor(monitor);
                 continue;
             }
             event = rx.recv() => match event {
@@ -74,6 +82,7 @@ pub(super) async fn consume(
             EngineEvent::Finished { record, at } => consumer.on_finished(*record, at),
         }
     }
+    consumer.monitor(monitor);
     consumer.finish()
 }
 
@@ -94,6 +103,8 @@ struct Consumer<'a> {
     /// Whether a bar or dashboard draws (snapshots instead of progress lines).
     draws: bool,
     tracker: Tracker,
+    /// The live monitoring's window and counts.
+    figures: Figures,
 }
 
 impl<'a> Consumer<'a> {
@@ -131,6 +142,15 @@ impl<'a> Consumer<'a> {
             errors: 0,
             draws,
             tracker,
+            figures: Figures::new(started),
+        }
+    }
+
+    /// Hands the live monitoring (`--metrics-listen`, `--push-interval`) the figures of now.
+    fn monitor(&mut self, monitor: Option<&Monitor>) {
+        if let Some(monitor) = monitor {
+            let finished = self.out.seen;
+            self.figures.publish(monitor, &self.out.aggregator, finished, self.started);
         }
     }
 
@@ -148,12 +168,14 @@ impl<'a> Consumer<'a> {
         let config = self.config;
         self.live.say(connections_line(config.lang, preconnect));
         self.started = Instant::now(); // the load starts now, not when connecting did
+        self.figures = Figures::new(self.started);
         self.out.series = TimeSeries::new(self.started);
         self.tracker.restart(self.started);
         self.deadline = config.load.duration.map(|d| deadline_timer(config, self.control, d));
     }
 
     fn on_started(&mut self, at: Instant) {
+        self.figures.on_started();
         self.out.series.on_start(at);
         self.tracker.on_start(at);
     }
@@ -183,6 +205,7 @@ impl<'a> Consumer<'a> {
             self.out.warmups += 1;
         } else {
             self.out.aggregator.add(&record);
+            self.figures.on_measured(&record);
             self.errors += u64::from(!record.is_success());
             check_error_limits(config, self.control, &self.out.aggregator, self.live);
         }

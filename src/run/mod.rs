@@ -9,6 +9,7 @@ mod auto;
 mod consume;
 mod lines;
 mod models;
+mod monitor;
 mod outputs;
 mod plan;
 mod records;
@@ -97,6 +98,7 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let config = &settled;
     outputs::check(config)?;
     let records = RecordSink::open(config)?;
+    let monitor = monitor::Monitor::start(config).await?;
     let highest =
         config.sweep.as_ref().map_or(0.0, |s| s.levels.iter().copied().fold(0.0, f64::max));
     let expected_streams = match (config.load.rate, &config.sweep) {
@@ -124,9 +126,17 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     let live = Arc::new(Live::start(config.tui, config.lang, on_key));
     let signals = watch_signals(Arc::clone(&interrupt), Arc::clone(&live), config);
     let graceful = bound_graceful_stop(Arc::clone(&interrupt), Arc::clone(&live), config);
-    let shared =
-        Shared { workload: &workload, interrupt: &interrupt, live: &live, records: &records };
+    let shared = Shared {
+        workload: &workload,
+        interrupt: &interrupt,
+        live: &live,
+        records: &records,
+        monitor: monitor.as_ref(),
+    };
     let measured = measure_all(config, &shared).await;
+    if let Some(monitor) = monitor {
+        monitor.stop().await;
+    }
     signals.abort();
     graceful.abort();
     live.finish(); // the bar finished or the terminal given back, even on an error
@@ -211,6 +221,7 @@ struct Shared<'a> {
     interrupt: &'a Arc<RunControl>,
     live: &'a Live,
     records: &'a RecordSink,
+    monitor: Option<&'a monitor::Monitor>,
 }
 
 /// One load test (one level of a sweep), measured.
@@ -243,7 +254,8 @@ async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Measure
     let forward = forward_interrupts(Arc::clone(interrupt), Arc::clone(&control));
     let (tx, rx) = mpsc::unbounded_channel();
     let load = tokio::spawn(plan.run(Arc::clone(&engine), Arc::clone(&control), tx));
-    let consumed = consume::consume(config, &control, rx, live, shared.records).await;
+    let consumed =
+        consume::consume(config, &control, rx, live, shared.records, shared.monitor).await;
     let (duration, sends) = load.await?;
     forward.abort();
     let client = Some(selfcheck.finish().await);

@@ -113,6 +113,8 @@ impl Config {
             max_records_in_result: args
                 .max_records_in_result
                 .unwrap_or(crate::plan::config::DEFAULT_MAX_RECORDS_IN_RESULT),
+            metrics_listen: args.metrics_listen.clone(),
+            push_interval: push_interval(args)?,
         })
     }
 }
@@ -177,6 +179,19 @@ impl Request {
             }
         }
     }
+}
+
+/// `--push-interval`: how often the `--prometheus` file is rewritten while the run goes.
+fn push_interval(args: &RunArgs) -> anyhow::Result<Option<std::time::Duration>> {
+    let Some(text) = &args.push_interval else { return Ok(None) };
+    if args.prometheus.is_none() {
+        bail!("`--push-interval` rewrites the `--prometheus FILE` during the run: add it");
+    }
+    let every = crate::plan::config::load::parse_duration(text, "--push-interval")?;
+    if every.is_zero() {
+        bail!("`--push-interval` must be longer than 0");
+    }
+    Ok(Some(every))
 }
 
 /// The dataset: `--dataset` (relative to the working folder) over the file's `data_source`

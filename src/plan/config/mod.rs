@@ -134,6 +134,10 @@ pub struct Config {
     /// Records kept in memory and in the result's `metrics` (`--max-records-in-result`); the
     /// records file beside the result has every one.
     pub max_records_in_result: u64,
+    /// Serve live Prometheus metrics at this address during the run (`--metrics-listen`).
+    pub metrics_listen: Option<String>,
+    /// Rewrite the `--prometheus` file this often during the run (`--push-interval`).
+    pub push_interval: Option<Duration>,
 }
 
 impl Config {
@@ -178,6 +182,8 @@ impl Config {
             sessions: None,
             trace: None,
             max_records_in_result: DEFAULT_MAX_RECORDS_IN_RESULT,
+            metrics_listen: None,
+            push_interval: None,
         }
     }
 }
