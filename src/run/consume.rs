@@ -292,6 +292,18 @@ fn progress_line(
 ) -> String {
     let (p50, _) = aggregator.snapshot_ttft();
     let elapsed = started.elapsed().as_secs_f64();
+    let rate = (elapsed >= 1.0).then(|| done as f64 / elapsed);
+    // The end that comes first: the duration's, or the requests' at the current pace.
+    let by_duration = config.load.duration.map(|d| (d.as_secs_f64() - elapsed).max(0.0));
+    let by_count = config
+        .total_requests
+        .zip(rate.filter(|r| *r > 0.0))
+        .map(|(total, rate)| total.saturating_sub(done as u64) as f64 / rate);
+    let left = match (by_duration, by_count) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let pace = request_lines::Pace { rate, left };
     request_lines::progress_line(
         config.lang,
         done as u64,
@@ -299,6 +311,7 @@ fn progress_line(
         elapsed,
         p50,
         errors,
+        pace,
     )
 }
 

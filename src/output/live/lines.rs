@@ -43,8 +43,19 @@ pub fn failed_line(lang: Lang, record: &RequestRecord) -> String {
     line
 }
 
+/// How fast a run goes, for the progress line of a long run: finished requests a second, and
+/// the time left when it is known (a `--duration`, or `-n` at the current pace).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pace {
+    /// Finished requests per second so far.
+    pub rate: Option<f64>,
+    /// Seconds left.
+    pub left: Option<f64>,
+}
+
 /// `progress: 1/100 | elapsed: 2.5s` / `进度: 1/100 | 已用时: 2.5s` (the original tool's line), followed
-/// by ` | TTFT p50 0.234s` once a request succeeded, and ` | errors 0`.
+/// by ` | TTFT p50 0.234s` once a request succeeded, and ` | errors 0`; after a second, the
+/// pace (` | 312.4 req/s`) and, when known, the time left (` | ETA 2m 6s`).
 pub fn progress_line(
     lang: Lang,
     done: u64,
@@ -52,6 +63,7 @@ pub fn progress_line(
     elapsed_secs: f64,
     ttft_p50: Option<f64>,
     errors: u64,
+    pace: Pace,
 ) -> String {
     let w = words(lang);
     let done = match total {
@@ -63,6 +75,13 @@ pub fn progress_line(
         line.push_str(&format!(" | TTFT p50 {p50:.3}s"));
     }
     line.push_str(&format!(" | {} {errors}", w.errors));
+    if let Some(rate) = pace.rate {
+        line.push_str(&format!(" | {rate:.1} req/s"));
+    }
+    if let Some(left) = pace.left {
+        let left = humantime::format_duration(std::time::Duration::from_secs(left.ceil() as u64));
+        line.push_str(&format!(" | {} {left}", super::words::live_words(lang).eta));
+    }
     line
 }
 
@@ -89,11 +108,11 @@ mod tests {
             "[001] done: 2.456s | 45 chunks | 18.32 chunks/s | 12.34 KB"
         );
         assert_eq!(
-            progress_line(Lang::Zh, 1, Some(100), 2.5, None, 2),
+            progress_line(Lang::Zh, 1, Some(100), 2.5, None, 2, Pace::default()),
             "进度: 1/100 | 已用时: 2.5s | 错误 2"
         );
         assert_eq!(
-            progress_line(Lang::En, 1, Some(100), 2.54, Some(0.2344), 0),
+            progress_line(Lang::En, 1, Some(100), 2.54, Some(0.2344), 0, Pace::default()),
             "progress: 1/100 | elapsed: 2.5s | TTFT p50 0.234s | errors 0"
         );
     }
@@ -113,5 +132,14 @@ mod tests {
         let mut done = ok(10, Duration::ZERO, Duration::ZERO, 0);
         (done.total_time, done.chunks_per_second) = (None, None);
         assert_eq!(done_line(Lang::En, &done), "[010] done: - | 45 chunks | - chunks/s | 12.34 KB");
+    }
+
+    #[test]
+    fn a_long_runs_line_says_its_pace_and_time_left() {
+        let pace = Pace { rate: Some(312.44), left: Some(125.2) };
+        assert_eq!(
+            progress_line(Lang::En, 9000, None, 30.0, None, 0, pace),
+            "progress: 9000 | elapsed: 30.0s | errors 0 | 312.4 req/s | ETA 2m 6s"
+        );
     }
 }
