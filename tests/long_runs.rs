@@ -41,6 +41,23 @@ async fn the_result_keeps_a_bounded_part_and_the_records_file_all() {
     assert_eq!(back.metrics.len(), 20, "read back whole");
 }
 
+/// Goodput counts every request that met the objectives, not only those kept in `metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goodput_covers_the_records_beyond_the_result() {
+    let mock = mock(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = RunArgs {
+        max_records_in_result: Some(3),
+        slo: vec!["ttft.p95<10s".into()],
+        ..args(mock.url("/v1/chat/completions"), 12, 2, dir.path())
+    };
+    let out = run_args(&a).await;
+    let s = &out.result.summary;
+    assert_eq!((s.success_count, out.result.metrics.len()), (12, 3));
+    let expected = 12.0 / s.duration;
+    assert!((s.goodput.unwrap() - expected).abs() < 1e-9, "{:?} vs {expected}", s.goodput);
+}
+
 /// One GET of `path` on 127.0.0.1:`port`: the body, when the server answered 200.
 fn get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;

@@ -34,6 +34,9 @@ pub(super) struct Consumed {
     pub records: Vec<RequestRecord>,
     /// Every record seen, kept or not.
     pub seen: u64,
+    /// Measured records meeting every per-request `--slo` (goodput), counted as they come so
+    /// that it covers the records not kept in memory too.
+    pub good: u64,
     /// The per-second series.
     pub series: TimeSeries,
     /// Warm-up requests seen.
@@ -119,6 +122,7 @@ impl<'a> Consumer<'a> {
             aggregator: Aggregator::new(),
             records: Vec::with_capacity(expected.min(1 << 20) as usize),
             seen: 0,
+            good: 0,
             series: TimeSeries::new(Instant::now()),
             warmups: 0,
         };
@@ -205,6 +209,7 @@ impl<'a> Consumer<'a> {
             self.out.warmups += 1;
         } else {
             self.out.aggregator.add(&record);
+            self.out.good += u64::from(crate::analyse::slo::is_good(&config.slos, &record));
             self.figures.on_measured(&record);
             self.errors += u64::from(!record.is_success());
             check_error_limits(config, self.control, &self.out.aggregator, self.live);

@@ -141,12 +141,13 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
     graceful.abort();
     live.finish(); // the bar finished or the terminal given back, even on an error
     let measured = measured?;
+    let goods: Vec<u64> = measured.iter().map(|m| m.good).collect();
     let mut result = assemble(config, measured);
     if let Some((file, total)) = records.finish() {
         let in_result = result.metrics.len() as u64;
         result.records = Some(RecordsInfo { file: file.display().to_string(), total, in_result });
     }
-    judge_slos(config, &mut result);
+    judge_slos(config, &mut result, &goods);
     Ok(deliver(config, result))
 }
 
@@ -234,6 +235,8 @@ struct MeasuredLevel {
     connections: ConnectionStats,
     timeseries: Vec<Second>,
     detected_format: Option<String>,
+    /// Measured requests meeting every per-request SLO (all of them, kept in memory or not).
+    good: u64,
 }
 
 /// Runs `config`'s load once. Ctrl-C on `interrupt` reaches this level's own control, which
@@ -284,6 +287,7 @@ async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Measure
         client,
         connections,
         timeseries: consumed.series.seconds(),
+        good: consumed.good,
         detected_format: engine.detected_format().map(str::to_owned),
     })
 }

@@ -8,20 +8,21 @@ use crate::plan::config::Config;
 
 use super::MeasuredLevel;
 
-/// Judges the `--slo`s on the summary (the last level's, in a sweep) and its goodput.
-pub(super) fn judge_slos(config: &Config, result: &mut RunResult) {
+/// Judges the `--slo`s on the summary (the last level's, in a sweep) and its goodput, from
+/// `goods`: each level's requests that met every per-request SLO, counted as they finished
+/// (so a long run's goodput covers the records beyond `--max-records-in-result` too).
+pub(super) fn judge_slos(config: &Config, result: &mut RunResult, goods: &[u64]) {
     if config.slos.is_empty() {
         return;
     }
     result.slos = slo::evaluate(&config.slos, &result.summary);
+    let rate = |good: u64, secs: f64| if secs > 0.0 { good as f64 / secs } else { 0.0 };
     // Each sweep level's goodput, so the sweep table shows where the SLOs stop being met.
-    let metrics = &result.metrics;
-    for (index, level) in result.levels.iter_mut().enumerate() {
-        let records = metrics.iter().filter(|r| r.level == Some(index as u32));
-        level.summary.goodput = Some(slo::goodput(&config.slos, records, level.summary.duration));
+    for (level, &good) in result.levels.iter_mut().zip(goods) {
+        level.summary.goodput = Some(rate(good, level.summary.duration));
     }
-    let goodput = slo::goodput(&config.slos, result.last_level_records(), result.summary.duration);
-    result.summary.goodput = Some(goodput);
+    let last = goods.last().copied().unwrap_or(0);
+    result.summary.goodput = Some(rate(last, result.summary.duration));
 }
 
 /// The result file: one run, or a sweep's levels (the top-level summary is the last level's,

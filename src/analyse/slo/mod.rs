@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyse::metrics::Summary;
 use crate::measure::record::RequestRecord;
-pub use goodput::goodput;
+pub use goodput::{goodput, is_good};
 use metric::{Metric, Op, Stat};
 
 /// The process exit code when any SLO fails.
