@@ -285,6 +285,15 @@ pub struct RunArgs {
     #[arg(long = "push-interval", value_name = "DURATION")]
     pub push_interval: Option<String>,
 
+    /// Run shard I of N of the run these flags describe (on N machines): I/N, or auto from
+    /// Slurm (SLURM_PROCID, SLURM_NTASKS) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX).
+    #[arg(long = "shard", value_name = "I/N|auto")]
+    pub shard: Option<String>,
+
+    /// With --shard auto in Kubernetes: the number of shards [default: STREAMPERF_SHARDS].
+    #[arg(long = "shards", value_name = "N")]
+    pub shards: Option<u64>,
+
     /// Serve live Prometheus metrics at http://ADDR/metrics during the run (e.g. :9090,
     /// 127.0.0.1:9464): requests, failures by class, in flight, tokens, TTFT/e2e/ITL.
     #[arg(long = "metrics-listen", value_name = "ADDR")]

@@ -117,7 +117,7 @@ impl<'a> Consumer<'a> {
         live: &'a Live,
         sink: &'a RecordSink,
     ) -> Self {
-        let expected = config.total_requests.unwrap_or(1024).min(config.max_records_in_result);
+        let expected = config.requests_here().unwrap_or(1024).min(config.max_records_in_result);
         let out = Consumed {
             aggregator: Aggregator::new(),
             records: Vec::with_capacity(expected.min(1 << 20) as usize),
@@ -130,7 +130,7 @@ impl<'a> Consumer<'a> {
         let draws = live.draws();
         let header = super::lines::live_header(config);
         let mut tracker =
-            Tracker::new(header, config.total_requests, config.load.duration, started);
+            Tracker::new(header, config.requests_here(), config.load.duration, started);
         if draws {
             live.begin(tracker.snapshot(started, &out.aggregator, control.phase()));
         }
@@ -312,7 +312,7 @@ fn progress_line(
     request_lines::progress_line(
         config.lang,
         done as u64,
-        config.total_requests,
+        config.requests_here(),
         elapsed,
         p50,
         errors,

@@ -91,9 +91,11 @@ pub async fn execute(config: &Config) -> anyhow::Result<RunOutput> {
         let rows = offsets.len() as u64;
         settled.total_requests = Some(settled.total_requests.map_or(rows, |n| n.min(rows)));
     }
-    // With sessions, -n counted conversations: the progress counts their requests.
+    // With sessions, -n counted conversations: the progress counts their requests (a shard's:
+    // the conversations I, I + N, …).
+    let (first, step) = settled.shard.map_or((0, 1), |s| (s.index, s.count));
     if let Some(count) = settled.sessions.as_ref().and_then(|s| s.count) {
-        settled.total_requests = workload.requests_in(count);
+        settled.total_requests = workload.requests_in((first..count).step_by(step as usize));
     }
     let config = &settled;
     outputs::check(config)?;
@@ -249,6 +251,9 @@ async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Measure
     }
     if let Some(sessions) = workload.sessions() {
         engine = engine.with_sessions(sessions);
+    }
+    if let Some(shard) = config.shard {
+        engine = engine.with_shard(shard.index, shard.count);
     }
     let engine = Arc::new(engine);
     let selfcheck = SelfCheck::start();

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::bail;
+
 use tokio::sync::mpsc;
 
 use crate::measure::engine::open::SendStats;
@@ -13,7 +15,7 @@ use crate::measure::engine::{
 };
 use crate::measure::selfcheck::SelfCheck;
 use crate::output::report::RunInfo;
-use crate::plan::config::Config;
+use crate::plan::config::{Config, Shard};
 use crate::plan::schedule::Schedule;
 use crate::plan::workload::Workload;
 
@@ -29,6 +31,15 @@ impl Plan {
         workload: &Workload,
         selfcheck: &SelfCheck,
     ) -> anyhow::Result<Plan> {
+        let plan = Plan::whole(config, workload, selfcheck)?;
+        match config.shard {
+            Some(shard) => plan.for_shard(shard, config.concurrency),
+            None => Ok(plan),
+        }
+    }
+
+    /// The one-process run's load.
+    fn whole(config: &Config, workload: &Workload, selfcheck: &SelfCheck) -> anyhow::Result<Plan> {
         let load = &config.load;
         if let Some((offsets, summary)) = workload.trace() {
             return Ok(Plan::Open(replay(config, offsets, summary.rate, selfcheck)));
@@ -56,6 +67,35 @@ impl Plan {
             preconnect: (rate.ceil() as u64).clamp(1, MAX_OPEN_LOOP_PRECONNECT),
             on_lateness: Some(Box::new(move |late| lateness.note(late))),
         }))
+    }
+
+    /// Shard `shard`'s part of the plan: its share of the workers and jobs (the remainder to
+    /// the first shards), and of an open loop's schedule every N-th arrival from the I-th, so
+    /// that the shards' arrivals together are the one-process schedule.
+    fn for_shard(self, shard: Shard, concurrency: u64) -> anyhow::Result<Plan> {
+        let (index, count) = (shard.index as usize, shard.count as usize);
+        Ok(match self {
+            Plan::Closed(plan) => {
+                let workers = shard.part(plan.concurrency);
+                if workers == 0 {
+                    bail!(
+                        "`--shard {}/{}`: -p {concurrency} leaves this shard no worker; give at \
+                         least one a shard",
+                        shard.index,
+                        shard.count
+                    );
+                }
+                let total = plan.total.map(|t| shard.part(t));
+                Plan::Closed(ClosedLoop { concurrency: workers, total, ..plan })
+            }
+            Plan::Open(plan) => Plan::Open(OpenLoop {
+                schedule: Box::new(plan.schedule.skip(index).step_by(count)),
+                total: plan.total.map(|t| shard.part(t)),
+                max_in_flight: plan.max_in_flight.map(|m| shard.part(m).max(1)),
+                preconnect: (plan.preconnect / shard.count).max(1),
+                ..plan
+            }),
+        })
     }
 
     /// Runs it: the wall time of the load, and for the open loop what sending found.
@@ -119,5 +159,58 @@ pub(super) fn run_info(
         achieved_rate: sends.and_then(|s| s.achieved_rate()),
         queued_sends: sends.map_or(0, |s| s.queued),
         warmup_requests: warmups,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::schedule::Arrival;
+
+    /// The first `n` offsets of an open plan's schedule.
+    fn offsets(plan: Plan, n: usize) -> Vec<Duration> {
+        match plan {
+            Plan::Open(open) => open.schedule.take(n).collect(),
+            Plan::Closed(_) => panic!("an open plan"),
+        }
+    }
+
+    fn poisson() -> Plan {
+        let schedule = Schedule::new(30.0, Arrival::Poisson, 7, None).unwrap();
+        Plan::Open(OpenLoop {
+            schedule: Box::new(schedule),
+            total: Some(300),
+            duration: None,
+            max_in_flight: None,
+            preconnect: 30,
+            on_lateness: None,
+        })
+    }
+
+    #[test]
+    fn shards_of_an_open_loop_together_are_its_schedule() {
+        let whole = offsets(poisson(), 300);
+        let mut union: Vec<Duration> = (0..3)
+            .flat_map(|i| {
+                offsets(poisson().for_shard(Shard { index: i, count: 3 }, 1).unwrap(), 100)
+            })
+            .collect();
+        union.sort();
+        assert_eq!(union, whole);
+    }
+
+    #[test]
+    fn shards_of_a_closed_loop_split_workers_and_requests() {
+        let closed =
+            || Plan::Closed(ClosedLoop { concurrency: 7, total: Some(301), ramp_up: None });
+        let parts: Vec<(u64, Option<u64>)> = (0..3)
+            .map(|i| match closed().for_shard(Shard { index: i, count: 3 }, 7).unwrap() {
+                Plan::Closed(c) => (c.concurrency, c.total),
+                Plan::Open(_) => panic!("a closed plan"),
+            })
+            .collect();
+        assert_eq!(parts, [(3, Some(101)), (2, Some(100)), (2, Some(100))]);
+        let e = closed().for_shard(Shard { index: 7, count: 8 }, 7).err().unwrap();
+        assert!(e.to_string().contains("leaves this shard no worker"), "{e}");
     }
 }

@@ -115,6 +115,7 @@ impl Config {
                 .unwrap_or(crate::plan::config::DEFAULT_MAX_RECORDS_IN_RESULT),
             metrics_listen: args.metrics_listen.clone(),
             push_interval: push_interval(args)?,
+            shard: shard(args, env)?,
         })
     }
 }
@@ -178,6 +179,15 @@ impl Request {
                 self.headers.push((name.to_owned(), value.to_owned()));
             }
         }
+    }
+}
+
+/// `--shard` (and `--shards` for `auto` in Kubernetes).
+fn shard(args: &RunArgs, env: Env<'_>) -> anyhow::Result<Option<crate::plan::config::Shard>> {
+    match &args.shard {
+        Some(spec) => Ok(Some(crate::plan::config::Shard::parse(spec, args.shards, env)?)),
+        None if args.shards.is_some() => bail!("`--shards` goes with `--shard auto`"),
+        None => Ok(None),
     }
 }
 

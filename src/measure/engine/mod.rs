@@ -175,6 +175,8 @@ pub struct Engine {
     sessions: Option<Arc<dyn SessionSource>>,
     /// The next request number, when jobs are sessions of several requests.
     next_request: AtomicU64,
+    /// This process's part of a sharded run: (index, count).
+    shard: Option<(u64, u64)>,
 }
 
 impl Engine {
@@ -204,6 +206,7 @@ impl Engine {
             connect_failures_in_a_row: AtomicU64::new(0),
             sessions: None,
             next_request: AtomicU64::new(0),
+            shard: None,
         })
     }
 
@@ -218,6 +221,13 @@ impl Engine {
     /// arrival) is session number `job`, whose turns `sessions` makes from the replies so far.
     pub fn with_sessions(mut self, sessions: Arc<dyn SessionSource>) -> Engine {
         self.sessions = Some(sessions);
+        self
+    }
+
+    /// Runs shard `index` of `count`: job k is the run's job `index + k × count` (its body,
+    /// data row, request number and warm-up judged as in the one-process run).
+    pub fn with_shard(mut self, index: u64, count: u64) -> Engine {
+        self.shard = Some((index, count));
         self
     }
 

@@ -42,6 +42,25 @@ impl Engine {
     pub(super) fn request_number(&self, job: u64) -> u64 {
         match self.sessions {
             Some(_) => self.next_request.fetch_add(1, Ordering::Relaxed),
+            None => self.global(job),
+        }
+    }
+
+    /// This engine's own number of the run-wide request `index`: a shard judges its warm-up
+    /// on its own requests, as a process of its own would.
+    pub(super) fn local(&self, index: u64) -> u64 {
+        match (self.shard, &self.sessions) {
+            (Some((first, count)), None) => index.saturating_sub(first) / count,
+            _ => index,
+        }
+    }
+
+    /// The run-wide number of this engine's job `job`: itself, or for shard I of N the
+    /// `job`-th of the numbers I, I + N, I + 2N, … (so N shards together send exactly the
+    /// requests, bodies and data rows of the one-process run).
+    pub(super) fn global(&self, job: u64) -> u64 {
+        match self.shard {
+            Some((index, count)) => index + job * count,
             None => job,
         }
     }
@@ -57,6 +76,7 @@ impl Engine {
         control: &RunControl,
         events: &UnboundedSender<EngineEvent>,
     ) -> bool {
+        let job = self.global(job);
         let Some(source) = self.sessions.clone() else {
             return self.send_one(job, sched, worker, control, events).await;
         };

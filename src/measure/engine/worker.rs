@@ -157,7 +157,7 @@ impl Engine {
         sched: Instant,
         events: &UnboundedSender<EngineEvent>,
     ) -> bool {
-        record.warmup = self.warmup.covers(index, sched, self.started());
+        record.warmup = self.warmup.covers(self.local(index), sched, self.started());
         let at = Instant::now();
         // A closed channel means nobody listens any more: the worker stops quietly.
         events.send(EngineEvent::Finished { record: Box::new(record), at }).is_ok()

@@ -15,6 +15,7 @@ pub(crate) mod file;
 pub(crate) mod flags;
 pub mod history;
 pub mod load;
+pub mod shard;
 pub mod sweep;
 mod syntax;
 mod view;
@@ -40,6 +41,7 @@ pub use crate::plan::workload::synthetic::SyntheticSettings;
 pub use env::{Env, process_env};
 pub use history::HistorySettings;
 pub use load::LoadSettings;
+pub use shard::Shard;
 pub use sweep::{Sweep, SweepOver};
 
 use crate::analyse::slo::Slo;
@@ -138,9 +140,20 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     /// Rewrite the `--prometheus` file this often during the run (`--push-interval`).
     pub push_interval: Option<Duration>,
+    /// This process's part of a sharded run (`--shard I/N`).
+    pub shard: Option<Shard>,
 }
 
 impl Config {
+    /// The requests this process sends, when known: `total_requests`, or a shard's part of it
+    /// (with sessions, `total_requests` already counts this process's conversations' turns).
+    pub fn requests_here(&self) -> Option<u64> {
+        match (self.shard, &self.sessions) {
+            (Some(shard), None) => self.total_requests.map(|t| shard.part(t)),
+            _ => self.total_requests,
+        }
+    }
+
     /// A run against `url` with every default, as `streamperf -u URL` without a config file
     /// runs it, except that the report is in English and nothing goes into the history. The
     /// demo and tests start here and change what they need.
@@ -184,6 +197,7 @@ impl Config {
             max_records_in_result: DEFAULT_MAX_RECORDS_IN_RESULT,
             metrics_listen: None,
             push_interval: None,
+            shard: None,
         }
     }
 }

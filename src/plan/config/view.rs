@@ -123,6 +123,9 @@ impl Config {
         if let Some(trace) = &self.trace {
             view["trace"] = trace.view();
         }
+        if let Some(shard) = &self.shard {
+            view["shard"] = shard.view();
+        }
         view
     }
 }

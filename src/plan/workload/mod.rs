@@ -130,10 +130,10 @@ impl Workload {
         self.sessions.clone().map(|s| s as Arc<dyn SessionSource>)
     }
 
-    /// The requests `sessions` conversations send (every turn of each).
-    pub fn requests_in(&self, sessions: u64) -> Option<u64> {
+    /// The requests the conversations numbered `sessions` send (every turn of each).
+    pub fn requests_in(&self, sessions: impl IntoIterator<Item = u64>) -> Option<u64> {
         let source = self.sessions.as_ref()?;
-        Some((0..sessions).map(|s| u64::from(source.turns(s))).sum())
+        Some(sessions.into_iter().map(|s| u64::from(source.turns(s))).sum())
     }
 
     /// Requests whose bodies `bodies` makes: the URL and headers rendered once.

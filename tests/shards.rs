@@ -1,0 +1,75 @@
+//! A run split over shards (`--shard I/N`) against the built-in mock: together the shards send
+//! exactly the requests of the one-process run — the same prompts, the same request numbers —
+//! with the concurrency split among them. Bounded: 30 requests a run.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use streamperf::cli::RunArgs;
+use streamperf::mock::{MockOptions, MockServer};
+use support::{args, run_args};
+
+async fn mock() -> MockServer {
+    let options =
+        MockOptions { port: 0, ttft_ms: 20, itl_ms: 1, tokens: 4, ..MockOptions::default() };
+    MockServer::start(options).await.unwrap()
+}
+
+/// `-n 30 -p 3 --input-tokens 20` (a unique prompt per request number), maybe as one shard.
+fn run(mock: &MockServer, shard: Option<&str>, dir: &std::path::Path) -> RunArgs {
+    let name = shard.map_or("whole".to_owned(), |s| s.replace('/', "-"));
+    RunArgs {
+        body: None,
+        input_tokens: Some("20".into()),
+        model: Some("mock".into()),
+        shard: shard.map(Into::into),
+        output: Some(dir.join(format!("{name}.json"))),
+        ..args(mock.url("/v1/chat/completions"), 30, 3, dir)
+    }
+}
+
+fn prompts(mock: &MockServer) -> BTreeSet<String> {
+    let prompt = |b: &Value| b["messages"][0]["content"].as_str().unwrap().to_owned();
+    mock.stats.bodies().iter().map(prompt).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_send_exactly_the_one_process_runs_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = mock().await;
+    let one = run_args(&run(&whole, None, dir.path())).await;
+    assert_eq!(one.result.summary.success_count, 30);
+
+    let shared = mock().await;
+    let (a, b, c) = (
+        run(&shared, Some("0/3"), dir.path()),
+        run(&shared, Some("1/3"), dir.path()),
+        run(&shared, Some("2/3"), dir.path()),
+    );
+    let (a, b, c) = tokio::join!(run_args(&a), run_args(&b), run_args(&c));
+    let ids: BTreeSet<u64> = [&a, &b, &c]
+        .iter()
+        .flat_map(|out| out.result.metrics.iter().map(|r| r.request_id))
+        .collect();
+    assert_eq!(ids, (1..=30).collect(), "each request number once");
+    for out in [&a, &b, &c] {
+        assert_eq!(out.result.summary.success_count, 10);
+    }
+    assert_eq!(a.result.config["shard"], serde_json::json!({"index": 0, "count": 3}));
+    assert_eq!(shared.stats.snapshot().requests, 30);
+    assert!(shared.stats.snapshot().max_in_flight <= 3, "one worker a shard");
+    assert_eq!(prompts(&shared), prompts(&whole), "the same prompts as one process");
+}
+
+#[test]
+fn a_shard_that_does_not_exist_is_named() {
+    let a = RunArgs {
+        url: Some("http://127.0.0.1:9/v1/chat/completions".into()),
+        shard: Some("3/3".into()),
+        ..RunArgs::default()
+    };
+    let e = streamperf::config::Config::resolve(&a).unwrap_err().to_string();
+    assert!(e.contains("shard 3 of 3 does not exist"), "{e}");
+}
