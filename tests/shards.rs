@@ -73,3 +73,28 @@ fn a_shard_that_does_not_exist_is_named() {
     let e = streamperf::config::Config::resolve(&a).unwrap_err().to_string();
     assert!(e.contains("shard 3 of 3 does not exist"), "{e}");
 }
+
+/// `--start-at`: shards connect first, then start together at the instant; each result says
+/// how far off its start was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_start_together_at_the_instant_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = mock().await;
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(1500);
+    let asked = std::time::SystemTime::now() + std::time::Duration::from_millis(1500);
+    let shard = |spec: &str| RunArgs {
+        start_at: Some(at.to_string()),
+        ..run(&mock, Some(spec), dir.path())
+    };
+    let (a, b) = (shard("0/2"), shard("1/2"));
+    let (a, b) = tokio::join!(run_args(&a), run_args(&b));
+    for out in [&a, &b] {
+        let skew = out.result.run.start_skew.expect("a start skew");
+        assert!(skew.abs() < 0.05, "started {skew} s off");
+        assert_eq!(out.result.summary.success_count, 15);
+    }
+    let first = mock.stats.arrivals().into_iter().min().unwrap();
+    let wall_first = std::time::SystemTime::now() - first.elapsed();
+    let early = asked.duration_since(wall_first).unwrap_or_default();
+    assert!(early < std::time::Duration::from_millis(20), "a request left {early:?} early");
+}

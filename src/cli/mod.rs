@@ -290,6 +290,11 @@ pub struct RunArgs {
     #[arg(long = "shard", value_name = "I/N|auto")]
     pub shard: Option<String>,
 
+    /// Start the load at this instant, having connected before it, so shards start together:
+    /// an RFC 3339 time, or +DURATION after SLURM_JOB_START_TIME / STREAMPERF_START_BASE.
+    #[arg(long = "start-at", value_name = "TIME|+DURATION")]
+    pub start_at: Option<String>,
+
     /// With --shard auto in Kubernetes: the number of shards [default: STREAMPERF_SHARDS].
     #[arg(long = "shards", value_name = "N")]
     pub shards: Option<u64>,

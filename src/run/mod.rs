@@ -255,6 +255,9 @@ async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Measure
     if let Some(shard) = config.shard {
         engine = engine.with_shard(shard.index, shard.count);
     }
+    if let Some(at) = config.start_at {
+        engine = engine.with_start_at(at);
+    }
     let engine = Arc::new(engine);
     let selfcheck = SelfCheck::start();
     let plan = Plan::new(config, workload, &selfcheck)?;
@@ -288,7 +291,10 @@ async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Measure
         level,
         summary,
         records,
-        run: run_info(config, workload, &control, sends, consumed.warmups),
+        run: RunInfo {
+            start_skew: engine.start_skew(),
+            ..run_info(config, workload, &control, sends, consumed.warmups)
+        },
         client,
         connections,
         timeseries: consumed.series.seconds(),

@@ -143,6 +143,7 @@ pub(super) fn run_info(
     let reason = control.reason().unwrap_or(StopReason::Completed);
     let early = reason != StopReason::Completed;
     RunInfo {
+        start_skew: None,
         load_model: match (trace_rate, config.load.rate) {
             (Some(_), _) => "trace",
             (None, Some(_)) => "open",

@@ -116,6 +116,11 @@ impl Config {
             metrics_listen: args.metrics_listen.clone(),
             push_interval: push_interval(args)?,
             shard: shard(args, env)?,
+            start_at: args
+                .start_at
+                .as_deref()
+                .map(|t| crate::plan::config::start::parse_start_at(t, env))
+                .transpose()?,
         })
     }
 }

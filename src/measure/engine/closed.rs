@@ -87,6 +87,7 @@ impl Engine {
         let preconnect =
             Preconnect { opened, failed: workers - opened, elapsed: preconnect_started.elapsed() };
         let _ = self.preconnect.set(preconnect);
+        self.wait_for_start(&control).await;
         let _ = events.send(EngineEvent::Connected(preconnect));
         let started = self.mark_started();
         go.send_replace(Some(started));

@@ -177,6 +177,10 @@ pub struct Engine {
     next_request: AtomicU64,
     /// This process's part of a sharded run: (index, count).
     shard: Option<(u64, u64)>,
+    /// When the load is to start (`--start-at`), connections opened before.
+    start_at: Option<std::time::SystemTime>,
+    /// How far from `start_at` the load actually started, seconds (late is positive).
+    start_skew: OnceLock<f64>,
 }
 
 impl Engine {
@@ -207,6 +211,8 @@ impl Engine {
             sessions: None,
             next_request: AtomicU64::new(0),
             shard: None,
+            start_at: None,
+            start_skew: OnceLock::new(),
         })
     }
 
@@ -229,6 +235,35 @@ impl Engine {
     pub fn with_shard(mut self, index: u64, count: u64) -> Engine {
         self.shard = Some((index, count));
         self
+    }
+
+    /// Starts the load at `at` (wall clock), after connecting: shards on several machines start
+    /// together.
+    pub fn with_start_at(mut self, at: std::time::SystemTime) -> Engine {
+        self.start_at = Some(at);
+        self
+    }
+
+    /// How far from `--start-at` the load started, seconds (positive: late).
+    pub fn start_skew(&self) -> Option<f64> {
+        self.start_skew.get().copied()
+    }
+
+    /// Waits, connections open, for the `--start-at` instant (at once when it has passed),
+    /// unless the run is stopped first; notes how far off the start was.
+    async fn wait_for_start(&self, control: &RunControl) {
+        let Some(at) = self.start_at else { return };
+        if let Ok(ahead) = at.duration_since(std::time::SystemTime::now()) {
+            tokio::select! {
+                _ = tokio::time::sleep(ahead) => {}
+                _ = control.reached(Phase::Draining) => {}
+            }
+        }
+        let skew = match std::time::SystemTime::now().duration_since(at) {
+            Ok(late) => late.as_secs_f64(),
+            Err(early) => -early.duration().as_secs_f64(),
+        };
+        let _ = self.start_skew.set(skew);
     }
 
     /// Whether answers are kept while they stream: for `--save-output`, and for sessions,

@@ -155,6 +155,7 @@ impl Engine {
         let preconnect =
             Preconnect { opened, failed: wanted - opened, elapsed: preconnect_started.elapsed() };
         let _ = self.preconnect.set(preconnect);
+        self.wait_for_start(&control).await;
         let _ = events.send(EngineEvent::Connected(preconnect));
 
         let start = self.mark_started();

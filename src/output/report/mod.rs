@@ -164,6 +164,9 @@ impl LevelResult {
 pub struct RunInfo {
     /// `closed` (fixed concurrency) or `open` (a rate).
     pub load_model: String,
+    /// With `--start-at`: how far from it the load started, seconds (positive: late).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_skew: Option<f64>,
     /// Why sending stopped.
     pub stop_reason: Option<StopReason>,
     /// The user interrupted the run (Ctrl-C); every request that finished is in it.

@@ -16,6 +16,7 @@ pub(crate) mod flags;
 pub mod history;
 pub mod load;
 pub mod shard;
+pub mod start;
 pub mod sweep;
 mod syntax;
 mod view;
@@ -142,6 +143,8 @@ pub struct Config {
     pub push_interval: Option<Duration>,
     /// This process's part of a sharded run (`--shard I/N`).
     pub shard: Option<Shard>,
+    /// When the load starts, connections opened before (`--start-at`).
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl Config {
@@ -198,6 +201,7 @@ impl Config {
             metrics_listen: None,
             push_interval: None,
             shard: None,
+            start_at: None,
         }
     }
 }
