@@ -70,7 +70,8 @@ pub fn bucketize(
 const MAX_RECORDABLE: u64 = 1 << 53;
 
 /// One metric: an HDR histogram of scaled integers plus exact running moments.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "SeriesData", from = "SeriesData")]
 pub(super) struct Series {
     /// Histogram units per reported unit: 1e6 (µs per second), 1000 (fixed point) or 1.
     scale: f64,
@@ -143,6 +144,23 @@ impl Series {
     /// The value at quantile `q`, in reported units. HDR answers with the upper edge of the
     /// bucket (at most 0.1% above the true value), so "99% took at most P99" stays true; it is
     /// kept inside the exact [min, max] so no percentile shows beyond the real maximum.
+    /// Adds `other`'s values: the histogram bucket by bucket, the moments by Chan's parallel
+    /// formula, so a merged series reports what one series of every value would.
+    pub(super) fn merge(&mut self, other: &Series) {
+        if other.count == 0 {
+            return;
+        }
+        // Auto-resizing: no value of the other is rejected.
+        let _ = self.hist.add(&other.hist);
+        let n = self.count + other.count;
+        let delta = other.mean - self.mean;
+        self.mean += delta * other.count as f64 / n as f64;
+        self.m2 += other.m2 + delta * delta * (self.count as f64 * other.count as f64) / n as f64;
+        self.count = n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
     pub(super) fn quantile(&self, q: f64) -> Option<f64> {
         (self.count > 0)
             .then(|| (self.hist.value_at_quantile(q) as f64 / self.scale).clamp(self.min, self.max))
@@ -178,10 +196,82 @@ impl Series {
     }
 }
 
+/// A series as a result file keeps it, losslessly: every recorded HDR bucket as (its highest
+/// equivalent value, count), which records back into the same bucket, and the exact moments.
+#[derive(Serialize, Deserialize)]
+struct SeriesData {
+    scale: f64,
+    count: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    mean: f64,
+    m2: f64,
+    values: Vec<(u64, u64)>,
+}
+
+impl From<Series> for SeriesData {
+    fn from(s: Series) -> SeriesData {
+        let values = s.hist.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value()));
+        let finite = |v: f64| v.is_finite().then_some(v);
+        SeriesData {
+            scale: s.scale,
+            count: s.count,
+            min: finite(s.min),
+            max: finite(s.max),
+            mean: s.mean,
+            m2: s.m2,
+            values: values.collect(),
+        }
+    }
+}
+
+impl From<SeriesData> for Series {
+    fn from(d: SeriesData) -> Series {
+        let mut series = Series::new(d.scale);
+        for (value, count) in d.values {
+            if series.hist.record_n(value, count).is_err() {
+                series.hist.saturating_record(value);
+            }
+        }
+        series.count = d.count;
+        series.min = d.min.unwrap_or(f64::INFINITY);
+        series.max = d.max.unwrap_or(f64::NEG_INFINITY);
+        (series.mean, series.m2) = (d.mean, d.m2);
+        series
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analyse::metrics::Summary;
+
+    #[test]
+    fn a_series_survives_json_and_merges_as_one_of_every_value() {
+        let (mut a, mut b, mut all) = (Series::new(1e6), Series::new(1e6), Series::new(1e6));
+        for i in 0..500u32 {
+            let v = 0.01 + f64::from(i % 97) * 0.0037 + f64::from(i) * 1e-5;
+            if i % 3 == 0 {
+                a.record(v)
+            } else {
+                b.record(v)
+            }
+            all.record(v);
+        }
+        let back: Series = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back.hist, a.hist);
+        let mut merged = back;
+        merged.merge(&b);
+        let (m, w) = (merged.stats().unwrap(), all.stats().unwrap());
+        assert_eq!(
+            (m.count, m.p50, m.p90, m.p99, m.min, m.max),
+            (w.count, w.p50, w.p90, w.p99, w.min, w.max)
+        );
+        assert!((m.mean - w.mean).abs() < 1e-12 && (m.stddev - w.stddev).abs() < 1e-12);
+        let empty: Series =
+            serde_json::from_str(&serde_json::to_string(&Series::new(1.0)).unwrap()).unwrap();
+        assert!(empty.stats().is_none());
+    }
 
     #[test]
     fn bucketize_spaces_narrow_ranges_evenly_and_equal_values_in_one_bucket() {

@@ -7,6 +7,7 @@
 //! per-metric series and bucketing.
 
 mod histogram;
+mod merge;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -18,8 +19,10 @@ pub use summary::{Stats, Summary};
 
 use crate::measure::record::{ErrorClass, RequestRecord, TokenSource};
 
-/// Collects records into histograms.
-#[derive(Debug)]
+/// Collects records into histograms. Serializable losslessly (a result file keeps it), so the
+/// results of a run's shards can be [merged](Aggregator::merge) into what one process would
+/// have reported.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Aggregator {
     success: u64,
     failed: u64,
