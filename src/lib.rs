@@ -75,5 +75,6 @@ pub async fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Report(args)) => commands::report::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::History(args)) => commands::history::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Compare(args)) => commands::compare::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Merge(args)) => commands::merge::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -98,3 +98,73 @@ async fn shards_start_together_at_the_instant_asked() {
     let early = asked.duration_since(wall_first).unwrap_or_default();
     assert!(early < std::time::Duration::from_millis(20), "a request left {early:?} early");
 }
+
+/// The acceptance: `-n 300 -p 6` as 3 shards — the mock sees 300 requests, at most 6 in
+/// flight, and `merge` equals the summary of the pooled records; a missing shard is refused
+/// unless `--allow-partial`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_shards_equal_the_pooled_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = mock().await;
+    let shard = |i: u64| RunArgs {
+        requests: Some(300),
+        concurrency: vec![6],
+        ..run(&mock, Some(&format!("{i}/3")), dir.path())
+    };
+    let (a, b, c) = (shard(0), shard(1), shard(2));
+    let (a, b, c) = tokio::join!(run_args(&a), run_args(&b), run_args(&c));
+    let stats = mock.stats.snapshot();
+    assert_eq!(stats.requests, 300);
+    assert!(stats.max_in_flight <= 6, "{}", stats.max_in_flight);
+
+    let files: Vec<_> = [&a, &b, &c].iter().map(|o| o.result_path.clone().unwrap()).collect();
+    let read = |paths: &[std::path::PathBuf]| -> Vec<_> {
+        paths.iter().map(|p| (p.clone(), streamperf::report::read_result(p).unwrap())).collect()
+    };
+    let merged = streamperf::output::merge::merge(read(&files), false).unwrap();
+    let mut pooled = streamperf::metrics::Aggregator::new();
+    for out in [&a, &b, &c] {
+        out.result.metrics.iter().for_each(|r| pooled.add(r));
+    }
+    let pooled = pooled.summary(std::time::Duration::from_secs(1));
+    let m = &merged.summary;
+    assert_eq!((m.total_requests, m.success_count), (300, pooled.success_count));
+    assert_eq!(m.total_output_tokens, pooled.total_output_tokens);
+    for (x, y) in [(&m.ttft, &pooled.ttft), (&m.total_time, &pooled.total_time)] {
+        let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
+        assert_eq!(
+            (x.count, x.p50, x.p90, x.p99, x.min, x.max),
+            (y.count, y.p50, y.p90, y.p99, y.min, y.max)
+        );
+    }
+    assert_eq!(merged.metrics.len(), 300);
+    assert!(merged.config.get("shard").is_none());
+
+    let e = streamperf::output::merge::merge(read(&files[..2]), false).unwrap_err().to_string();
+    assert!(e.starts_with("shard 2 of 3 missing"), "{e}");
+    let partial = streamperf::output::merge::merge(read(&files[..2]), true).unwrap();
+    assert_eq!(partial.summary.total_requests, 200);
+    let e = streamperf::output::merge::merge(read(&[files[0].clone(), files[0].clone()]), true);
+    assert!(e.unwrap_err().to_string().starts_with("shard 0 twice"));
+
+    // The command: the merged file written, its report printed; a missing shard is exit 2.
+    let out_file = dir.path().join("merged.json");
+    let merge = |paths: &[std::path::PathBuf]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+            .arg("merge")
+            .args(paths)
+            .arg("-o")
+            .arg(&out_file)
+            .args(["--lang", "en"])
+            .output()
+            .unwrap()
+    };
+    let done = merge(&files);
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{stdout}{}", String::from_utf8_lossy(&done.stderr));
+    assert!(stdout.contains("300"), "{stdout}");
+    assert_eq!(streamperf::report::read_result(&out_file).unwrap().summary.total_requests, 300);
+    let refused = merge(&files[1..]);
+    assert_eq!(refused.status.code(), Some(2), "a usage error, as every setup error");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("shard 0 of 3 missing"));
+}

@@ -9,7 +9,7 @@ use crate::mock::MockOptions;
 
 mod results;
 
-pub use results::{CompareArgs, DemoArgs, HistoryArgs, ReportArgs};
+pub use results::{CompareArgs, DemoArgs, HistoryArgs, MergeArgs, ReportArgs};
 
 /// A fast, truthful load tester for HTTP streaming APIs (LLM chat, SSE, chunked).
 ///
@@ -44,6 +44,9 @@ pub enum Command {
     /// Compare two runs (history ids, labels or result files): every metric side by side, and
     /// whether the TTFT and e2e distributions differ significantly.
     Compare(CompareArgs),
+    /// Merge the result files of a run's shards (--shard) into the result of the whole run:
+    /// counts exact, percentiles at HDR precision.
+    Merge(MergeArgs),
 }
 
 pub use crate::i18n::Lang;

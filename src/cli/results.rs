@@ -140,3 +140,23 @@ pub struct DemoArgs {
     #[arg(long = "db", value_name = "PATH")]
     pub db: Option<PathBuf>,
 }
+
+/// Flags of `streamperf merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' result files (a shell glob works: results/shard-*.json).
+    #[arg(value_name = "RESULT.json", required = true)]
+    pub results: Vec<PathBuf>,
+
+    /// The merged result file [default: merged.json; an existing file is never overwritten].
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Merge the shards given even when some of the run's are missing.
+    #[arg(long = "allow-partial")]
+    pub allow_partial: bool,
+
+    /// Report language [default: the shards' run's, else from the locale].
+    #[arg(long = "lang", value_name = "en|zh")]
+    pub lang: Option<Lang>,
+}

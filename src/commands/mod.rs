@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod demo;
 pub mod history;
+pub mod merge;
 pub mod mock;
 pub mod report;
 pub mod run;

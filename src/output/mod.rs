@@ -6,5 +6,6 @@ pub mod compare;
 pub mod export;
 pub mod history;
 pub mod live;
+pub mod merge;
 pub mod records;
 pub mod report;

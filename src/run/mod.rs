@@ -239,6 +239,8 @@ struct MeasuredLevel {
     detected_format: Option<String>,
     /// Measured requests meeting every per-request SLO (all of them, kept in memory or not).
     good: u64,
+    /// The histograms behind `summary`, kept for merging shards.
+    aggregate: crate::analyse::metrics::Aggregator,
 }
 
 /// Runs `config`'s load once. Ctrl-C on `interrupt` reaches this level's own control, which
@@ -279,7 +281,9 @@ async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Measure
     }
     let mut connections = engine.connection_stats();
     connections.redirected_to = connections.redirected_to.map(|u| config.redactor.redact(&u));
-    let mut summary = consumed.aggregator.summary(duration);
+    let mut aggregate = consumed.aggregator;
+    aggregate.rewrite_examples(|e| config.redactor.redact(e));
+    let mut summary = aggregate.summary(duration);
     for example in summary.failure_examples.values_mut() {
         *example = config.redactor.redact(example);
     }
@@ -293,12 +297,14 @@ async fn measure(config: &Config, shared: &Shared<'_>) -> anyhow::Result<Measure
         records,
         run: RunInfo {
             start_skew: engine.start_skew(),
+            started_unix: engine.started_unix(),
             ..run_info(config, workload, &control, sends, consumed.warmups)
         },
         client,
         connections,
         timeseries: consumed.series.seconds(),
         good: consumed.good,
+        aggregate,
         detected_format: engine.detected_format().map(str::to_owned),
     })
 }

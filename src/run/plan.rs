@@ -144,6 +144,7 @@ pub(super) fn run_info(
     let early = reason != StopReason::Completed;
     RunInfo {
         start_skew: None,
+        started_unix: None,
         load_model: match (trace_rate, config.load.rate) {
             (Some(_), _) => "trace",
             (None, Some(_)) => "open",

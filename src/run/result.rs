@@ -68,6 +68,8 @@ pub(super) fn assemble(config: &Config, measured: Vec<MeasuredLevel>) -> RunResu
             result.levels.push(level);
         }
         result.metrics.extend(records);
+        // A sweep's levels each have their own: only a single run's is kept for merging.
+        result.aggregate = over.is_none().then_some(m.aggregate);
         result.summary = m.summary;
         result.run = m.run;
         result.client = m.client;

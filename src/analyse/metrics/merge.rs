@@ -7,6 +7,13 @@ use super::Aggregator;
 use super::histogram::Series;
 
 impl Aggregator {
+    /// Rewrites the failure examples (secrets redacted before the aggregator is written).
+    pub fn rewrite_examples(&mut self, rewrite: impl Fn(&str) -> String) {
+        for example in self.failure_examples.values_mut() {
+            *example = rewrite(example);
+        }
+    }
+
     /// Adds everything `other` collected.
     pub fn merge(&mut self, other: &Aggregator) {
         self.success += other.success;

@@ -181,6 +181,8 @@ pub struct Engine {
     start_at: Option<std::time::SystemTime>,
     /// How far from `start_at` the load actually started, seconds (late is positive).
     start_skew: OnceLock<f64>,
+    /// When the load started, wall clock.
+    started_wall: OnceLock<std::time::SystemTime>,
 }
 
 impl Engine {
@@ -213,6 +215,7 @@ impl Engine {
             shard: None,
             start_at: None,
             start_skew: OnceLock::new(),
+            started_wall: OnceLock::new(),
         })
     }
 
@@ -242,6 +245,12 @@ impl Engine {
     pub fn with_start_at(mut self, at: std::time::SystemTime) -> Engine {
         self.start_at = Some(at);
         self
+    }
+
+    /// When the load started, Unix seconds (wall clock).
+    pub fn started_unix(&self) -> Option<f64> {
+        let at = self.started_wall.get()?;
+        at.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs_f64())
     }
 
     /// How far from `--start-at` the load started, seconds (positive: late).
@@ -325,6 +334,7 @@ impl Engine {
 
     /// Marks the instant the load started (after pre-connecting), for duration warm-ups.
     fn mark_started(&self) -> Instant {
+        let _ = self.started_wall.get_or_init(std::time::SystemTime::now);
         *self.started.get_or_init(Instant::now)
     }
 

@@ -71,6 +71,10 @@ pub struct RunResult {
     /// The records file beside the result, which holds every request's record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<RecordsInfo>,
+    /// The run's histograms, losslessly (a single run's, not a sweep's): what `streamperf
+    /// merge` adds up across shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<crate::analyse::metrics::Aggregator>,
 }
 
 /// Where every record of a run is, and how many of them `metrics` holds.
@@ -167,6 +171,9 @@ pub struct RunInfo {
     /// With `--start-at`: how far from it the load started, seconds (positive: late).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_skew: Option<f64>,
+    /// When the load started, Unix seconds (wall clock): shards' results line up by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_unix: Option<f64>,
     /// Why sending stopped.
     pub stop_reason: Option<StopReason>,
     /// The user interrupted the run (Ctrl-C); every request that finished is in it.

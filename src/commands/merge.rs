@@ -1,0 +1,36 @@
+//! `streamperf merge SHARD.json… [-o merged.json] [--allow-partial]`: the shards' results of a
+//! `--shard` run merged into the whole run's result, written (never overwriting) and reported.
+
+use std::path::Path;
+
+use crate::cli::MergeArgs;
+use crate::i18n::{Lang, detect_lang};
+use crate::outln;
+use crate::output::merge;
+use crate::output::report::{self, ReportInfo, json};
+
+/// The merged result's default file name.
+const DEFAULT_MERGED: &str = "merged.json";
+
+/// Reads every result, merges them, writes the merged result and prints its report.
+pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
+    let mut results = Vec::with_capacity(args.results.len());
+    for path in &args.results {
+        results.push((path.clone(), report::read_result(path)?));
+    }
+    let merged = merge::merge(results, args.allow_partial)?;
+    let target = args.output.as_deref().unwrap_or(Path::new(DEFAULT_MERGED));
+    let written = json::write_result(&merged, Some(target))?;
+    let lang = args.lang.unwrap_or_else(|| match merged.config["lang"].as_str() {
+        Some("zh") => Lang::Zh,
+        Some("en") => Lang::En,
+        _ => detect_lang(),
+    });
+    let info = ReportInfo {
+        url: merged.config["url"].as_str().unwrap_or_default().to_owned(),
+        detected_format: merged.config["detected_format"].as_str().map(str::to_owned),
+        result_path: Some(written),
+    };
+    outln!("{}", report::render(&merged, lang, &info));
+    Ok(())
+}

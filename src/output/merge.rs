@@ -1,0 +1,83 @@
+//! Merging the results of a run's shards (`streamperf merge`) into the result one process
+//! would have written: the lossless aggregates added (counts exact, percentiles at HDR
+//! precision), the duration from the first shard's start to the last one's end (wall clock),
+//! every record kept, and a shard that is missing, duplicated or from another run refused.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use crate::output::report::RunResult;
+
+/// Merges `results` (each with the file it came from). A missing shard is an error naming it,
+/// unless `allow_partial`.
+pub fn merge(results: Vec<(PathBuf, RunResult)>, allow_partial: bool) -> anyhow::Result<RunResult> {
+    let Some((_, first)) = results.first() else { bail!("`merge`: no result files given") };
+    check_shards(&results, allow_partial)?;
+    let mut merged = RunResult { aggregate: None, ..first.clone() };
+    let mut aggregate = None::<crate::analyse::metrics::Aggregator>;
+    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
+    merged.metrics.clear();
+    for (path, result) in &results {
+        let Some(theirs) = &result.aggregate else {
+            bail!(
+                "{}: has no aggregate to merge (a sweep's result, or one written before \
+                 streamperf kept them)",
+                path.display()
+            );
+        };
+        match &mut aggregate {
+            Some(ours) => ours.merge(theirs),
+            None => aggregate = Some(theirs.clone()),
+        }
+        let began = result.run.started_unix.unwrap_or(0.0);
+        (start, end) = (start.min(began), end.max(began + result.summary.duration));
+        merged.metrics.extend(result.metrics.iter().cloned());
+        if result.client.as_ref().is_some_and(|c| c.client_bound) {
+            merged.client = result.client.clone();
+        }
+    }
+    merged.metrics.sort_by_key(|r| r.request_id);
+    let aggregate = aggregate.expect("at least one result");
+    merged.summary = aggregate.summary(std::time::Duration::from_secs_f64((end - start).max(0.0)));
+    merged.aggregate = Some(aggregate);
+    merged.run.started_unix = Some(start);
+    // Per-second series and records files stay the shards' own: not lined up here.
+    merged.timeseries = Vec::new();
+    merged.records = None;
+    if let Some(config) = merged.config.as_object_mut() {
+        config.remove("shard");
+        let shards: Vec<String> = results.iter().map(|(p, _)| p.display().to_string()).collect();
+        config.insert("merged_from".into(), shards.into());
+    }
+    Ok(merged)
+}
+
+/// Every shard of the run once: the same count everywhere, no index twice, none missing.
+fn check_shards(results: &[(PathBuf, RunResult)], allow_partial: bool) -> anyhow::Result<()> {
+    let shard = |r: &RunResult| {
+        let s = &r.config["shard"];
+        s["index"].as_u64().zip(s["count"].as_u64())
+    };
+    let Some((_, count)) = results.first().and_then(|(_, r)| shard(r)) else {
+        return Ok(()); // results of separate runs: merged as they are
+    };
+    let mut seen = vec![None::<&PathBuf>; count as usize];
+    for (path, result) in results {
+        let Some((index, _)) = shard(result).filter(|(_, n)| *n == count) else {
+            bail!("{}: not a shard of the same {count}-shard run", path.display());
+        };
+        if let Some(earlier) = seen[index as usize].replace(path) {
+            bail!("shard {index} twice: {} and {}", earlier.display(), path.display());
+        }
+    }
+    let missing: Vec<String> =
+        seen.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i.to_string()).collect();
+    if !missing.is_empty() && !allow_partial {
+        bail!(
+            "shard {} of {count} missing (failed or not given); --allow-partial merges the others",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
