@@ -138,6 +138,8 @@ async fn merged_shards_equal_the_pooled_records() {
         );
     }
     assert_eq!(merged.metrics.len(), 300);
+    let per_second: u64 = merged.timeseries.iter().map(|s| s.completed + s.failed).sum();
+    assert_eq!(per_second, 300, "the shards' seconds on one clock");
     assert!(merged.config.get("shard").is_none());
 
     let e = streamperf::output::merge::merge(read(&files[..2]), false).unwrap_err().to_string();

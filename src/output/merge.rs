@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
+use crate::analyse::timeseries::Second;
 use crate::output::report::RunResult;
 
 /// Merges `results` (each with the file it came from). A missing shard is an error naming it,
@@ -42,8 +43,8 @@ pub fn merge(results: Vec<(PathBuf, RunResult)>, allow_partial: bool) -> anyhow:
     merged.summary = aggregate.summary(std::time::Duration::from_secs_f64((end - start).max(0.0)));
     merged.aggregate = Some(aggregate);
     merged.run.started_unix = Some(start);
-    // Per-second series and records files stay the shards' own: not lined up here.
-    merged.timeseries = Vec::new();
+    merged.timeseries = seconds(&results, start);
+    // Each shard's records file stays its own; `metrics` hold what the results held.
     merged.records = None;
     if let Some(config) = merged.config.as_object_mut() {
         config.remove("shard");
@@ -51,6 +52,36 @@ pub fn merge(results: Vec<(PathBuf, RunResult)>, allow_partial: bool) -> anyhow:
         config.insert("merged_from".into(), shards.into());
     }
     Ok(merged)
+}
+
+/// The shards' per-second series on one clock: second `t` of a shard that started `d` seconds
+/// after the first is second `t + d` (rounded) of the merged run. Counts add up; a second's
+/// TTFT median cannot be merged from the shards' medians: it is kept only where one shard alone
+/// had that second (else `null`).
+fn seconds(results: &[(PathBuf, RunResult)], start: f64) -> Vec<Second> {
+    let mut merged: Vec<Second> = Vec::new();
+    for (_, result) in results {
+        let shift = (result.run.started_unix.unwrap_or(start) - start).round().max(0.0) as u64;
+        for second in &result.timeseries {
+            let t = second.t + shift;
+            if merged.len() <= t as usize {
+                merged.resize_with(t as usize + 1, Second::default);
+            }
+            let slot = &mut merged[t as usize];
+            let first = slot.started + slot.completed + slot.failed + slot.in_flight == 0;
+            slot.t = t;
+            slot.started += second.started;
+            slot.completed += second.completed;
+            slot.failed += second.failed;
+            slot.in_flight += second.in_flight;
+            slot.output_tokens += second.output_tokens;
+            slot.ttft_p50 = if first { second.ttft_p50 } else { None };
+        }
+    }
+    for (t, slot) in merged.iter_mut().enumerate() {
+        slot.t = t as u64;
+    }
+    merged
 }
 
 /// Every shard of the run once: the same count everywhere, no index twice, none missing.
