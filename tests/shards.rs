@@ -170,3 +170,49 @@ async fn merged_shards_equal_the_pooled_records() {
     assert_eq!(refused.status.code(), Some(2), "a usage error, as every setup error");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("shard 0 of 3 missing"));
 }
+
+/// The open loop: `--rate 30 --arrival poisson --seed 7` as 3 shards started together sends,
+/// all shards together, at the one-process run's instants (the mock's arrival times, from each
+/// run's start, within 50 ms: two runs on a busy 2-core machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_shards_together_keep_the_one_process_schedule() {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let dir = tempfile::tempdir().unwrap();
+    let open = |mock: &MockServer, shard: Option<&str>| RunArgs {
+        requests: None,
+        concurrency: Vec::new(),
+        rate: vec![30.0],
+        arrival: Some("poisson".into()),
+        seed: Some(7),
+        duration: Some("2s".into()),
+        ..run(mock, shard, dir.path())
+    };
+    // Arrivals as seconds after `start` (Unix seconds), sorted.
+    let offsets = |mock: &MockServer, start: f64| {
+        let now = SystemTime::now();
+        let mut at: Vec<f64> = mock
+            .stats
+            .arrivals()
+            .iter()
+            .map(|a| (now - a.elapsed()).duration_since(UNIX_EPOCH).unwrap().as_secs_f64() - start)
+            .collect();
+        at.sort_by(f64::total_cmp);
+        at
+    };
+    let whole = mock().await;
+    let one = run_args(&open(&whole, None)).await;
+    let expected = offsets(&whole, one.result.run.started_unix.unwrap());
+
+    let shared = mock().await;
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(1500);
+    let shard =
+        |spec: &str| RunArgs { start_at: Some(at.to_string()), ..open(&shared, Some(spec)) };
+    let (a, b, c) = (shard("0/3"), shard("1/3"), shard("2/3"));
+    let (a, _, _) = tokio::join!(run_args(&a), run_args(&b), run_args(&c));
+    let start = a.result.run.started_unix.unwrap() - a.result.run.start_skew.unwrap();
+    let got = offsets(&shared, start);
+    assert_eq!(got.len(), expected.len(), "{got:?}\n{expected:?}");
+    for (g, e) in got.iter().zip(&expected) {
+        assert!((g - e).abs() < 0.05, "sent at {g:.3} s, one process at {e:.3} s");
+    }
+}
