@@ -94,7 +94,7 @@ impl TraceBodies {
         }
         let summary = trace.summary();
         Ok(TraceBodies {
-            rows: trace.rows().to_vec(),
+            rows: trace.into_rows(),
             blocks: BlockPrompts::new(tokenizer, settings.block_tokens),
             build: build.clone(),
             summary,

@@ -88,26 +88,18 @@ impl Sessions {
         (system, users.chain(item.later_turns.iter().cloned()).collect())
     }
 
-    /// The user's text of turn `turn` of `session`: the same every time it is asked for, as
-    /// each later turn sends the earlier ones again.
-    fn user_turn(&self, session: u64, turn: u32) -> String {
+    /// The user's text of turn `turn` of `session`, whose dataset turns are `users`: the same
+    /// every time it is asked for, as each later turn sends the earlier ones again.
+    fn user_turn(&self, session: u64, turn: u32, users: &[String]) -> String {
+        let Turns::Synthetic { first_prompts, later_prompts, first, later } = &self.turns else {
+            return users.get(turn as usize).cloned().unwrap_or_default();
+        };
         let rng = &mut draws(session, turn, Draw::Prompt);
-        match &self.turns {
-            Turns::Synthetic { first_prompts, later_prompts, first, later } => {
-                // A number of its own per turn, so no two turns open alike.
-                let number = session << 20 | u64::from(turn);
-                match turn {
-                    0 => first_prompts.prompt(number, first.sample(rng)),
-                    _ => later_prompts
-                        .as_ref()
-                        .unwrap_or(first_prompts)
-                        .prompt(number, later.sample(rng)),
-                }
-            }
-            Turns::Dataset(_) => {
-                let (_, users) = self.conversation(session);
-                users.get(turn as usize).cloned().unwrap_or_default()
-            }
+        // A number of its own per turn, so no two turns open alike.
+        let number = session << 20 | u64::from(turn);
+        match turn {
+            0 => first_prompts.prompt(number, first.sample(rng)),
+            _ => later_prompts.as_ref().unwrap_or(first_prompts).prompt(number, later.sample(rng)),
         }
     }
 }
@@ -122,12 +114,13 @@ impl SessionSource for Sessions {
     }
 
     fn turn(&self, session: u64, turn: u32, history: &History) -> MadeBody {
-        let (mut messages, _) = self.conversation(session);
+        // The conversation is read once a turn, not once for each earlier turn it repeats.
+        let (mut messages, users) = self.conversation(session);
         for (earlier, reply) in history.replies.iter().enumerate() {
-            messages.push(Message::user(self.user_turn(session, earlier as u32)));
+            messages.push(Message::user(self.user_turn(session, earlier as u32, &users)));
             messages.push(Message { role: Role::Assistant, content: reply.clone() });
         }
-        messages.push(Message::user(self.user_turn(session, turn)));
+        messages.push(Message::user(self.user_turn(session, turn, &users)));
         let output = self.build.output.map(|o| o.sample(&mut draws(session, turn, Draw::Output)));
         let mut body = self.build.value(&messages, output);
         if self.build.protocol == Protocol::Dify

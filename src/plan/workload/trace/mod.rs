@@ -140,6 +140,11 @@ impl Trace {
         trace
     }
 
+    /// The requests, taken out of the trace, in the order they are sent.
+    pub fn into_rows(self) -> Vec<TraceRow> {
+        self.rows
+    }
+
     /// The requests, in the order they are sent.
     pub fn rows(&self) -> &[TraceRow] {
         &self.rows
