@@ -171,7 +171,7 @@ async fn merged_shards_equal_the_pooled_records() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("shard 0 of 3 missing"));
 }
 
-/// The open loop: `--rate 30 --arrival poisson --seed 7` as 3 shards started together sends,
+/// The open loop: `--rate 30 --arrival poisson --seed 7 -d 10s` as 3 shards started together sends,
 /// all shards together, at the one-process run's instants (the mock's arrival times, from each
 /// run's start, within 50 ms: two runs on a busy 2-core machine).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +184,7 @@ async fn open_loop_shards_together_keep_the_one_process_schedule() {
         rate: vec![30.0],
         arrival: Some("poisson".into()),
         seed: Some(7),
-        duration: Some("2s".into()),
+        duration: Some("10s".into()),
         ..run(mock, shard, dir.path())
     };
     // Arrivals as seconds after `start` (Unix seconds), sorted.
