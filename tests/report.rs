@@ -33,6 +33,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         input_tokens: ok.then_some(12),
         requested_output_tokens: None,
         cached_tokens: None,
+        started_at: None,
         session: None,
         turn: None,
         token_source: TokenSource::Usage,

@@ -216,3 +216,93 @@ async fn open_loop_shards_together_keep_the_one_process_schedule() {
         assert!((g - e).abs() < 0.05, "sent at {g:.3} s, one process at {e:.3} s");
     }
 }
+
+/// `merge` takes a folder or an unexpanded pattern as well as files, and a shard killed before
+/// its result (its records file left) still counts, once `--allow-partial` says so; the merged
+/// result lists its shards side by side in the report and the HTML page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_reads_folders_patterns_and_records_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = mock().await;
+    let shard = |i: u64| run(&mock, Some(&format!("{i}/3")), dir.path());
+    let (a, b, c) = (shard(0), shard(1), shard(2));
+    let (a, ..) = tokio::join!(run_args(&a), run_args(&b), run_args(&c));
+    let merge = |inputs: &[&str], out: &str, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_streamperf"))
+            .arg("merge")
+            .args(inputs)
+            .args(["-o", out, "--lang", "en"])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let read = |name: &str| streamperf::report::read_result(&dir.path().join(name)).unwrap();
+
+    // A folder (the merge's own output left out of it) and a pattern no shell expanded.
+    for (inputs, out) in
+        [(vec!["."], "by-folder.json"), (vec!["0-3.json", "[12]-3.json"], "by-pattern.json")]
+    {
+        let done = merge(&inputs, out, &[]);
+        let stdout = String::from_utf8_lossy(&done.stdout);
+        assert!(
+            done.status.success(),
+            "{inputs:?}: {stdout}{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let merged = read(out);
+        assert_eq!(merged.summary.total_requests, 30, "{inputs:?}");
+        let indices: Vec<_> = merged.shards.iter().map(|s| s.index).collect();
+        assert_eq!(indices, [Some(0), Some(1), Some(2)]);
+        assert!(merged.shards.iter().all(|s| s.start_skew.is_none() && s.client.is_some()));
+        assert!(stdout.contains("[Shards]") && stdout.contains("ok/requests"), "{stdout}");
+    }
+    let html = streamperf::export::html::render(
+        &read("by-folder.json"),
+        streamperf::i18n::Lang::En,
+        "now",
+    );
+    assert_eq!(html.matches("title=\"./").count(), 3, "a column a shard");
+
+    // Shard 2 "killed": its result gone, its records file left.
+    std::fs::remove_file(dir.path().join("2-3.json")).unwrap();
+    let refused = merge(&["0-3.json", "1-3.json", "2-3.records.jsonl"], "partial.json", &[]);
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(e.contains("shard 2 of 3 missing") && e.contains("2-3.records.jsonl"), "{e}");
+    let done =
+        merge(&["0-3.json", "1-3.json", "2-3.records.jsonl"], "partial.json", &["--allow-partial"]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let partial = read("partial.json");
+    let whole = read("by-folder.json");
+    assert_eq!(partial.summary.total_requests, 30);
+    assert_eq!(partial.summary.ttft, whole.summary.ttft, "records sum up as their result did");
+    assert_eq!(partial.metrics.len(), 30);
+    assert!(
+        a.result.metrics.iter().all(|r| r.started_at.is_some()),
+        "records say when they started"
+    );
+}
+
+/// Sessions split over shards: each shard runs its own sessions, and no two requests or
+/// sessions of the run share a number, so the merged records read as one process's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_of_a_session_run_number_their_requests_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = mock().await;
+    let shard = |i: u64| RunArgs {
+        requests: Some(6),
+        concurrency: vec![2],
+        turns: Some("2".into()),
+        turn_input_tokens: Some("5".into()),
+        ..run(&mock, Some(&format!("{i}/2")), dir.path())
+    };
+    let (a, b) = (shard(0), shard(1));
+    let (a, b) = tokio::join!(run_args(&a), run_args(&b));
+    let records: Vec<_> = [&a, &b].iter().flat_map(|o| o.result.metrics.clone()).collect();
+    assert_eq!(records.len(), 12, "6 sessions of 2 turns");
+    let ids: BTreeSet<u64> = records.iter().map(|r| r.request_id).collect();
+    assert_eq!(ids.len(), 12, "request numbers repeat across shards: {ids:?}");
+    let sessions: BTreeSet<(u64, u32)> =
+        records.iter().map(|r| (r.session.unwrap(), r.turn.unwrap())).collect();
+    assert_eq!(sessions, (1..=6).flat_map(|s| [(s, 1), (s, 2)]).collect());
+}

@@ -144,8 +144,9 @@ pub struct DemoArgs {
 /// Flags of `streamperf merge`.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// The shards' result files (a shell glob works: results/shard-*.json).
-    #[arg(value_name = "RESULT.json", required = true)]
+    /// The shards' result files, folders of them, or patterns ('results/shard-*.json', quoted
+    /// or not); records files (*.records.jsonl) of shards that wrote no result count too.
+    #[arg(value_name = "RESULT.json|DIR", required = true)]
     pub results: Vec<PathBuf>,
 
     /// The merged result file [default: merged.json; an existing file is never overwritten].

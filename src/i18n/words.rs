@@ -75,6 +75,20 @@ pub struct Words {
     pub first_turns: &'static str,
     /// Row: TTFT of sessions' later turns.
     pub later_turns: &'static str,
+    /// Section: the shards of a distributed run, side by side.
+    pub shards: &'static str,
+    /// Row and column: a shard (`0/3`, as `--shard` counts).
+    pub shard: &'static str,
+    /// Row and column: how far from `--start-at` a shard's load started.
+    pub start_skew: &'static str,
+    /// Column: successful of all requests.
+    pub requests_column: &'static str,
+    /// Column: the client's self-check.
+    pub client_column: &'static str,
+    /// The self-check found no client limit.
+    pub client_fine: &'static str,
+    /// The self-check found the client limited the run.
+    pub client_limited: &'static str,
     /// Row: input tokens the server served from its prefix cache.
     pub cache_hits: &'static str,
     /// `{share}` % of input tokens (`{cached}` of `{input}`).
@@ -234,6 +248,13 @@ pub(super) const EN: Words = Words {
     sessions: "Sessions and prefix cache",
     first_turns: "TTFT, first turns",
     later_turns: "TTFT, later turns",
+    shards: "Shards",
+    shard: "Shard",
+    start_skew: "Start skew",
+    requests_column: "ok/requests",
+    client_column: "client",
+    client_fine: "ok",
+    client_limited: "limited",
     cache_hits: "Prefix cache hits",
     cache_hits_note: "{share} % of input tokens ({cached} of {input})",
     itl: "Inter-token latency (ITL)",
@@ -346,6 +367,13 @@ pub(super) const ZH: Words = Words {
     sessions: "会话与前缀缓存",
     first_turns: "首轮 TTFT",
     later_turns: "后续轮次 TTFT",
+    shards: "分片",
+    shard: "分片",
+    start_skew: "启动偏差",
+    requests_column: "成功/请求",
+    client_column: "客户端",
+    client_fine: "正常",
+    client_limited: "受限",
     cache_hits: "前缀缓存命中",
     cache_hits_note: "输入 token 的 {share}%({input} 个中 {cached} 个)",
     itl: "token 间延迟 (ITL)",

@@ -253,6 +253,14 @@ impl Engine {
         at.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs_f64())
     }
 
+    /// `at` on the wall clock, Unix seconds: the load's start plus the time since it.
+    fn unix_of(&self, at: Instant) -> Option<f64> {
+        let started = *self.started.get()?;
+        let since = at.saturating_duration_since(started).as_secs_f64();
+        let before = started.saturating_duration_since(at).as_secs_f64();
+        Some(self.started_unix()? + since - before)
+    }
+
     /// How far from `--start-at` the load started, seconds (positive: late).
     pub fn start_skew(&self) -> Option<f64> {
         self.start_skew.get().copied()

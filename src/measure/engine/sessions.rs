@@ -38,10 +38,11 @@ pub struct History {
 
 impl Engine {
     /// The request number of a job's next request: the job's own number when jobs are single
-    /// requests, else the next in send order.
+    /// requests, else the next in this engine's send order (a shard's numbered as its jobs
+    /// are, so no two shards' requests share a number).
     pub(super) fn request_number(&self, job: u64) -> u64 {
         match self.sessions {
-            Some(_) => self.next_request.fetch_add(1, Ordering::Relaxed),
+            Some(_) => self.global(self.next_request.fetch_add(1, Ordering::Relaxed)),
             None => self.global(job),
         }
     }
@@ -49,9 +50,9 @@ impl Engine {
     /// This engine's own number of the run-wide request `index`: a shard judges its warm-up
     /// on its own requests, as a process of its own would.
     pub(super) fn local(&self, index: u64) -> u64 {
-        match (self.shard, &self.sessions) {
-            (Some((first, count)), None) => index.saturating_sub(first) / count,
-            _ => index,
+        match self.shard {
+            Some((first, count)) => index.saturating_sub(first) / count,
+            None => index,
         }
     }
 

@@ -158,6 +158,7 @@ impl Engine {
         events: &UnboundedSender<EngineEvent>,
     ) -> bool {
         record.warmup = self.warmup.covers(self.local(index), sched, self.started());
+        record.started_at = self.unix_of(sched);
         let at = Instant::now();
         // A closed channel means nobody listens any more: the worker stops quietly.
         events.send(EngineEvent::Finished { record: Box::new(record), at }).is_ok()

@@ -97,6 +97,10 @@ pub struct RequestRecord {
     /// Input tokens the server served from its prefix cache, when it says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
+    /// When the request started (an open loop's: its scheduled instant), Unix seconds on the
+    /// wall clock: the records of a run's shards line up by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<f64>,
     /// The 1-based session (conversation) of a multi-turn run (`--turns`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<u64>,

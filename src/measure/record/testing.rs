@@ -28,6 +28,7 @@ pub fn ok(id: u64, ttft: Duration, total: Duration, tokens: u64) -> RequestRecor
         input_tokens: None,
         requested_output_tokens: None,
         cached_tokens: None,
+        started_at: None,
         session: None,
         turn: None,
         token_source: TokenSource::Usage,

@@ -173,6 +173,7 @@ impl Timeline {
             input_tokens: self.usage_input_tokens,
             requested_output_tokens: None,
             cached_tokens: self.usage_cached_tokens,
+            started_at: None,
             session: None,
             turn: None,
             token_source,

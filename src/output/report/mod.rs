@@ -75,6 +75,38 @@ pub struct RunResult {
     /// merge` adds up across shards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregate: Option<crate::analyse::metrics::Aggregator>,
+    /// A merged result's shards (`streamperf merge`), each as its own result said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRun>,
+}
+
+/// One shard of a merged run, as its own result said: what the report and the HTML show side
+/// by side, and the shard's own client self-check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShardRun {
+    /// The file it came from.
+    pub file: String,
+    /// Its `--shard` index; none for a records file or a run of its own.
+    pub index: Option<u64>,
+    /// When its load started, Unix seconds.
+    pub started_unix: Option<f64>,
+    /// How far from `--start-at` it started, seconds (positive: late).
+    pub start_skew: Option<f64>,
+    /// Its own duration, seconds.
+    pub duration: f64,
+    /// Requests it measured.
+    pub total_requests: u64,
+    /// Of those, successful.
+    pub success_count: u64,
+    /// Its TTFT P50, seconds.
+    pub ttft_p50: Option<f64>,
+    /// Its TTFT P99, seconds.
+    pub ttft_p99: Option<f64>,
+    /// Its output tokens per second.
+    pub output_token_throughput: f64,
+    /// Its client's self-check.
+    pub client: Option<ClientHealth>,
 }
 
 /// Where every record of a run is, and how many of them `metrics` holds.

@@ -11,6 +11,7 @@
 
 mod charts;
 mod sections;
+mod shards;
 pub mod trend;
 mod words;
 
@@ -51,6 +52,7 @@ pub fn render(result: &RunResult, lang: Lang, generated_at: &str) -> String {
     out += &charts::sweep(result, w);
     out += &failures(&result.summary, w);
     out += &percentiles(&result.summary, w);
+    out += &shards::shards(result, w);
     out += &run_info(result, w);
     out += &config(result, w);
     out += &page_end(w, generated_at);

@@ -153,6 +153,14 @@ pub struct Words {
     pub scheduling_lag: &'static str,
     /// Self-check: CPU share.
     pub cpu_share: &'static str,
+    /// Section: a merged run's shards, side by side.
+    pub shards: &'static str,
+    /// Column head: a shard (its `--shard` index).
+    pub shard: &'static str,
+    /// How far from `--start-at` a shard's load started.
+    pub start_skew: &'static str,
+    /// Note under the shards table.
+    pub shards_note: &'static str,
     /// Section: configuration.
     pub config: &'static str,
     /// Empty chart.
@@ -250,6 +258,10 @@ const EN: Words = Words {
     warmup: "Warm-up requests (not in the statistics)",
     token_source: "Token counts from",
     client: "Client self-check",
+    shards: "Shards",
+    shard: "Shard",
+    start_skew: "Start skew",
+    shards_note: "Each shard as its own result said; the figures above are their exact merge. One client-bound shard makes the whole run client-bound.",
     scheduling_lag: "scheduling lag P99",
     cpu_share: "CPU",
     config: "Configuration (secrets redacted)",
@@ -336,6 +348,10 @@ const ZH: Words = Words {
     warmup: "预热请求(不计入统计)",
     token_source: "token 计数来源",
     client: "客户端自检",
+    shards: "分片",
+    shard: "分片",
+    start_skew: "启动偏差",
+    shards_note: "每个分片按其自身结果列出；上方数字是它们的精确合并。任一分片客户端受限，整个运行即视为客户端受限。",
     scheduling_lag: "调度延迟 P99",
     cpu_share: "CPU",
     config: "配置(已隐去密钥)",

@@ -9,6 +9,7 @@
 mod load;
 mod page;
 mod sections;
+mod shards;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,7 @@ pub fn render(result: &RunResult, lang: Lang, info: &ReportInfo) -> String {
     sections::overall(&mut out, result, info);
     sections::connections(&mut out, result);
     load::load_section(&mut out, result, &info.url);
+    shards::shards(&mut out, result);
     let s = &result.summary;
     sections::seed_latencies(&mut out, s);
     sections::first_byte_and_answer(&mut out, s);

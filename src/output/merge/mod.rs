@@ -1,14 +1,17 @@
 //! Merging the results of a run's shards (`streamperf merge`) into the result one process
 //! would have written: the lossless aggregates added (counts exact, percentiles at HDR
 //! precision), the duration from the first shard's start to the last one's end (wall clock),
-//! every record kept, and a shard that is missing, duplicated or from another run refused.
+//! every record kept, each shard's own figures and self-check kept beside them (`shards`), and a
+//! shard that is missing, duplicated or from another run refused.
+
+pub mod inputs;
 
 use std::path::PathBuf;
 
 use anyhow::bail;
 
 use crate::analyse::timeseries::Second;
-use crate::output::report::RunResult;
+use crate::output::report::{RunResult, ShardRun};
 
 /// Merges `results` (each with the file it came from). A missing shard is an error naming it,
 /// unless `allow_partial`.
@@ -37,6 +40,7 @@ pub fn merge(results: Vec<(PathBuf, RunResult)>, allow_partial: bool) -> anyhow:
         if result.client.as_ref().is_some_and(|c| c.client_bound) {
             merged.client = result.client.clone();
         }
+        merged.shards.push(shard_run(path, result));
     }
     merged.metrics.sort_by_key(|r| r.request_id);
     let aggregate = aggregate.expect("at least one result");
@@ -52,6 +56,24 @@ pub fn merge(results: Vec<(PathBuf, RunResult)>, allow_partial: bool) -> anyhow:
         config.insert("merged_from".into(), shards.into());
     }
     Ok(merged)
+}
+
+/// `result` as one shard of the merged run.
+fn shard_run(path: &std::path::Path, result: &RunResult) -> ShardRun {
+    let s = &result.summary;
+    ShardRun {
+        file: path.display().to_string(),
+        index: result.config["shard"]["index"].as_u64(),
+        started_unix: result.run.started_unix,
+        start_skew: result.run.start_skew,
+        duration: s.duration,
+        total_requests: s.total_requests,
+        success_count: s.success_count,
+        ttft_p50: s.ttft.as_ref().map(|t| t.p50),
+        ttft_p99: s.ttft.as_ref().map(|t| t.p99),
+        output_token_throughput: s.output_token_throughput,
+        client: result.client.clone(),
+    }
 }
 
 /// The shards' per-second series on one clock: second `t` of a shard that started `d` seconds
@@ -90,10 +112,12 @@ fn check_shards(results: &[(PathBuf, RunResult)], allow_partial: bool) -> anyhow
         let s = &r.config["shard"];
         s["index"].as_u64().zip(s["count"].as_u64())
     };
-    let Some((_, count)) = results.first().and_then(|(_, r)| shard(r)) else {
+    let Some(count) = results.iter().find_map(|(_, r)| shard(r)).map(|(_, n)| n) else {
         return Ok(()); // results of separate runs: merged as they are
     };
     let mut seen = vec![None::<&PathBuf>; count as usize];
+    let (records, results): (Vec<_>, Vec<_>) =
+        results.iter().partition(|(path, _)| inputs::is_records(path));
     for (path, result) in results {
         let Some((index, _)) = shard(result).filter(|(_, n)| *n == count) else {
             bail!("{}: not a shard of the same {count}-shard run", path.display());
@@ -105,8 +129,14 @@ fn check_shards(results: &[(PathBuf, RunResult)], allow_partial: bool) -> anyhow
     let missing: Vec<String> =
         seen.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i.to_string()).collect();
     if !missing.is_empty() && !allow_partial {
+        let records: Vec<String> = records.iter().map(|(p, _)| p.display().to_string()).collect();
+        let given = match records.is_empty() {
+            true => String::new(),
+            false => format!("; records without a result given: {}", records.join(", ")),
+        };
         bail!(
-            "shard {} of {count} missing (failed or not given); --allow-partial merges the others",
+            "shard {} of {count} missing (failed or not given{given}); --allow-partial merges \
+             the others",
             missing.join(", ")
         );
     }
