@@ -36,6 +36,7 @@ fn record(id: u64, error: Option<(ErrorClass, &str)>) -> RequestRecord {
         started_at: None,
         session: None,
         turn: None,
+        content_encoding: None,
         token_source: TokenSource::Usage,
         status: Some(if ok { 200 } else { 429 }),
         error_class: error.map(|(c, _)| c),

@@ -147,6 +147,11 @@ pub struct RunArgs {
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
 
+    /// Ask for a compressed answer, as curl's flag does (Accept-Encoding: gzip, deflate, br,
+    /// zstd). Compressed answers are decoded with or without it.
+    #[arg(long = "compressed")]
+    pub compressed: bool,
+
     /// Request body as JSON, or @FILE to read it from a file.
     #[arg(long = "body", value_name = "JSON|@FILE")]
     pub body: Option<String>,

@@ -10,7 +10,9 @@
 //!
 //! This file holds the language and its detection; `words.rs` the tables.
 
+mod en;
 mod words;
+mod zh;
 
 pub use words::{Words, words};
 

@@ -1,6 +1,9 @@
-//! The report's words, one table a language (`EN`, `ZH`), chosen by [`words`].
+//! The report's words: what each language says ([`Words`]), chosen by [`words`]; the
+//! tables themselves are `en.rs` and `zh.rs`, so a translation is reviewed in one file.
 
 use super::Lang;
+use super::en::EN;
+use super::zh::ZH;
 
 /// The words of one language.
 #[derive(Debug)]
@@ -69,6 +72,10 @@ pub struct Words {
     pub early_stops: &'static str,
     /// `{n}` of `{of}` requests (`{share}` %) shorter than asked.
     pub early_stops_note: &'static str,
+    /// Row: successful requests with no output token.
+    pub empty: &'static str,
+    /// `{n}` requests completed with no output token.
+    pub empty_note: &'static str,
     /// Section: multi-turn sessions and the server's prefix cache.
     pub sessions: &'static str,
     /// Row: TTFT of sessions' first turns.
@@ -203,240 +210,6 @@ pub struct Words {
     /// Progress line: failed requests so far.
     pub errors: &'static str,
 }
-
-pub(super) const EN: Words = Words {
-    open: "[",
-    close: "]",
-    title: "Test report",
-    overall: "Overall",
-    total_requests: "Requests",
-    succeeded: "Succeeded",
-    failed: "Failed",
-    duration: "Duration",
-    throughput: "Throughput",
-    url: "URL",
-    proxy: "Proxy",
-    imported: "Imported",
-    imported_note: "from the original tool's file; duration and throughput estimated \
-                    (request times / concurrency)",
-    stream_format: "Format",
-    non_streaming: "non-streaming: TTFT is the full answer",
-    connections: "Connections",
-    reconnects: |opened, reconnects, resent| {
-        format!(
-            "{opened} opened; {reconnects} reconnects after the server closed one \
-             ({resent} requests sent again), not failures"
-        )
-    },
-    closes_each: "server closes connections after each response: every request pays a connect",
-    redirected: |n, to| {
-        format!("the URL redirects ({n} requests, to {to}): the measured times include the hop")
-    },
-    ttft: "Time to first token (TTFT)",
-    ttfb: "Time to first byte (TTFB)",
-    ttfat: "Time to first answer token (TTFAT)",
-    total_time: "Total time",
-    generation_rate: "Generation rate",
-    output_tokens: "Output tokens",
-    tokens_per_second: "Decode rate (tokens/s per request)",
-    lengths: "Lengths (ISL / OSL)",
-    input_length: "Input",
-    output_length: "Output",
-    input_throughput: "Input rate",
-    early_stops: "Early stops",
-    early_stops_note: "{n} of {of} ({share} %) shorter than the output length asked",
-    sessions: "Sessions and prefix cache",
-    first_turns: "TTFT, first turns",
-    later_turns: "TTFT, later turns",
-    shards: "Shards",
-    shard: "Shard",
-    start_skew: "Start skew",
-    requests_column: "ok/requests",
-    client_column: "client",
-    client_fine: "ok",
-    client_limited: "limited",
-    cache_hits: "Prefix cache hits",
-    cache_hits_note: "{share} % of input tokens ({cached} of {input})",
-    itl: "Inter-token latency (ITL)",
-    tpot: "Time per output token (TPOT)",
-    first_vs_answer: "First token vs first answer (reasoning)",
-    per_chunk: "per chunk",
-    per_token: "per token",
-    thinking: "difference",
-    max_gap: "Longest stall per request (max gap)",
-    reasoning: "Reasoning",
-    all_tokens: "In + out",
-    slos: "Service-level objectives (SLOs)",
-    goodput: "Goodput",
-    knee: "Knee",
-    knee_method: "the lowest level with 90 % of the best throughput, at most 5 % failed",
-    sweep: "Sweep",
-    level: "level",
-    errors_column: "errors",
-    sweep_note: "The sections above describe the last level; every level is in the result file.",
-    load: "Load",
-    open_loop: "open loop",
-    closed_loop: "closed loop, concurrency",
-    achieved: "Sent at",
-    queued: "Queued",
-    queued_note: "waited for --max-in-flight",
-    queue_wait: "Queue wait",
-    stopped: "Stopped",
-    in_flight: "in flight",
-    unreachable: |url, n, tls| {
-        let hint = match tls {
-            true => "is its certificate trusted (--cacert, -k)?",
-            false => "is the server up?",
-        };
-        format!("stopped: nothing ever connected to {url} ({n} connect failures in a row): {hint}")
-    },
-    backoff_delayed: |n| {
-        format!(
-            "back-off: {n} requests waited after failed connection attempts (not in their latency)"
-        )
-    },
-    backoff_failed_fast: |n| {
-        format!(
-            "back-off: {n} requests failed at once, without a connection attempt, while backing off"
-        )
-    },
-    warmup: "Warm-up",
-    warmup_note: "requests, not in the statistics",
-    service_ttft: "TTFT from the actual send (service time)",
-    client: "Client self-check",
-    client_bound: "CLIENT-BOUND: these numbers may show the client's limits, not the server's",
-    failures: "Failures",
-    min: "Min",
-    max: "Max",
-    mean: "Mean",
-    median: "Median",
-    stddev: "Std dev",
-    total: "Total",
-    token_source: "Source",
-    aggregate: "Aggregate",
-    example: "e.g.",
-    times: "",
-    saved_to: "Results saved to",
-    records_saved: "Records ({total}, one JSON line each): {file}",
-    records_truncated: "The result's metrics hold the first {n} of {total} records (--max-records-in-result); all are in {file}",
-    first_token: "first token",
-    done: "done",
-    request_failed: "failed",
-    progress: "progress",
-    elapsed: "elapsed",
-    errors: "errors",
-};
-
-pub(super) const ZH: Words = Words {
-    open: "【",
-    close: "】",
-    title: "测试报告",
-    overall: "总体统计",
-    total_requests: "总请求数",
-    succeeded: "成功",
-    failed: "失败",
-    duration: "总耗时",
-    throughput: "吞吐量",
-    url: "URL",
-    proxy: "代理",
-    imported: "导入",
-    imported_note: "来自原工具的结果文件;总耗时与吞吐量为估算值(请求耗时之和 / 并发数)",
-    stream_format: "流式格式",
-    non_streaming: "非流式响应:TTFT 即完整回答的到达时间",
-    connections: "连接",
-    reconnects: |opened, reconnects, resent| {
-        format!(
-            "建立 {opened} 个;服务器关闭连接后重连 {reconnects} 次(其中重发请求 {resent} 个),不计为失败"
-        )
-    },
-    closes_each: "服务器在每次响应后关闭连接:每个请求都要重新建立连接",
-    redirected: |n, to| format!("URL 发生重定向({n} 个请求,至 {to}):测得的时间包含这次跳转"),
-    ttft: "首Token时间 (TTFT)",
-    ttfb: "首字节时间 (TTFB)",
-    ttfat: "首个回答 token 时间 (TTFAT)",
-    total_time: "总耗时",
-    generation_rate: "生成速率",
-    output_tokens: "输出 token 数",
-    tokens_per_second: "解码速度 (每请求 tokens/s)",
-    lengths: "输入/输出长度 (ISL / OSL)",
-    input_length: "输入",
-    output_length: "输出",
-    input_throughput: "输入速率",
-    early_stops: "提前结束",
-    early_stops_note: "{of} 个中有 {n} 个 ({share}%) 短于请求的输出长度",
-    sessions: "会话与前缀缓存",
-    first_turns: "首轮 TTFT",
-    later_turns: "后续轮次 TTFT",
-    shards: "分片",
-    shard: "分片",
-    start_skew: "启动偏差",
-    requests_column: "成功/请求",
-    client_column: "客户端",
-    client_fine: "正常",
-    client_limited: "受限",
-    cache_hits: "前缀缓存命中",
-    cache_hits_note: "输入 token 的 {share}%({input} 个中 {cached} 个)",
-    itl: "token 间延迟 (ITL)",
-    tpot: "每个输出 token 时间 (TPOT)",
-    first_vs_answer: "首 token 与首个回答 token (推理)",
-    per_chunk: "每块",
-    per_token: "每 token",
-    thinking: "差值",
-    max_gap: "每请求最长停顿 (最大间隔)",
-    reasoning: "推理",
-    all_tokens: "输入+输出",
-    slos: "服务等级目标 (SLO)",
-    goodput: "有效吞吐",
-    knee: "拐点",
-    knee_method: "吞吐达到最佳值 90% 且失败不超过 5% 的最低档位",
-    sweep: "扫描",
-    level: "档位",
-    errors_column: "错误率",
-    sweep_note: "以上各节为最后一档的统计;每一档都保存在结果文件中。",
-    load: "负载",
-    open_loop: "开环",
-    closed_loop: "闭环,并发数",
-    achieved: "实际发送",
-    queued: "排队",
-    queued_note: "个请求等待 --max-in-flight",
-    queue_wait: "排队等待",
-    stopped: "停止原因",
-    in_flight: "进行中的请求",
-    unreachable: |url, n, tls| {
-        let hint = match tls {
-            true => "证书是否受信任(--cacert、-k)?",
-            false => "服务器是否已启动?",
-        };
-        format!("已停止:始终无法连接到 {url}(连续 {n} 次连接失败):{hint}")
-    },
-    backoff_delayed: |n| format!("退避:{n} 个请求在连接失败后等待重试(等待时间不计入其延迟)"),
-    backoff_failed_fast: |n| format!("退避:退避期间 {n} 个请求未尝试连接即直接失败"),
-    warmup: "预热",
-    warmup_note: "个请求,不计入统计",
-    service_ttft: "从实际发送起的首Token时间 (服务时间)",
-    client: "客户端自检",
-    client_bound: "客户端受限:以下数字可能反映的是客户端而非服务端的极限",
-    failures: "失败详情",
-    min: "最小值",
-    max: "最大值",
-    mean: "平均值",
-    median: "中位数",
-    stddev: "标准差",
-    total: "总计",
-    token_source: "计数来源",
-    aggregate: "总吞吐量",
-    example: "示例:",
-    times: "次",
-    saved_to: "结果已保存到",
-    records_saved: "逐请求记录({total} 条,每行一个 JSON):{file}",
-    records_truncated: "结果中的 metrics 只含 {total} 条记录中的前 {n} 条(--max-records-in-result);全部记录见 {file}",
-    first_token: "首token",
-    done: "完成",
-    request_failed: "失败",
-    progress: "进度",
-    elapsed: "已用时",
-    errors: "错误",
-};
 
 /// The words of `lang`.
 pub fn words(lang: Lang) -> &'static Words {

@@ -34,7 +34,8 @@
 //! connection faults `fail=close-idle|connection-close|http10` and `--close-after-response`
 //! (`conn`), redirects `fail=redirect:<code>|redirect-loop` (`redirect`), the input faults
 //! `fail=big-event:<bytes>|endless-line` and, in `overrides`, `ct=TYPE|none` and
-//! `fail=headers:<n>`, so one mock serves many test cases. Reasoning streams before the answer in
+//! `fail=headers:<n>`, and in `encoding` `ce=gzip|deflate|br|zstd|garbage` (compressed
+//! responses), so one mock serves many test cases. Reasoning streams before the answer in
 //! each format's reasoning field; chunk `k` (reasoning and answer counted together) is due at
 //! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so tokenizer
 //! counts match what was sent.
@@ -52,6 +53,7 @@ mod catalog;
 mod conn;
 mod conversations;
 mod driver;
+mod encoding;
 mod errors;
 mod formats;
 mod handlers;

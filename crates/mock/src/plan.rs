@@ -45,6 +45,9 @@ pub(crate) struct MockQuery {
     /// Replaces the response's `Content-Type` (`none` leaves it out), as gateways that
     /// mislabel streams do.
     pub ct: Option<String>,
+    /// Compresses the response (`gzip`, `deflate`, `br`, `zstd`; `garbage`: claims gzip,
+    /// sends it plain), whatever the client asked.
+    pub ce: Option<String>,
 }
 
 /// A fault injected with `?fail=…`.

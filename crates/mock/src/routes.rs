@@ -38,6 +38,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), super::conn::close_connections))
         .layer(axum::middleware::from_fn(super::overrides::overrides))
+        .layer(axum::middleware::from_fn(super::encoding::encode))
         .layer(axum::middleware::from_fn(super::redirect::redirects))
         .with_state(app)
 }

@@ -32,6 +32,7 @@ impl Aggregator {
         self.input_tokens_reported += other.input_tokens_reported;
         self.asked_output_tokens += other.asked_output_tokens;
         self.early_stops += other.early_stops;
+        self.empty += other.empty;
         self.total_reasoning_tokens += other.total_reasoning_tokens;
         self.cached_tokens.0 += other.cached_tokens.0;
         self.cached_tokens.1 += other.cached_tokens.1;

@@ -34,6 +34,9 @@ pub struct Aggregator {
     input_tokens_reported: u64,
     asked_output_tokens: u64,
     early_stops: u64,
+    /// Successful requests with no output token: complete streams with nothing in them.
+    #[serde(default)]
+    empty: u64,
     total_reasoning_tokens: u64,
     /// Cached input tokens, and the input tokens of the requests that said how many.
     cached_tokens: (u64, u64),
@@ -78,6 +81,7 @@ impl Aggregator {
             input_tokens_reported: 0,
             asked_output_tokens: 0,
             early_stops: 0,
+            empty: 0,
             total_reasoning_tokens: 0,
             cached_tokens: (0, 0),
             token_sources: Vec::new(),
@@ -166,6 +170,7 @@ impl Aggregator {
             self.asked_output_tokens += 1;
             self.early_stops += u64::from(tokens < asked);
         }
+        self.empty += u64::from(tokens == 0);
         self.output_tokens.record(tokens as f64);
         self.total_output_tokens = self.total_output_tokens.saturating_add(tokens);
         match self.token_sources.iter_mut().find(|(s, _)| *s == record.token_source) {
@@ -226,6 +231,7 @@ impl Aggregator {
             input_tokens: self.input_tokens.stats(),
             asked_output_tokens: self.asked_output_tokens,
             early_stops: self.early_stops,
+            empty_count: self.empty,
             total_output_tokens: self.total_output_tokens,
             total_input_tokens: self.total_input_tokens,
             input_tokens_reported: self.input_tokens_reported,

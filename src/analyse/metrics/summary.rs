@@ -107,6 +107,10 @@ pub struct Summary {
     /// Of those, the ones whose answer was shorter than asked: the server stopped early.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub early_stops: u64,
+    /// Successful requests whose answer held no output token: complete, but empty (a warning
+    /// in the report, not a failure).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub empty_count: u64,
     /// Sum of the output tokens of successful requests.
     #[serde(default)]
     pub total_output_tokens: u64,

@@ -125,6 +125,9 @@ impl Config {
     }
 }
 
+/// `--compressed`: every coding streamperf decodes.
+const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+
 /// What every request sends: the URL, method, headers and body, `${NAME}` substituted and the
 /// secrets remembered.
 struct Request {
@@ -165,6 +168,11 @@ impl Request {
         let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
         if body.is_some() && !has_content_type && !content_type_removed {
             headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        let has_accept_encoding =
+            headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"));
+        if args.compressed && !has_accept_encoding {
+            headers.push(("Accept-Encoding".into(), ACCEPT_ENCODING.into()));
         }
         Ok(Request { url, method, headers, body })
     }

@@ -69,6 +69,24 @@ pub fn from_status(status: http::StatusCode, retry_after: Option<&str>, body: &[
     Failure::new(ErrorClass::HttpStatus, message)
 }
 
+/// The first bytes of a body that was not what it claimed, quoted printable: control
+/// characters and bytes that are not UTF-8 escaped, at most [`QUOTED`] characters.
+pub fn quote(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    for c in text.chars().take(QUOTED) {
+        match c {
+            '\u{fffd}' => out.push_str("\\ufffd"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    format!("\"{out}\"")
+}
+
+/// Most characters [`quote`] shows.
+pub const QUOTED: usize = 64;
+
 /// The deadline `limit` passed in `phase`.
 pub fn timeout(phase: TimeoutPhase, limit: std::time::Duration) -> Failure {
     let during = match phase {

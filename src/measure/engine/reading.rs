@@ -6,6 +6,9 @@
 //! Sniffing holds the first reads back, each with the instant it was taken, and [`Reads`]
 //! hands them out again before reading on: the first-byte instant is still the first read's,
 //! and an event's instant is still that of the read that completed it.
+//!
+//! A compressed body (`Content-Encoding`) is decoded read by read here, after each read's
+//! instant and wire size were taken: everything past [`Reads`] sees plain bytes.
 
 use std::collections::VecDeque;
 
@@ -14,14 +17,17 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use super::conn::Connection;
+use super::failure;
 use crate::measure::protocol::FormatKind;
 use crate::measure::protocol::Protocol;
-use crate::measure::record::Timeline;
+use crate::measure::record::{ErrorClass, Failure, Timeline};
 use crate::measure::stream::Framing;
+use crate::measure::stream::decode::Decoder;
 use crate::measure::stream::sniff::{self, Declared, SNIFF_LIMIT, Sniffed};
 
-/// One read of a body and the instant it was taken: bytes, the end (`None`) or an error.
-pub(super) type Frame = (Instant, Option<Result<Bytes, hyper::Error>>);
+/// One read of a body and the instant it was taken: bytes (decoded), the end (`None`) or why
+/// the body failed.
+pub(super) type Frame = (Instant, Option<Result<Bytes, Failure>>);
 
 /// How a body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +86,20 @@ pub(super) struct Reads<'a> {
     connection: &'a mut Connection,
     body: &'a mut Incoming,
     held: VecDeque<Frame>,
+    /// The body's `Content-Encoding` decoder, when it has one.
+    decoder: Option<Decoder>,
+    /// The body ended and the decoder's last bytes were handed out: the end is next.
+    ended: bool,
 }
 
 impl<'a> Reads<'a> {
-    /// The reads of `body`, a response on `connection`.
-    pub(super) fn new(connection: &'a mut Connection, body: &'a mut Incoming) -> Self {
-        Reads { connection, body, held: VecDeque::new() }
+    /// The reads of `body`, a response on `connection`, decoded by `decoder` when compressed.
+    pub(super) fn new(
+        connection: &'a mut Connection,
+        body: &'a mut Incoming,
+        decoder: Option<Decoder>,
+    ) -> Self {
+        Reads { connection, body, held: VecDeque::new(), decoder, ended: false }
     }
 
     /// The next read: a held one, else the connection's next, which is counted in `timeline`
@@ -131,16 +145,38 @@ impl<'a> Reads<'a> {
         }
     }
 
-    /// The connection's next read, counted in `timeline`.
+    /// The connection's next read, counted in `timeline` (bytes as on the wire), then decoded.
     async fn read(&mut self, timeline: &mut Timeline) -> Frame {
+        if self.ended {
+            return (Instant::now(), None);
+        }
         // The instant is taken as the frame leaves the body: nothing sits between read and stamp.
-        let frame = self.connection.frame(self.body).await;
-        if let (now, Some(Ok(bytes))) = &frame {
-            timeline.first_byte.get_or_insert(*now);
+        let (now, frame) = self.connection.frame(self.body).await;
+        if let Some(Ok(bytes)) = &frame {
+            timeline.first_byte.get_or_insert(now);
             timeline.bytes += bytes.len() as u64;
         }
-        frame
+        let frame = match (frame, &mut self.decoder) {
+            (Some(Ok(bytes)), None) => Some(Ok(bytes)),
+            (Some(Ok(bytes)), Some(decoder)) => Some(decoder.decode(&bytes).map_err(malformed)),
+            (Some(Err(e)), _) => Some(Err(failure::from_body_error(&e))),
+            (None, None) => None,
+            // The codec's last bytes come as a read of their own, then the end.
+            (None, Some(decoder)) => match decoder.finish() {
+                Ok(rest) if rest.is_empty() => None,
+                Ok(rest) => {
+                    self.ended = true;
+                    Some(Ok(rest))
+                }
+                Err(why) => Some(Err(malformed(why))),
+            },
+        };
+        (now, frame)
     }
+}
+
+fn malformed(why: String) -> Failure {
+    Failure::new(ErrorClass::Malformed, why)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 
 use tokio::time::Instant;
 
-use super::failure;
 use super::reading::Reads;
 use crate::measure::record::{ErrorClass, Failure, Timeline};
 use crate::measure::stream::limit::show_size;
@@ -34,7 +33,7 @@ pub(super) async fn read_body(
             Some(Ok(chunk)) => chunk,
             // An empty body arrived with its end.
             None => return Ok(WholeBody { bytes, arrived: arrived.unwrap_or(now) }),
-            Some(Err(e)) => return Err(failure::from_body_error(&e)),
+            Some(Err(failure)) => return Err(failure),
         };
         arrived = Some(now);
         if bytes.len() + chunk.len() > limit {

@@ -231,6 +231,11 @@ impl Adapter {
         }
     }
 
+    /// Whether `auto` is still undecided: no event so far looked like any protocol.
+    pub fn undecided(&self) -> bool {
+        matches!(self, Adapter::Auto(_))
+    }
+
     /// Whether the first token is defined by a marker event (the original tool's
     /// `first_token_event`) rather than by the first content.
     pub fn first_token_by_marker(&self) -> bool {

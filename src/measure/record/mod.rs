@@ -107,6 +107,10 @@ pub struct RequestRecord {
     /// The 1-based turn within its session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turn: Option<u32>,
+    /// The body's `Content-Encoding` (`gzip`, `deflate`, `br`, `zstd`), when it came compressed:
+    /// `bytes` counts it as sent, the text is decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
     /// Where `output_tokens` came from.
     pub token_source: TokenSource,
     /// HTTP status code, when a response head arrived.

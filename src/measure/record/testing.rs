@@ -31,6 +31,7 @@ pub fn ok(id: u64, ttft: Duration, total: Duration, tokens: u64) -> RequestRecor
         started_at: None,
         session: None,
         turn: None,
+        content_encoding: None,
         token_source: TokenSource::Usage,
         status: Some(200),
         error_class: None,

@@ -176,6 +176,7 @@ impl Timeline {
             started_at: None,
             session: None,
             turn: None,
+            content_encoding: None,
             token_source,
             status: None,
             error_class,

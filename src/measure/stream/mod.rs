@@ -3,6 +3,7 @@
 //! event. `limit` caps one event or line; `sniff` tells the framing from the first bytes
 //! when the `Content-Type` does not.
 
+pub mod decode;
 pub mod limit;
 pub mod ndjson;
 pub mod raw;

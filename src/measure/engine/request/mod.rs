@@ -61,6 +61,8 @@ struct Progress {
     reasoning: Option<String>,
     format_name: Option<String>,
     conversation_id: Option<String>,
+    /// The body's `Content-Encoding`, when it was compressed.
+    encoding: Option<crate::measure::stream::decode::Encoding>,
 }
 
 /// Sends `prepared` on `conn` (opening a connection first when there is none) and measures it
@@ -96,6 +98,7 @@ pub async fn measure(
         reasoning: engine.save_output.then(String::new),
         format_name: None,
         conversation_id: None,
+        encoding: None,
     };
     let reading = read::read(engine, prepared, conn, request_id, events, &mut progress);
     let outcome = tokio::select! {
@@ -135,6 +138,7 @@ pub async fn measure(
     record.final_url = progress.final_url;
     record.output = progress.answer;
     record.reasoning = progress.reasoning.filter(|r| !r.is_empty());
+    record.content_encoding = progress.encoding.map(|e| e.name().to_owned());
     Measured {
         record,
         format_name: progress.format_name,

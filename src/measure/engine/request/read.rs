@@ -18,6 +18,7 @@ use crate::measure::engine::target::PreparedRequest;
 use crate::measure::engine::{Engine, EngineEvent, failure, whole};
 use crate::measure::protocol::Adapter;
 use crate::measure::record::{ErrorClass, Failure};
+use crate::measure::stream::decode::{Decoder, Encoding};
 use crate::measure::stream::{Event, Framer, Framing};
 
 /// Reads the response: its head, then its body as a stream or as one whole answer
@@ -42,7 +43,9 @@ pub(super) async fn read(
         return Err(status_failure(connection, &head, &mut body, progress).await);
     }
     let content_type = head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let mut reads = Reads::new(connection, &mut body);
+    let decoder = decoder(&head.headers)?;
+    progress.encoding = decoder.as_ref().map(|d| d.encoding());
+    let mut reads = Reads::new(connection, &mut body, decoder);
     let kind = engine.format.kind;
     match reading::choose(kind, content_type, &mut reads, &mut progress.timeline).await {
         Reading::Whole => {
@@ -51,6 +54,18 @@ pub(super) async fn read(
         Reading::Stream(framing) => {
             read_stream(engine, prepared, &mut reads, framing, request_id, events, progress).await
         }
+    }
+}
+
+/// The decoder of a compressed body (`Content-Encoding`); a coding streamperf cannot decode
+/// fails the request as `malformed`, naming it.
+fn decoder(headers: &http::HeaderMap) -> Result<Option<Decoder>, Failure> {
+    let Some(value) = headers.get(http::header::CONTENT_ENCODING) else { return Ok(None) };
+    let malformed = |why: String| Failure::new(ErrorClass::Malformed, why);
+    let header = value.to_str().map_err(|_| malformed("an unreadable Content-Encoding".into()))?;
+    match Encoding::from_header(header).map_err(malformed)? {
+        Some(encoding) => Decoder::new(encoding).map(Some).map_err(|e| malformed(e.to_string())),
+        None => Ok(None),
     }
 }
 
@@ -70,6 +85,8 @@ pub(super) async fn read_stream(
     progress.timeline.raw_mode = raw;
     progress.timeline.first_token_by_marker = adapter.first_token_by_marker();
     let mut batch: Vec<Event> = Vec::with_capacity(8);
+    // The body's first bytes, for the message when it turns out to be no stream at all.
+    let mut head: Vec<u8> = Vec::new();
     let result = loop {
         // `now` is the instant this frame left the body: nothing sat between read and stamp.
         let (now, frame) = reads.next(&mut progress.timeline).await;
@@ -83,12 +100,18 @@ pub(super) async fn read_stream(
                 {
                     break Err(f);
                 }
+                if let Some(f) = no_stream(&adapter, framing, &head, progress) {
+                    break Err(f);
+                }
                 break eof(&adapter, now, progress);
             }
-            Some(Err(e)) => break Err(failure::from_body_error(&e)),
+            Some(Err(failure)) => break Err(failure),
         };
         if raw {
             progress.timeline.chunks += 1;
+        }
+        if head.len() < failure::QUOTED {
+            head.extend_from_slice(&bytes[..bytes.len().min(failure::QUOTED - head.len())]);
         }
         // The events completed before an oversized one still count: one may end the stream.
         let fed = framer.feed(&bytes, &mut batch);
@@ -111,6 +134,32 @@ pub(super) async fn read_stream(
         progress.reusable = reads.drain().await;
     }
     result
+}
+
+/// A 200 that ended cleanly without being a stream of its framing is `malformed`, never a
+/// success with nothing in it: an empty body, a body in which no event was framed, or one whose
+/// events no protocol recognised (`auto` never decided). The message quotes its first bytes.
+fn no_stream(
+    adapter: &Adapter,
+    framing: Framing,
+    head: &[u8],
+    progress: &Progress,
+) -> Option<Failure> {
+    let tl = &progress.timeline;
+    let why = if tl.bytes == 0 {
+        "the answer's body was empty".to_owned()
+    } else if tl.first_event.is_none() {
+        format!("no {} event in the body ({} bytes)", framing.name(), tl.bytes)
+    } else if adapter.undecided() && tl.first_token.is_none() {
+        format!("no protocol recognised in the body's {} events", tl.chunks)
+    } else {
+        return None;
+    };
+    let starts = match head.is_empty() {
+        true => String::new(),
+        false => format!("; it starts {}", failure::quote(head)),
+    };
+    Some(Failure::new(ErrorClass::Malformed, format!("{why}{starts}")))
 }
 
 /// Reads a whole (non-streaming) answer, then interprets it as one chunk that arrived with

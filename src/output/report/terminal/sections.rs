@@ -17,6 +17,10 @@ pub(super) fn overall(out: &mut Report, result: &RunResult, info: &ReportInfo) {
     out.row(w.total_requests, s.total_requests.to_string());
     out.row(w.succeeded, format!("{} ({:.1}%)", s.success_count, percent(s.success_count, s)));
     out.row(w.failed, format!("{} ({:.1}%)", s.failed_count, percent(s.failed_count, s)));
+    if s.empty_count > 0 {
+        // Counted as successes, but a server answering nothing is worth a look.
+        out.row(w.empty, w.empty_note.replace("{n}", &s.empty_count.to_string()));
+    }
     out.row(w.duration, format!("{:.2}s", s.duration));
     out.row(w.throughput, format!("{:.2} req/s", s.throughput));
     if result.config.get("imported").is_some() {
