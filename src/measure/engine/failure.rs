@@ -61,12 +61,34 @@ pub fn from_status(status: http::StatusCode, retry_after: Option<&str>, body: &[
         message.push_str(&format!(" (Retry-After: {retry})"));
     }
     let excerpt = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]);
-    let excerpt = excerpt.trim();
+    let excerpt = match excerpt.trim_start().starts_with('<') {
+        // A proxy's HTML error page: its words, not its markup.
+        true => html_text(&excerpt),
+        false => excerpt.trim().to_owned(),
+    };
     if !excerpt.is_empty() {
         message.push_str(": ");
-        message.push_str(excerpt);
+        message.push_str(&excerpt);
     }
     Failure::new(ErrorClass::HttpStatus, message)
+}
+
+/// The text of an HTML page: tags dropped, whitespace collapsed (`502 Bad Gateway nginx`).
+fn html_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The first bytes of a body that was not what it claimed, quoted printable: control
@@ -116,4 +138,22 @@ fn chain(err: &hyper::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxys_html_error_page_is_reported_by_its_words() {
+        let page = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center>\
+            <h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>";
+        let f = from_status(http::StatusCode::BAD_GATEWAY, None, page);
+        assert_eq!(f.message, "HTTP 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx");
+    }
+
+    #[test]
+    fn quoted_bytes_are_printable() {
+        assert_eq!(quote(b"ab\x00\n\xffc"), "\"ab\\u{0}\\n\\ufffdc\"");
+    }
 }
