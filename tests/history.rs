@@ -224,6 +224,36 @@ async fn an_unwritable_database_warns_and_keeps_the_result() {
     assert!(dir.path().join("kept.json").is_file());
 }
 
+/// A corrupted database and one another process holds locked past the busy timeout are
+/// warnings naming the file and why; the run's result is written either way (#16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_or_locked_database_warns_and_keeps_the_result() {
+    let mock = start(5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = chat(&mock, "");
+    let run = ["-u", &url, "-n", "2", "-p", "1", "-q", "--body", support::CHAT_BODY];
+    std::fs::write(dir.path().join("corrupt.db"), "not a database, just text\n").unwrap();
+    let out =
+        streamperf(&[&run[..], &["--db", "corrupt.db", "-o", "c.json"]].concat(), dir.path()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("history database corrupt.db") && stderr.contains("not a database"));
+    assert!(stderr.contains("the result is in c.json"), "{stderr}");
+    assert!(dir.path().join("c.json").is_file());
+
+    // Another process holds the database in an exclusive transaction for the whole run.
+    let locked = dir.path().join("locked.db");
+    let holder = rusqlite::Connection::open(&locked).unwrap();
+    holder.execute_batch("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);").unwrap();
+    let out =
+        streamperf(&[&run[..], &["--db", "locked.db", "-o", "l.json"]].concat(), dir.path()).await;
+    drop(holder);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("history database locked.db") && stderr.contains("locked"), "{stderr}");
+    assert!(dir.path().join("l.json").is_file());
+}
+
 /// Unknown runs and labels in `compare`, and a bad `--tag`, are clear errors (exit 2); the bad
 /// tag stops the run before anything is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

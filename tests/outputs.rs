@@ -432,3 +432,37 @@ async fn a_full_disk_still_reports_names_the_result_and_exits_4() {
     streamperf::records::read_records(&tiny.join("r.records.jsonl")).unwrap();
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "{\"an\": \"earlier result\"}\n");
 }
+
+/// Two runs started together with the same `-o` both keep their result and records: the
+/// second takes a timestamped name, nothing is overwritten (#16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_with_the_same_output_both_keep_theirs() {
+    let mock = start(20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("same.json");
+    let spawn = || {
+        command(&chat(&mock, ""), &["-n", "3", "--no-history", "-o", target.to_str().unwrap()])
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) =
+        tokio::join!(finish(a, Duration::from_secs(30)), finish(b, Duration::from_secs(30)));
+    assert!(
+        a.0.status.success() && b.0.status.success(),
+        "{}{}",
+        text(&a.0.stderr),
+        text(&b.0.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let results: Vec<&String> = names.iter().filter(|n| !n.contains("records")).collect();
+    let records = names.iter().filter(|n| n.ends_with(".records.jsonl")).count();
+    assert_eq!((results.len(), records), (2, 2), "{names:?}");
+    for name in results {
+        assert_eq!(read_json(&dir.path().join(name))["summary"]["total_requests"], 3, "{name}");
+    }
+}
