@@ -124,7 +124,7 @@ async fn every_fault_is_classified_named_and_recorded() {
         row(
             "429 with Retry-After seconds",
             "/v1/chat/completions?fail=status:429",
-            Fails(HttpStatus, "429"),
+            Fails(HttpStatus, "429 Too Many Requests (Retry-After: 1)"),
         ),
         row("401", "/v1/chat/completions?fail=status:401", Fails(HttpStatus, "401")),
         row(
@@ -136,9 +136,13 @@ async fn every_fault_is_classified_named_and_recorded() {
             "stall mid-stream",
             "/v1/chat/completions?fail=stall:3",
             1.0,
-            Fails(Timeout, "timed out"),
+            Fails(Timeout, "timed out after 1.000s while streaming"),
         ),
-        row("reset mid-stream", "/v1/chat/completions?fail=close:3", Fails(Incomplete, "")),
+        row(
+            "reset mid-stream",
+            "/v1/chat/completions?fail=close:3",
+            Fails(Incomplete, "stream broke off"),
+        ),
         row("gzip stream", "/v1/chat/completions?ce=gzip", Same),
         row("br stream", "/v1/chat/completions?ce=br", Same),
         row("zstd stream", "/v1/chat/completions?ce=zstd", Same),
