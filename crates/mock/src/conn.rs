@@ -3,6 +3,8 @@
 //! - `--close-after-response`: close right after each response while advertising keep-alive
 //!   (no `Connection: close`), as llama.cpp's server does. A client that sends its next request
 //!   before it sees the close loses that request on a reused connection.
+//! - `fail=status-close:<code>`: the same for one error response (`status:<code>`'s), as a
+//!   server that recycles a worker after an error does.
 //! - `fail=close-idle`: keep the connection, but drop the next request that arrives on it
 //!   unanswered and close, as an idle timeout firing just as a request comes in. Always the
 //!   stale keep-alive case, so a test of the client's re-send is deterministic.
@@ -31,7 +33,8 @@ use futures_util::task::AtomicWaker;
 use http_body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::plan::{ConnFault, Fault, MockQuery};
+use super::fault::{ConnFault, Fault};
+use super::plan::MockQuery;
 use super::request::App;
 use super::stats::MockStats;
 
@@ -165,9 +168,10 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Closable<I> {
     }
 }
 
-/// Middleware: with `--close-after-response` or `?fail=close-idle`, the response's body asks
-/// for its connection's close as its last frame leaves; `?fail=connection-close` and
-/// `?fail=http10` answer so that hyper closes after the response.
+/// Middleware: with `--close-after-response`, `?fail=status-close:<code>` or
+/// `?fail=close-idle`, the response's body asks for its connection's close as its last frame
+/// leaves; `?fail=connection-close` and `?fail=http10` answer so that hyper closes after the
+/// response.
 pub(crate) async fn close_connections(
     State(app): State<Arc<App>>,
     req: Request,
@@ -190,6 +194,8 @@ pub(crate) async fn close_connections(
             *response.version_mut() = Version::HTTP_10;
             return response;
         }
+        // Only this response's connection, as `--close-after-response` does for all.
+        Some(Fault::StatusClose(_)) => CLOSE_NOW,
         _ if app.options.close_after_response => CLOSE_NOW,
         _ => return response,
     };

@@ -13,7 +13,8 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream;
 use tokio::sync::watch;
 
-use super::plan::{Fault, Schedule};
+use super::fault::Fault;
+use super::plan::Schedule;
 use super::slots::{Slot, Slots};
 use super::stats::InFlight;
 use super::words::{Part, push_words};
@@ -91,6 +92,10 @@ struct Driver<F> {
     phase: Phase,
 }
 
+/// Stands in the first chunk's text for the bytes of `fail=bad-utf8` until the framer has
+/// written it: a private-use character no word holds and no framer escapes.
+const BAD_UTF8_MARK: char = '\u{E000}';
+
 /// Room for a few dozen events before `BytesMut` must allocate again.
 const BUF_CAPACITY: usize = 4096;
 
@@ -109,6 +114,10 @@ pub(crate) fn body<F: Framer>(
     slots: Slots,
     shutdown: watch::Receiver<bool>,
 ) -> Body {
+    let mut schedule = schedule;
+    if fault == Some(Fault::Endless) {
+        schedule.shape = schedule.shape.endless();
+    }
     let driver = Driver {
         framer,
         schedule,
@@ -144,6 +153,11 @@ impl<F: Framer> Driver<F> {
                     }
                 }
                 Phase::Chunk(k) => {
+                    if self.endless_stopped() {
+                        return Some(Err(io::Error::other(
+                            "mock endless stream ended by shutdown",
+                        )));
+                    }
                     let chunks = self.schedule.shape.chunks();
                     let fault_now = self
                         .fault
@@ -191,6 +205,14 @@ impl<F: Framer> Driver<F> {
             let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
             self.text.extend(std::iter::repeat_n('x', bytes.saturating_sub(self.text.len())));
         }
+        let spoil = k == 0 && self.fault == Some(Fault::BadUtf8);
+        if spoil {
+            let mut mid = self.text.len() / 2;
+            while !self.text.is_char_boundary(mid) {
+                mid -= 1;
+            }
+            self.text.insert(mid, BAD_UTF8_MARK);
+        }
         let chunk = Chunk {
             part: span.part,
             first: span.first,
@@ -199,6 +221,36 @@ impl<F: Framer> Driver<F> {
             last: k + 1 == chunks,
         };
         self.framer.chunk(&chunk, &mut self.buf);
+        if spoil {
+            self.spoil_utf8();
+        }
+    }
+
+    /// `fail=bad-utf8`: the mark the framer copied into the event (it holds only this event)
+    /// becomes the bytes 0xFF 0xFE, which no UTF-8 text holds.
+    fn spoil_utf8(&mut self) {
+        let mut mark = [0; 4];
+        let mark = BAD_UTF8_MARK.encode_utf8(&mut mark).as_bytes();
+        let mut out = BytesMut::with_capacity(self.buf.capacity());
+        let mut rest = &self.buf[..];
+        while let Some(at) = rest.windows(mark.len()).position(|w| w == mark) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(&[0xFF, 0xFE]);
+            rest = &rest[at + mark.len()..];
+        }
+        out.extend_from_slice(rest);
+        self.buf = out;
+    }
+
+    /// `fail=endless` on a server that stops: the stream ends (aborted, as a stall does), or a
+    /// graceful shutdown would wait for it forever.
+    fn endless_stopped(&mut self) -> bool {
+        let stopped = self.fault == Some(Fault::Endless) && *self.shutdown.borrow();
+        if stopped {
+            self.phase = Phase::Done;
+            self.end();
+        }
+        stopped
     }
 
     /// Carries out the mid-stream fault, in place of chunk `k`.
@@ -343,14 +395,14 @@ mod tests {
         assert_eq!(big, format!("<[A Hello{}][A world$]>", "x".repeat(14)), "padded to 20");
     }
 
-    #[tokio::test]
-    async fn an_endless_line_never_ends_until_shutdown() {
+    /// The raw body of 3 answer tokens through `Tags` with `fault` at zero delays, and the
+    /// switch that stops the server.
+    fn tagged(fault: Fault) -> (axum::body::BodyDataStream, watch::Sender<bool>) {
         use crate::plan::{MockQuery, Schedule};
         use crate::stats::MockStats;
-        use futures_util::StreamExt;
         use std::sync::Arc;
 
-        let options = crate::MockOptions { ttft_ms: 0, ..Default::default() };
+        let options = crate::MockOptions { ttft_ms: 0, itl_ms: 0, ..Default::default() };
         let shape = Shape { reasoning: 0, tokens: 3, per_chunk: 1, capped: false };
         let now = tokio::time::Instant::now();
         let schedule = Schedule::new(now, &options, &MockQuery::default(), shape, 1);
@@ -358,13 +410,48 @@ mod tests {
         let stats = Arc::new(MockStats::default());
         let guard = InFlight::enter(stats.clone(), false);
         let slots = Slots::new(None, stats);
-        let fault = Some(Fault::EndlessLine);
-        let mut s = body(Tags, schedule, fault, guard, slots, rx).into_data_stream();
+        (body(Tags, schedule, Some(fault), guard, slots, rx).into_data_stream(), stop)
+    }
+
+    #[tokio::test]
+    async fn an_endless_line_never_ends_until_shutdown() {
+        use futures_util::StreamExt;
+
+        let (mut s, stop) = tagged(Fault::EndlessLine);
         assert_eq!(s.next().await.unwrap().unwrap(), "<", "the preamble first");
         for _ in 0..100 {
             let piece = s.next().await.unwrap().unwrap();
             assert!(piece.len() == 64 << 10 && piece.iter().all(|&b| b == b'x'));
         }
+        stop.send_replace(true);
+        assert!(s.next().await.unwrap().is_err(), "a shutdown ends it");
+        assert!(s.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn bad_utf8_spoils_the_middle_of_the_first_chunk_only() {
+        use futures_util::StreamExt;
+
+        let (s, _stop) = tagged(Fault::BadUtf8);
+        let pieces: Vec<Bytes> = s.map(|piece| piece.unwrap()).collect().await;
+        assert_eq!(pieces.concat(), b"<[A He\xFF\xFEllo][A world][A,$]>");
+        assert_eq!(pieces[1].as_ref(), b"[A He\xFF\xFEllo]", "one event, as one write");
+    }
+
+    #[tokio::test]
+    async fn an_endless_stream_goes_on_past_its_tokens_until_shutdown() {
+        use futures_util::StreamExt;
+
+        let (mut s, stop) = tagged(Fault::Endless);
+        assert_eq!(s.next().await.unwrap().unwrap(), "<");
+        let mut text = String::new();
+        for _ in 0..40 {
+            let piece = s.next().await.unwrap().unwrap();
+            let piece = std::str::from_utf8(&piece).unwrap();
+            let word = piece.strip_prefix("[A").and_then(|p| p.strip_suffix(']'));
+            text.push_str(word.unwrap_or_else(|| panic!("a plain answer chunk: {piece}")));
+        }
+        assert_eq!(text, crate::words::mock_text(40), "the words go on, never the last");
         stop.send_replace(true);
         assert!(s.next().await.unwrap().is_err(), "a shutdown ends it");
         assert!(s.next().await.is_none());

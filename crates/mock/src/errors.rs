@@ -1,5 +1,5 @@
-//! Error responses in each API's own shape: bad requests (400), `?fail=status:<code>` and
-//! Dify's unknown conversation (404).
+//! Error responses in each API's own shape: bad requests (400), `?fail=status:<code>` (also
+//! `status-close:<code>`), `?fail=throttle-date` and Dify's unknown conversation (404).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -60,6 +60,19 @@ pub(crate) fn status_failure(style: Style, code: u16) -> Response {
     let mut resp = (status, Json(body)).into_response();
     if matches!(code, 429 | 503) {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// The answer to `fail=throttle-date`: `style`'s 429 as `status:429` sends it, but with
+/// `Retry-After` as an HTTP-date (IMF-fixdate) 2 seconds ahead, at its one-second resolution, as
+/// some gateways and CDNs send it: a client that reads only delay-seconds misreads it.
+pub(crate) fn throttle_date(style: Style) -> Response {
+    let mut resp = status_failure(style, 429);
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let date = at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(date) = HeaderValue::try_from(date) {
+        resp.headers_mut().insert(header::RETRY_AFTER, date);
     }
     resp
 }

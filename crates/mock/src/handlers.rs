@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::conversations::Turn;
 use super::driver::Framer;
 use super::errors::{Style, bad_request, client_error, conversation_not_exists};
+use super::fault::Fault;
 use super::formats::anthropic::{self, AnthropicEvents};
 use super::formats::completions::{CompletionChunks, text_completion};
 use super::formats::dify::{self, DifyChat, DifyWorkflow, Framing};
@@ -21,7 +22,6 @@ use super::formats::openai::{self, OpenAiChunks, StreamOptions, chat_completion}
 use super::formats::plain::PlainText;
 use super::formats::responses::ResponsesEvents;
 use super::formats::tgi::{self, TgiEvents};
-use super::plan::Fault;
 use super::reply::Reply;
 use super::request::{Incoming, Prepared, Spec, prepare, streaming};
 
@@ -104,8 +104,10 @@ async fn not_streaming(mut p: Prepared, answer: impl FnOnce() -> Value, error: V
     tokio::time::sleep_until(p.schedule.last_deadline()).await;
     match p.fault {
         Some(Fault::Error(_)) => Json(error).into_response(),
-        Some(Fault::Close(_) | Fault::Stall(_)) => {
-            let stall = matches!(p.fault, Some(Fault::Stall(_)));
+        // A generation that never ends (`endless`) never completes a whole answer: its head
+        // goes out when the planned answer would have been done, then nothing.
+        Some(Fault::Close(_) | Fault::Stall(_) | Fault::Endless) => {
+            let stall = matches!(p.fault, Some(Fault::Stall(_) | Fault::Endless));
             let mut shutdown = p.app.shutdown.clone();
             let mut guard = p.guard;
             // Headers go out, then the body stalls or aborts; the guard lives in the body so
@@ -159,10 +161,11 @@ async fn respond<F: Framer>(
     content_type: &'static str,
     decide: impl FnOnce(&Prepared) -> Result<Answer<F>, Box<Response>>,
 ) -> Response {
-    let p = match prepare(req, spec) {
+    let mut p = match prepare(req, spec) {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
+    p.hold_head().await;
     match decide(&p) {
         Ok(Answer::Stream(framer)) => streaming(p, framer, content_type),
         Ok(Answer::Whole { answer, error }) => not_streaming(p, answer, error).await,

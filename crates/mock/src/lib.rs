@@ -29,23 +29,30 @@
 //! `conversation_id` it never issued is a 404.
 //!
 //! Every streaming route accepts query overrides: `ttft_ms`, `itl_ms`, `tokens`,
-//! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and
-//! `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>` (`k` counts chunks), the
-//! connection faults `fail=close-idle|connection-close|http10` and `--close-after-response`
+//! `reasoning_tokens`, `tokens_per_chunk`, `jitter_ms`, `usage=false` and the faults of
+//! `fault`: `fail=status:<code>|close:<k>|stall:<k>|error:<k>|pause:<k>:<ms>` (`k` counts
+//! chunks), `fail=slow-headers:<ms>` (the head `ms` late, then a normal stream) and
+//! `fail=endless` (chunks forever: no end marker, no usage), the gateway faults
+//! `fail=html:<code>` (nginx's HTML error page, `text/html`), `fail=throttle-date` (the route's
+//! 429 with `Retry-After` as an HTTP-date 2 s ahead) and `fail=garbage:<bytes>` (a 200
+//! `text/event-stream` of that many pseudo-random bytes, at most 10 MiB), the connection
+//! faults `fail=close-idle|connection-close|http10`, `fail=status-close:<code>` (`status:<code>`,
+//! then the connection closes though keep-alive was advertised) and `--close-after-response`
 //! (`conn`), redirects `fail=redirect:<code>|redirect-loop` (`redirect`), the input faults
-//! `fail=big-event:<bytes>|endless-line` and, in `overrides`, `ct=TYPE|none` and
-//! `fail=headers:<n>`, and in `encoding` `ce=gzip|deflate|br|zstd|garbage` (compressed
-//! responses), so one mock serves many test cases. Reasoning streams before the answer in
-//! each format's reasoning field; chunk `k` (reasoning and answer counted together) is due at
-//! `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so tokenizer
+//! `fail=big-event:<bytes>|endless-line` and `fail=bad-utf8` (bytes 0xFF 0xFE in the first
+//! chunk's text) and, in `overrides`, `ct=TYPE|none` and `fail=headers:<n>`, and in `encoding`
+//! `ce=gzip|deflate|br|zstd|garbage` (compressed responses), so one mock serves many test
+//! cases. Reasoning streams before the answer in each format's reasoning field; chunk `k`
+//! (reasoning and answer counted together) is due at `start + ttft + k·itl`. Every streamed word is one `o200k_base` token (`words`), so tokenizer
 //! counts match what was sent.
 //!
 //! Layout: `routes` maps each path to its handler (`handlers`), `request` is what every route
 //! does with a request first (counting, overrides, body, status faults), `driver` runs the one
 //! timed streaming loop, the per-format modules in `formats/` (`openai`, `completions`,
-//! `responses`, `anthropic`, `gemini`, `ollama`, `tgi`, `dify`, `plain`) only frame bytes, `plan` holds the
-//! schedule and faults, `reply` the per-response facts, `errors` each API's error bodies,
-//! `slots` the capacity, `prefix` the prefix cache, `conversations` Dify's conversations,
+//! `responses`, `anthropic`, `gemini`, `ollama`, `tgi`, `dify`, `plain`) only frame bytes,
+//! `plan` holds the schedule, `fault` the faults, `reply` the per-response facts, `errors`
+//! each API's error bodies, `foreign` the answers of no API (a proxy's HTML page, random
+//! bytes), `slots` the capacity, `prefix` the prefix cache, `conversations` Dify's conversations,
 //! `stats` the recording, `conn` the connections closed on purpose, `tls` the HTTPS listener
 //! (`--tls-cert`, `--tls-key`).
 
@@ -55,6 +62,8 @@ mod conversations;
 mod driver;
 mod encoding;
 mod errors;
+mod fault;
+mod foreign;
 mod formats;
 mod handlers;
 mod overrides;

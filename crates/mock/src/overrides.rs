@@ -8,7 +8,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::plan::{Fault, MockQuery};
+use super::fault::Fault;
+use super::plan::MockQuery;
 
 /// Middleware: applies `ct` and `fail=headers:<n>` to whatever the route answered.
 pub(crate) async fn overrides(req: Request, next: Next) -> Response {

@@ -1,5 +1,5 @@
-//! Per-request plan: query-string overrides, injected faults, how many tokens go in which
-//! chunk, and when each chunk is due.
+//! Per-request plan: query-string overrides, how many tokens go in which chunk, and when each
+//! chunk is due (the faults `fail=` injects are in `fault`).
 //!
 //! Every deadline is computed from the request's start (`start + ttft + k·itl + jitter_k`, `k`
 //! counting chunks, reasoning and answer together), so
@@ -8,13 +8,13 @@
 //! (`--slots`) got one. With `--prefix-cache` the ttft is the share of the prompt that was not
 //! cached.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::MockOptions;
+use super::fault::Fault;
 use super::words::Part;
 
 /// Query parameters accepted by every streaming route.
@@ -50,156 +50,6 @@ pub(crate) struct MockQuery {
     pub ce: Option<String>,
 }
 
-/// A fault injected with `?fail=…`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fault {
-    /// `status:<code>`: answer `<code>` with a JSON error body right away.
-    Status(u16),
-    /// `close:<k>`: after k chunks, abort the body (truncated chunked encoding).
-    Close(u64),
-    /// `stall:<k>`: after k chunks, send nothing more until the client goes away.
-    Stall(u64),
-    /// `error:<k>`: after k chunks, send an in-stream error payload and end.
-    Error(u64),
-    /// `pause:<k>:<ms>`: after k chunks, wait `ms` more milliseconds, then carry on; the rest
-    /// of the stream shifts by the pause and completes normally.
-    Pause {
-        /// Chunks sent before the pause.
-        after: u64,
-        /// Length of the pause, milliseconds.
-        ms: u64,
-    },
-    /// A connection behaviour (`close-idle`, `connection-close`, `http10`): the stream itself
-    /// is unchanged; `conn` carries it out.
-    Connection(ConnFault),
-    /// `redirect:<code>`: answer `<code>` (301, 302, 303, 307, 308) with a `Location` (see
-    /// `redirect`); the route never runs for this request.
-    Redirect(u16),
-    /// `redirect-loop`: a 307 back to this very URL.
-    RedirectLoop,
-    /// `headers:<n>`: `n` extra response headers (`x-mock-header-1: 1`, …), past hyper's
-    /// default limit of 100 for a client.
-    Headers(u32),
-    /// `big-event:<bytes>`: the first chunk's text is padded to `bytes` bytes, one event that
-    /// large; the rest of the stream is unchanged.
-    BigEvent(u64),
-    /// `endless-line`: after the preamble, bytes without a line end until the client leaves.
-    EndlessLine,
-}
-
-/// Most extra headers `fail=headers:<n>` sends.
-pub(crate) const MAX_HEADERS: u32 = 10_000;
-
-/// What a server does with the connection of a request, for `fail=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ConnFault {
-    /// `close-idle`: answer, then drop the next request on the connection unanswered and close.
-    CloseIdle,
-    /// `connection-close`: answer with `Connection: close`, then close.
-    ConnectionClose,
-    /// `http10`: answer as HTTP/1.0 (no chunked encoding, the body ends at the close).
-    Http10,
-}
-
-impl ConnFault {
-    const ALL: [(&'static str, ConnFault); 3] = [
-        ("close-idle", ConnFault::CloseIdle),
-        ("connection-close", ConnFault::ConnectionClose),
-        ("http10", ConnFault::Http10),
-    ];
-
-    /// The `fail=` name.
-    pub(crate) fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, f)| *f == self).map_or("", |(name, _)| name)
-    }
-}
-
-impl Fault {
-    /// Parses `status:<code>`, `close:<k>`, `stall:<k>`, `error:<k>`, `pause:<k>:<ms>`,
-    /// `close-idle`, `connection-close`, `http10`, `redirect:<code>`, `redirect-loop`,
-    /// `headers:<n>`, `big-event:<bytes>` or `endless-line`.
-    pub(crate) fn parse(s: &str) -> Result<Fault, String> {
-        let bad = || {
-            format!(
-                "invalid fail={s:?}: expected status:<code>, close:<k>, stall:<k>, error:<k>, \
-                 pause:<k>:<ms>, close-idle, connection-close, http10, redirect:<code>, \
-                 redirect-loop, headers:<n> (at most {MAX_HEADERS}), big-event:<bytes> or \
-                 endless-line"
-            )
-        };
-        match s {
-            "redirect-loop" => return Ok(Fault::RedirectLoop),
-            "endless-line" => return Ok(Fault::EndlessLine),
-            _ => {}
-        }
-        if let Some((_, fault)) = ConnFault::ALL.iter().find(|(name, _)| *name == s) {
-            return Ok(Fault::Connection(*fault));
-        }
-        let (kind, arg) = s.split_once(':').ok_or_else(bad)?;
-        match kind {
-            "pause" => {
-                let (after, ms) = arg.split_once(':').ok_or_else(bad)?;
-                let after = after.parse::<u64>().map_err(|_| bad())?;
-                let ms = ms.parse::<u64>().map_err(|_| bad())?;
-                Ok(Fault::Pause { after, ms })
-            }
-            "redirect" => match arg.parse::<u16>() {
-                Ok(code @ (301 | 302 | 303 | 307 | 308)) => Ok(Fault::Redirect(code)),
-                _ => Err(bad()),
-            },
-            "headers" => match arg.parse::<u32>() {
-                Ok(n) if n <= MAX_HEADERS => Ok(Fault::Headers(n)),
-                _ => Err(bad()),
-            },
-            "big-event" => arg.parse::<u64>().map(Fault::BigEvent).map_err(|_| bad()),
-            "status" => match arg.parse::<u16>() {
-                Ok(code) if (100..=999).contains(&code) => Ok(Fault::Status(code)),
-                _ => Err(bad()),
-            },
-            "close" | "stall" | "error" => {
-                let k = arg.parse::<u64>().map_err(|_| bad())?;
-                Ok(match kind {
-                    "close" => Fault::Close(k),
-                    "stall" => Fault::Stall(k),
-                    _ => Fault::Error(k),
-                })
-            }
-            _ => Err(bad()),
-        }
-    }
-
-    /// After how many chunks (reasoning and answer together; tokens when a chunk holds one
-    /// token) a stream-ending fault fires (`None` for `Status` and `Pause`).
-    pub(crate) fn after_chunks(self) -> Option<u64> {
-        match self {
-            Fault::Status(_) | Fault::Pause { .. } | Fault::Connection(_) => None,
-            Fault::Redirect(_) | Fault::RedirectLoop | Fault::Headers(_) | Fault::BigEvent(_) => {
-                None
-            }
-            Fault::Close(k) | Fault::Stall(k) | Fault::Error(k) => Some(k),
-            Fault::EndlessLine => Some(0),
-        }
-    }
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Fault::Status(c) => write!(f, "status:{c}"),
-            Fault::Close(k) => write!(f, "close:{k}"),
-            Fault::Stall(k) => write!(f, "stall:{k}"),
-            Fault::Error(k) => write!(f, "error:{k}"),
-            Fault::Pause { after, ms } => write!(f, "pause:{after}:{ms}"),
-            Fault::Connection(c) => f.write_str(c.name()),
-            Fault::Redirect(code) => write!(f, "redirect:{code}"),
-            Fault::RedirectLoop => f.write_str("redirect-loop"),
-            Fault::Headers(n) => write!(f, "headers:{n}"),
-            Fault::BigEvent(bytes) => write!(f, "big-event:{bytes}"),
-            Fault::EndlessLine => f.write_str("endless-line"),
-        }
-    }
-}
-
 /// Tiny xorshift64 generator: jitter needs no quality, only to be cheap and reproducible.
 #[derive(Debug, Clone)]
 pub(crate) struct XorShift(u64);
@@ -213,7 +63,8 @@ impl XorShift {
         XorShift((z ^ (z >> 31)) | 1)
     }
 
-    fn next(&mut self) -> u64 {
+    /// The next 64 pseudo-random bits.
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -274,6 +125,12 @@ impl Shape {
             per_chunk: query.tokens_per_chunk.unwrap_or(options.tokens_per_chunk).max(1),
             capped: reasoning + tokens < wanted_reasoning.saturating_add(wanted_tokens),
         }
+    }
+
+    /// The shape of `fail=endless`: the same reasoning, then an answer no client outlives,
+    /// never cut by a cap.
+    pub(crate) fn endless(self) -> Shape {
+        Shape { tokens: u64::MAX / 4, capped: false, ..self }
     }
 
     /// Chunks of reasoning.
@@ -382,43 +239,6 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn faults_parse() {
-        assert_eq!(Fault::parse("status:503"), Ok(Fault::Status(503)));
-        assert_eq!(Fault::parse("close:3"), Ok(Fault::Close(3)));
-        assert_eq!(Fault::parse("stall:0"), Ok(Fault::Stall(0)));
-        assert_eq!(Fault::parse("error:2"), Ok(Fault::Error(2)));
-        for bad in ["", "close", "close:x", "status:42", "boom:1"] {
-            assert!(Fault::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(Fault::parse("pause:10:300"), Ok(Fault::Pause { after: 10, ms: 300 }));
-        for bad in ["pause:1", "pause:x:3", "pause:1:"] {
-            assert!(Fault::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(Fault::Error(2).to_string(), "error:2");
-        assert_eq!(Fault::Pause { after: 1, ms: 2 }.to_string(), "pause:1:2");
-        for (name, fault) in ConnFault::ALL {
-            assert_eq!(Fault::parse(name), Ok(Fault::Connection(fault)));
-            assert_eq!(Fault::Connection(fault).to_string(), name);
-        }
-        assert!(Fault::parse("close-idle:1").is_err());
-        assert_eq!(Fault::parse("redirect:308"), Ok(Fault::Redirect(308)));
-        assert_eq!(Fault::parse("redirect-loop"), Ok(Fault::RedirectLoop));
-        assert!(Fault::parse("redirect:200").is_err());
-        for (text, fault) in [
-            ("headers:150", Fault::Headers(150)),
-            ("big-event:1048576", Fault::BigEvent(1 << 20)),
-            ("endless-line", Fault::EndlessLine),
-        ] {
-            assert_eq!(Fault::parse(text), Ok(fault));
-            assert_eq!(fault.to_string(), text);
-        }
-        for bad in ["headers:x", "headers:10001", "big-event", "big-event:-1", "endless-line:1"] {
-            assert!(Fault::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(Fault::EndlessLine.after_chunks(), Some(0), "right after the preamble");
-    }
 
     #[test]
     fn deadlines_do_not_drift_and_jitter_stays_bounded() {

@@ -8,7 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::plan::{Fault, MockQuery};
+use super::fault::Fault;
+use super::plan::MockQuery;
 
 /// Middleware: answers redirect faults before any route sees the request.
 pub(crate) async fn redirects(req: Request, next: Next) -> Response {

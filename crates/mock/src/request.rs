@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -19,8 +19,10 @@ use tokio::time::Instant;
 use super::MockOptions;
 use super::conversations::Conversations;
 use super::driver::{self, Framer};
-use super::errors::{Style, bad_request, status_failure};
-use super::plan::{Fault, MockQuery, Schedule, Shape};
+use super::errors::{Style, bad_request, status_failure, throttle_date};
+use super::fault::Fault;
+use super::foreign;
+use super::plan::{MockQuery, Schedule, Shape};
 use super::prefix::PrefixCache;
 use super::reply::Reply;
 use super::slots::Slots;
@@ -91,6 +93,26 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// `fail=slow-headers:<ms>`: holds the response head back until `ms` milliseconds after
+    /// the request came (or the server stops), then starts the answer's timing afresh, as a
+    /// wait for a slot does: only the head is late, the stream after it is as usual.
+    pub(crate) async fn hold_head(&mut self) {
+        let Some(Fault::SlowHeaders(ms)) = self.fault else { return };
+        let mut shutdown = self.app.shutdown.clone();
+        let stopped = async move {
+            // Err: the handle was dropped without `shutdown()`, which does not stop the server.
+            if shutdown.wait_for(|stop| *stop).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let due = self.schedule.received + Duration::from_millis(ms);
+        tokio::select! {
+            () = tokio::time::sleep_until(due) => {}
+            () = stopped => {}
+        }
+        self.schedule.restart(Instant::now());
+    }
+
     /// The response's ids and counts; `model` replaces the body's `model` when given.
     pub(crate) fn reply(&self, model: Option<&str>) -> Reply {
         let mut reply = self.reply.clone();
@@ -123,8 +145,8 @@ pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Respons
         Err(_) if !spec.json_required => json!({}),
         Err(e) => return Err(bad(&format!("invalid JSON body: {e}"))),
     };
-    if let Some(Fault::Status(code)) = fault {
-        return Err(Box::new(status_failure(spec.style, code)));
+    if let Some(answer) = fault.and_then(|f| answered_at_once(f, spec.style)) {
+        return Err(Box::new(answer));
     }
     let max_tokens = spec.caps.iter().find_map(|p| body.pointer(p).and_then(Value::as_u64));
     query.tokens = wanted_tokens(&app.options, &query, &body, max_tokens);
@@ -147,11 +169,25 @@ pub(crate) fn prepare(req: Incoming, spec: Spec) -> Result<Prepared, Box<Respons
         prompt_tokens,
         cached_tokens,
         shape,
-        usage: query.usage.unwrap_or(true),
+        // An endless stream never gets to its usage, and none is sent on the way either.
+        usage: query.usage.unwrap_or(true) && fault != Some(Fault::Endless),
         start,
         ttft: schedule.ttft,
     };
     Ok(Prepared { app, guard, body, schedule, fault, query, reply })
+}
+
+/// What a fault answers in place of the route, before any generation: an error of the
+/// route's API (`status`, `status-close`, `throttle-date`) or an answer not of its API at all
+/// (`html`, `garbage`).
+fn answered_at_once(fault: Fault, style: Style) -> Option<Response> {
+    match fault {
+        Fault::Status(code) | Fault::StatusClose(code) => Some(status_failure(style, code)),
+        Fault::ThrottleDate => Some(throttle_date(style)),
+        Fault::Html(code) => Some(foreign::html_page(code)),
+        Fault::Garbage(bytes) => Some(foreign::garbage(bytes)),
+        _ => None,
+    }
 }
 
 /// The answer's length the request asks for, as a real server would produce it: a server told

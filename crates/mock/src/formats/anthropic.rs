@@ -188,7 +188,7 @@ impl Framer for AnthropicEvents {
 mod tests {
     use super::*;
     use crate::driver::collect_shape;
-    use crate::plan::Fault;
+    use crate::fault::Fault;
     use crate::reply::testing::{error_last, joined, named_events};
     use crate::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;

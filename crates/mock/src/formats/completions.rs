@@ -84,7 +84,7 @@ impl Framer for CompletionChunks {
 mod tests {
     use super::*;
     use crate::driver::{collect, collect_chunks};
-    use crate::plan::Fault;
+    use crate::fault::Fault;
     use crate::reply::testing::{data_events as events, joined};
 
     fn framer(reply: Reply, include_usage: bool, continuous: bool) -> CompletionChunks {

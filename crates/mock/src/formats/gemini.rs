@@ -159,7 +159,7 @@ impl Framer for GeminiChunks {
 mod tests {
     use super::*;
     use crate::driver::collect_shape;
-    use crate::plan::Fault;
+    use crate::fault::Fault;
     use crate::reply::testing::data_events;
     use crate::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;

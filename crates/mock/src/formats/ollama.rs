@@ -132,7 +132,7 @@ fn nanos(d: std::time::Duration) -> u64 {
 mod tests {
     use super::*;
     use crate::driver::collect_chunks;
-    use crate::plan::Fault;
+    use crate::fault::Fault;
     use crate::reply::testing::joined;
     use crate::words::{mock_reasoning_text, mock_text};
     use serde_json::Value;

@@ -200,7 +200,7 @@ impl Framer for OpenAiChunks {
 mod tests {
     use super::*;
     use crate::driver::{collect, collect_chunks};
-    use crate::plan::Fault;
+    use crate::fault::Fault;
     use crate::reply::testing::{data_events as events, joined};
 
     fn options(include_usage: bool, continuous: bool) -> StreamOptions {

@@ -261,7 +261,7 @@ impl Framer for ResponsesEvents {
 mod tests {
     use super::*;
     use crate::driver::collect_shape;
-    use crate::plan::Fault;
+    use crate::fault::Fault;
     use crate::reply::testing::{error_last, joined, named_events};
 
     async fn run(reply: Reply, fault: Option<Fault>) -> Vec<(String, Value)> {

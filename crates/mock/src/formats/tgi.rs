@@ -127,7 +127,7 @@ impl Framer for TgiEvents {
 mod tests {
     use super::*;
     use crate::driver::collect_chunks;
-    use crate::plan::Fault;
+    use crate::fault::Fault;
     use crate::reply::testing::{data_events, joined};
     use serde_json::Value;
 
