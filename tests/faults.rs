@@ -22,6 +22,8 @@ const CHAT: &str = "/v1/chat/completions";
 enum Expect {
     /// Both succeed with the plain stream's text and tokens.
     Same,
+    /// Both succeed with the plain stream's tokens, the bytes that were no UTF-8 replaced.
+    Lossy,
     /// Both fail as `class`, the message containing `cause`.
     Fails(ErrorClass, &'static str),
 }
@@ -98,6 +100,12 @@ async fn check(mock: &MockServer, row: &Row, plain: &(String, u64), dir: &Path) 
                 let text = record.output.clone().unwrap_or_default();
                 assert_eq!((text, record.output_tokens.unwrap_or(0)), *plain, "{name}");
             }
+            Expect::Lossy => {
+                assert!(record.is_success(), "{name}: {:?}", record.error);
+                let text = record.output.clone().unwrap_or_default();
+                assert!(text.contains('\u{fffd}'), "{name}: {text:?}");
+                assert_eq!(record.output_tokens, Some(plain.1), "{name}");
+            }
             Expect::Fails(class, cause) => {
                 let message = record.error.as_deref().unwrap_or_default();
                 assert_eq!(record.error_class, Some(class), "{name}: {message}");
@@ -126,7 +134,40 @@ async fn every_fault_is_classified_named_and_recorded() {
             "/v1/chat/completions?fail=status:429",
             Fails(HttpStatus, "429 Too Many Requests (Retry-After: 1)"),
         ),
+        row(
+            "429 with Retry-After as an HTTP-date",
+            "/v1/chat/completions?fail=throttle-date",
+            Fails(HttpStatus, " GMT): "),
+        ),
+        row(
+            "5xx with a proxy's HTML page",
+            "/v1/chat/completions?fail=html:502",
+            Fails(HttpStatus, "HTTP 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx"),
+        ),
         row("401", "/v1/chat/completions?fail=status:401", Fails(HttpStatus, "401")),
+        timed(
+            "slow headers past --timeout",
+            "/v1/chat/completions?fail=slow-headers:3000",
+            1.0,
+            Fails(Timeout, "waiting for the response"),
+        ),
+        row(
+            "close after an error response",
+            "/v1/chat/completions?fail=status-close:502",
+            Fails(HttpStatus, "HTTP 502 Bad Gateway"),
+        ),
+        row("invalid UTF-8 in an event", "/v1/chat/completions?fail=bad-utf8", Lossy),
+        row(
+            "binary garbage under text/event-stream",
+            "/v1/chat/completions?fail=garbage:4096",
+            Fails(Malformed, "; it starts \""),
+        ),
+        timed(
+            "an endless stream",
+            "/v1/chat/completions?fail=endless",
+            1.0,
+            Fails(Timeout, "timed out after 1.000s while streaming"),
+        ),
         row(
             "redirect loop",
             "/v1/chat/completions?fail=redirect-loop",
