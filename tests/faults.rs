@@ -145,6 +145,11 @@ async fn every_fault_is_classified_named_and_recorded() {
             Fails(HttpStatus, "HTTP 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx"),
         ),
         row("401", "/v1/chat/completions?fail=status:401", Fails(HttpStatus, "401")),
+        row(
+            "a gzip error response",
+            "/v1/chat/completions?fail=status:503&ce=gzip",
+            Fails(HttpStatus, "HTTP 503 Service Unavailable (Retry-After: 1): {\"error\""),
+        ),
         timed(
             "slow headers past --timeout",
             "/v1/chat/completions?fail=slow-headers:3000",

@@ -206,5 +206,8 @@ pub(super) async fn status_failure(
             _ => break,
         }
     }
+    // A gateway may compress error pages too: their words, not their gzip bytes.
+    let decoded = decoder(&head.headers).ok().flatten().and_then(|mut d| d.decode(&excerpt).ok());
+    let excerpt = decoded.map_or(excerpt, |bytes| bytes.to_vec());
     failure::from_status(head.status, retry_after, &excerpt)
 }
