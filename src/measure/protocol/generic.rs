@@ -25,12 +25,24 @@ pub struct Generic {
     rules: StreamFormat,
     /// An event with a name has been seen (the original tool's fallback first-token rule).
     named_seen: bool,
+    /// `auto` fell back to these rules: no event looked like any protocol.
+    fallback: bool,
 }
 
 impl Generic {
     /// The adapter for the rules in `format`.
     pub fn new(format: &StreamFormat) -> Self {
-        Generic { rules: format.clone(), named_seen: false }
+        Generic { rules: format.clone(), named_seen: false, fallback: false }
+    }
+
+    /// The rules `auto` falls back to when a payload looks like no protocol.
+    pub fn fallback(format: &StreamFormat) -> Self {
+        Generic { fallback: true, ..Generic::new(format) }
+    }
+
+    /// Whether `auto` fell back to these rules (see [`Generic::fallback`]).
+    pub fn is_fallback(&self) -> bool {
+        self.fallback
     }
 
     /// Whether only `first_token_event` marks the first token (README, "Metrics"), so content that

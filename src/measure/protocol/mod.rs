@@ -231,9 +231,14 @@ impl Adapter {
         }
     }
 
-    /// Whether `auto` is still undecided: no event so far looked like any protocol.
+    /// Whether no protocol was recognised: `auto` still undecided, or fallen back to the
+    /// generic rules because no event looked like any protocol.
     pub fn undecided(&self) -> bool {
-        matches!(self, Adapter::Auto(_))
+        match self {
+            Adapter::Auto(_) => true,
+            Adapter::Generic(generic) => generic.is_fallback(),
+            _ => false,
+        }
     }
 
     /// Whether the first token is defined by a marker event (the original tool's
@@ -297,7 +302,7 @@ impl AutoState {
             false => None,
         };
         let Some(payload) = payload else {
-            return Adapter::Generic(generic::Generic::new(&self.format));
+            return Adapter::Generic(generic::Generic::fallback(&self.format));
         };
         let by_shape = shape_of(&payload);
         match by_shape.or(self.hint) {
@@ -311,7 +316,7 @@ impl AutoState {
                 }
             }
             Some(protocol) => Adapter::of(protocol, &self.format),
-            None => Adapter::Generic(generic::Generic::new(&self.format)),
+            None => Adapter::Generic(generic::Generic::fallback(&self.format)),
         }
     }
 }
@@ -341,6 +346,20 @@ mod tests {
     }
 
     const OPENAI: FormatKind = FormatKind::Protocol(Protocol::OpenAiChat);
+
+    #[test]
+    fn auto_says_when_no_protocol_was_recognised() {
+        let auto = || Adapter::new(&format(FormatKind::Auto), Framing::Sse, "/x");
+        let mut adapter = auto();
+        assert!(adapter.undecided(), "nothing seen yet");
+        adapter.interpret(&event(r#"{"foo": 1}"#));
+        assert!(adapter.undecided(), "a payload of no protocol's shape: {}", adapter.name());
+        let mut adapter = auto();
+        adapter.interpret(&event(r#"{"choices":[{"delta":{"content":"hi"}}]}"#));
+        assert!(!adapter.undecided());
+        let generic = Adapter::new(&format(FormatKind::Sse), Framing::Sse, "/x");
+        assert!(!generic.undecided(), "generic rules the user chose are a protocol");
+    }
 
     fn format(kind: FormatKind) -> StreamFormat {
         StreamFormat { kind, ..StreamFormat::default() }
