@@ -29,6 +29,9 @@ pub mod analyse;
 pub mod cli;
 pub mod commands;
 pub mod console;
+// The fuzz targets (`fuzz/`, `tests/fuzz_props.rs`): a test harness, not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod limits;
 pub mod measure;

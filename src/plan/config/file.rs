@@ -122,9 +122,14 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<FileConfig> {
         anyhow::anyhow!("{shown}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to())
     })?;
     // Windows editors like to start files with a BOM; no parser below wants it.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse_text(path, text.strip_prefix('\u{feff}').unwrap_or(&text))
+}
+
+/// Parses and checks `text`, the contents of `path` (whose extension picks the syntax): what
+/// [`read`] does once the file is read, kept apart so the fuzzer need not touch the disk.
+pub(crate) fn parse_text(path: &Path, text: &str) -> anyhow::Result<FileConfig> {
     let value = syntax::parse(path, text)?;
-    check(value).map_err(|e| anyhow::anyhow!("{shown}: {e}"))
+    check(value).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Checks the parsed document; errors are relative (the caller prefixes the file name).

@@ -96,21 +96,27 @@ impl Dataset {
     /// Reads `source`: every record checked, none left out. Errors name the file, the line
     /// and the field; an empty file is one.
     pub fn read(source: &DataSource) -> anyhow::Result<Dataset> {
+        let text = text::read_text(&source.file, &source.encoding)?;
+        Dataset::from_text(source, &text)
+    }
+
+    /// The dataset `text`, the decoded contents of `source.file`, holds: [`Dataset::read`]
+    /// without the disk, for the fuzzer.
+    pub(crate) fn from_text(source: &DataSource, text: &str) -> anyhow::Result<Dataset> {
         let path = &source.file;
         let shown = path.display();
         let (items, format) = match source.format.or_else(|| DatasetFormat::from_extension(path)) {
-            Some(DatasetFormat::Csv) => (csv_items(source)?, DatasetFormat::Csv),
+            Some(DatasetFormat::Csv) => (csv_items(source, text)?, DatasetFormat::Csv),
             known => {
-                let text = text::read_text(path, &source.encoding)?;
-                let format = known.unwrap_or_else(|| sniff(&text));
+                let format = known.unwrap_or_else(|| sniff(text));
                 let framing = match format {
-                    DatasetFormat::Json | DatasetFormat::ShareGpt => sniff(&text),
+                    DatasetFormat::Json | DatasetFormat::ShareGpt => sniff(text),
                     other => other,
                 };
                 let (items, sharegpt) = match framing {
-                    DatasetFormat::Text => text_items(&text).map(|items| (items, false)),
-                    DatasetFormat::Jsonl => jsonl_items(&text),
-                    _ => json_items(&text),
+                    DatasetFormat::Text => text_items(text).map(|items| (items, false)),
+                    DatasetFormat::Jsonl => jsonl_items(text),
+                    _ => json_items(text),
                 }
                 .map_err(|e| anyhow::anyhow!("{shown}:{e}"))?;
                 let named = match format {
@@ -230,11 +236,11 @@ fn json_items(text: &str) -> anyhow::Result<Read> {
     Ok(read)
 }
 
-/// The CSV's rows as prompts: the `data_source.column` column, else the one called `prompt`,
-/// with `output_tokens` and `input_tokens` columns read when present.
-fn csv_items(source: &DataSource) -> anyhow::Result<Vec<Item>> {
-    let table = csv::read_table(&source.file, &source.encoding)?;
+/// The CSV's rows (`text`) as prompts: the `data_source.column` column, else the one called
+/// `prompt`, with `output_tokens` and `input_tokens` columns read when present.
+fn csv_items(source: &DataSource, text: &str) -> anyhow::Result<Vec<Item>> {
     let shown = source.file.display();
+    let table = csv::parse(text).map_err(|e| anyhow::anyhow!("{shown}{e}"))?;
     let column = |name: &str| table.headers.iter().rposition(|h| h == name);
     let wanted = source.column.as_deref().map_or("prompt", str::trim);
     let Some(prompt) = column(wanted) else {

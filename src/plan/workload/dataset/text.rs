@@ -34,10 +34,19 @@ pub(crate) fn encoding_for_label(label: &str) -> anyhow::Result<&'static Encodin
 /// Reads and decodes the data file at `path`. Errors name the file (and line).
 pub(crate) fn read_text(path: &Path, label: &str) -> anyhow::Result<String> {
     let shown = path.display();
-    let encoding = encoding_for_label(label).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    // The label first: a wrong one is named even when the file is missing too.
+    encoding_for_label(label).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
     let bytes =
         std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read data file {shown}: {e}"))?;
-    decode(&bytes, encoding).map_err(|line| {
+    decode_text(path, &bytes, label)
+}
+
+/// Decodes `bytes`, the contents of `path`, as `label` names: [`read_text`] without the disk,
+/// for the fuzzer. Errors name the file (and line).
+pub(crate) fn decode_text(path: &Path, bytes: &[u8], label: &str) -> anyhow::Result<String> {
+    let shown = path.display();
+    let encoding = encoding_for_label(label).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    decode(bytes, encoding).map_err(|line| {
         anyhow::anyhow!(
             "{shown}:{line}: not valid {label} text; set `data_source.encoding` to the file's \
              encoding (e.g. \"gbk\", \"gb18030\" or \"utf-16\")"

@@ -1,0 +1,7 @@
+//! libFuzzer on the SSE framer: the same events however the body is cut into reads.
+//! What must hold is in `streamperf::fuzzing::sse`, which `tests/fuzz_props.rs` also runs.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| streamperf::fuzzing::sse(data));
