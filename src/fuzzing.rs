@@ -41,7 +41,10 @@ pub fn protocols(data: &[u8]) {
         }
     }
     for (format, url_path) in &formats {
-        let _ = whole::interpret(format, data, url_path);
+        // No silent success: a whole answer is complete, an error, or malformed.
+        let (_, meaning) = whole::interpret(format, data, url_path);
+        let settled = meaning.done || meaning.error.is_some() || meaning.malformed.is_some();
+        assert!(settled, "a whole answer read as nothing: {meaning:?}");
     }
     raw(data);
     sniffing(data);
@@ -203,7 +206,10 @@ fn interpret_all(format: &StreamFormat, framing: Framing, url_path: &str, events
     let mut adapter = Adapter::new(format, framing, url_path);
     for event in events {
         let _ = adapter.interpret(event);
-        let _ = (adapter.undecided(), adapter.first_token_by_marker(), adapter.name());
+        // `auto` decides at the first event with data, whatever the data.
+        let blank = event.data.trim().is_empty();
+        assert!(blank || !adapter.undecided(), "auto still undecided after {event:?}");
+        let _ = (adapter.first_token_by_marker(), adapter.name());
     }
     let _ = adapter.eof_completes();
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use streamperf::fuzzing::{self, XorShift};
 
 /// Mutations a target gets: bounded so that this file runs in seconds in a debug build.
-const MUTATIONS: usize = 300;
+const MUTATIONS: usize = 500;
 
 /// Bytes worth inserting: line ends, field and JSON starts, a BOM, invalid and cut UTF-8.
 const INSERTS: [&[u8]; 14] = [
