@@ -19,19 +19,23 @@ use crate::plan::config::{DataSource, file};
 use crate::plan::workload::dataset::{Dataset, DatasetFormat, text};
 use crate::redact::Redactor;
 
-/// SSE framing: the same events (or the same cap error after the same events) however the
-/// body is cut into reads, and every event as WHATWG makes them.
+mod reference;
+
+/// SSE framing: the events the plain reading of WHATWG's algorithm gives (the body decoded
+/// whole, then cut into lines), and the same events (or the same cap error after the same
+/// events) however the body is cut into reads.
 pub fn sse(data: &[u8]) {
-    frames_alike(Framing::Sse, data, check_sse_event);
+    frames_alike(Framing::Sse, data, check_sse_event, reference::sse);
 }
 
 /// NDJSON framing: as [`sse`], with one non-blank line an event.
 pub fn ndjson(data: &[u8]) {
-    frames_alike(Framing::Ndjson, data, check_ndjson_event);
+    frames_alike(Framing::Ndjson, data, check_ndjson_event, reference::ndjson);
 }
 
-/// Every protocol adapter (and `auto` by every URL) on the events of `data` framed as SSE and
-/// as NDJSON, the whole-answer reader on the raw bytes, raw framing and sniffing.
+/// Every protocol adapter (and `auto`, with no URL and with one the input's hash picks) on the
+/// events of `data` framed as SSE and as NDJSON, the whole-answer reader on the raw bytes, raw
+/// framing and sniffing.
 pub fn protocols(data: &[u8]) {
     let formats = formats(URL_PATHS[fnv(data) as usize % URL_PATHS.len()]);
     for framing in [Framing::Sse, Framing::Ndjson] {
@@ -107,13 +111,21 @@ pub fn dataset(data: &[u8]) {
 /// What framing a body gave: the events, and the cap error if one stopped it.
 type Outcome = (Vec<Event>, Option<Oversized>);
 
+/// A reference framer ([`reference`]): a whole body to its events.
+type Reference = fn(&[u8]) -> Vec<Event>;
+
 /// Frames `data` whole, then cut in several ways, under the default cap and a small one
 /// (the cap also decides the same way at any read boundary: `stream::limit`).
-fn frames_alike(framing: Framing, data: &[u8], check: fn(&Event)) {
+fn frames_alike(framing: Framing, data: &[u8], check: fn(&Event), reference: Reference) {
     let small = 8 + (fnv(data) % 512) as usize;
     for limit in [DEFAULT_MAX_EVENT_BYTES, small] {
         let whole = frame(framing, limit, data, &[]);
         whole.0.iter().for_each(check);
+        if limit == DEFAULT_MAX_EVENT_BYTES {
+            // No input here comes near the default cap.
+            let want = (reference(data), None);
+            assert_eq!(whole, want, "{} framing differs from the reference", framing.name());
+        }
         for cuts in cuttings(data) {
             let split = frame(framing, limit, data, &cuts);
             assert_eq!(whole, split, "{} framing, cap {limit}, cut at {cuts:?}", framing.name());
